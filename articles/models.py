@@ -1,0 +1,171 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Count
+from django.urls import reverse
+
+
+class Source(models.Model):
+    """The publishing WeChat account or news site, as named in the front matter."""
+
+    name = models.CharField("名称", max_length=200, unique=True)
+    site = models.CharField("站点域名", max_length=200, blank=True)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "来源"
+        verbose_name_plural = "来源"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Author(models.Model):
+    name = models.CharField("姓名", max_length=100, unique=True)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "作者"
+        verbose_name_plural = "作者"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Tag(models.Model):
+    """Curated by editors; never set by ingest."""
+
+    name = models.CharField("名称", max_length=50, unique=True)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "标签"
+        verbose_name_plural = "标签"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Article(models.Model):
+    class Status(models.TextChoices):
+        PUBLISHED = "published", "已发布"
+        HIDDEN = "hidden", "已隐藏"
+
+    title = models.CharField("标题", max_length=500)
+    url = models.TextField("原文链接", blank=True)
+    canonical_url = models.TextField("规范链接", blank=True)
+    # sha256 of the canonical URL: the identity of an article across crawls.
+    url_key = models.CharField("链接键", max_length=64, unique=True)
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="articles", verbose_name="来源")
+    authors = models.ManyToManyField(Author, blank=True, related_name="articles", verbose_name="作者")
+    tags = models.ManyToManyField(Tag, blank=True, related_name="articles", verbose_name="标签")
+    published_on = models.DateField("发布日期", null=True, blank=True)
+    fetched_at = models.DateTimeField("抓取时间", null=True, blank=True)
+    raw_text = models.TextField("原始文件")
+    body_markdown = models.TextField("正文（Markdown）", blank=True)
+    body_text = models.TextField("正文（纯文本）", blank=True)
+    summary = models.TextField("摘要", blank=True)
+    cover_image = models.TextField("封面图", blank=True)
+    attribution = models.CharField("原始出处", max_length=300, blank=True)
+    status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.PUBLISHED)
+    featured = models.BooleanField("精选", default=False)
+    content_hash = models.CharField("内容指纹", max_length=64)
+    created_at = models.DateTimeField("入库时间", auto_now_add=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    class Meta:
+        verbose_name = "文章"
+        verbose_name_plural = "文章"
+        ordering = ["-published_on", "-id"]
+        indexes = [
+            models.Index(fields=["status", "-published_on"], name="article_status_date"),
+            models.Index(fields=["source", "-published_on"], name="article_source_date"),
+            models.Index(fields=["-published_on"], name="article_date"),
+            models.Index(fields=["featured", "status"], name="article_featured"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("article-detail", args=[self.pk])
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == self.Status.PUBLISHED
+
+
+class IngestRun(models.Model):
+    class Trigger(models.TextChoices):
+        COMMAND = "command", "命令行"
+        UPLOAD = "upload", "后台上传"
+        INBOX = "inbox", "收件箱"
+        RECLEAN = "reclean", "重新清洗"
+
+    trigger = models.CharField("触发方式", max_length=16, choices=Trigger.choices)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, verbose_name="发起人"
+    )
+    paths = models.JSONField("路径", default=list, blank=True)
+    created_at = models.DateTimeField("开始时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "导入批次"
+        verbose_name_plural = "导入批次"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"导入批次 #{self.pk}"
+
+    def outcome_counts(self) -> dict[str, int]:
+        """Counts per outcome, derived from the items so they can never disagree."""
+        counts = {choice: 0 for choice in IngestItem.Outcome.values}
+        for row in self.items.values("outcome").annotate(n=Count("id")):
+            counts[row["outcome"]] = row["n"]
+        counts["total"] = sum(counts[c] for c in IngestItem.Outcome.values)
+        counts["done"] = counts["total"] - counts[IngestItem.Outcome.PENDING]
+        return counts
+
+    @property
+    def is_finished(self) -> bool:
+        return not self.items.filter(outcome=IngestItem.Outcome.PENDING).exists()
+
+
+class IngestItem(models.Model):
+    class Outcome(models.TextChoices):
+        PENDING = "pending", "等待处理"
+        CREATED = "created", "新建"
+        UPDATED = "updated", "更新"
+        UNCHANGED = "unchanged", "未变化"
+        FAILED = "failed", "失败"
+
+    run = models.ForeignKey(IngestRun, on_delete=models.CASCADE, related_name="items", verbose_name="批次")
+    path = models.TextField("文件路径")
+    # The file's bytes as received, so a worker on another machine can process it and a
+    # failed file can be fixed and reprocessed. Empty only for files over the size limit.
+    raw = models.BinaryField("原始字节", blank=True, default=b"")
+    size = models.PositiveIntegerField("字节数", default=0)
+    outcome = models.CharField(
+        "结果", max_length=16, choices=Outcome.choices, default=Outcome.PENDING, db_index=True
+    )
+    reason = models.TextField("原因", blank=True)
+    article = models.ForeignKey(
+        Article, null=True, blank=True, on_delete=models.SET_NULL, related_name="ingest_items", verbose_name="文章"
+    )
+    attempts = models.PositiveSmallIntegerField("尝试次数", default=0)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "导入文件"
+        verbose_name_plural = "导入文件"
+        ordering = ["id"]
+        indexes = [models.Index(fields=["run", "outcome"], name="ingestitem_run_outcome")]
+
+    def __str__(self) -> str:
+        return self.path
+
