@@ -17,3 +17,7 @@ SEARCH_INDEX_DIR = TEST_VAR_DIR / "whoosh_index"
 HAYSTACK_CONNECTIONS["default"]["PATH"] = str(SEARCH_INDEX_DIR)  # noqa: F405
 INGEST_INBOX_DIR = TEST_VAR_DIR / "inbox"
 JIEBA_CACHE_DIR = TEST_VAR_DIR / "jieba"
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file, not the in-memory default, so a worker thread in the same test sees the same rows.
+    DATABASES["default"]["TEST"] = {"NAME": str(TEST_VAR_DIR / "test.sqlite3")}  # noqa: F405

@@ -1,0 +1,269 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Case, Count, Exists, OuterRef, QuerySet, When
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from . import services
+from .models import Article, Author, IngestItem, IngestRun, Source, Tag
+from .tasks import reclean_article
+
+Outcome = IngestItem.Outcome
+
+
+class HasAuthorFilter(admin.SimpleListFilter):
+    title = "是否有作者"
+    parameter_name = "has_author"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "有作者"), ("no", "无作者")]
+
+    def queryset(self, request, queryset):
+        has_author = Exists(Article.authors.through.objects.filter(article_id=OuterRef("pk")))
+        if self.value() == "yes":
+            return queryset.filter(has_author)
+        if self.value() == "no":
+            return queryset.exclude(has_author)
+        return queryset
+
+
+@admin.register(Article)
+class ArticleAdmin(admin.ModelAdmin):
+    list_display = ["title", "source", "published_on", "author_names", "status", "featured"]
+    list_display_links = ["title"]
+    list_filter = ["status", "featured", HasAuthorFilter, "source"]
+    list_select_related = ["source"]
+    list_per_page = 50
+    date_hierarchy = "published_on"
+    search_fields = ["title"]
+    autocomplete_fields = ["source", "authors"]
+    filter_horizontal = ["tags"]
+    actions = ["publish", "hide", "feature", "unfeature", "reclean"]
+    readonly_fields = ["raw_text", "url_key", "content_hash", "canonical_url", "created_at", "updated_at", "original_link"]
+    fieldsets = [
+        (None, {"fields": ["title", "source", "authors", "tags", "published_on", "status", "featured"]}),
+        ("出处", {"fields": ["original_link", "canonical_url", "attribution", "fetched_at", "cover_image"]}),
+        ("正文", {"fields": ["summary", ("body_markdown", "raw_text")], "classes": ["wide"]}),
+        ("记录", {"fields": ["url", "url_key", "content_hash", "created_at", "updated_at"], "classes": ["collapse"]}),
+    ]
+
+    class Media:
+        css = {"all": ["css/admin_article.css"]}
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Article]:
+        return super().get_queryset(request).prefetch_related("authors")
+
+    @admin.display(description="作者")
+    def author_names(self, obj: Article) -> str:
+        return "、".join(a.name for a in obj.authors.all())
+
+    @admin.display(description="原文")
+    def original_link(self, obj: Article) -> str:
+        if not obj.url:
+            return "—"
+        return format_html('<a href="{}" rel="noopener noreferrer" target="_blank">{}</a>', obj.url, obj.url)
+
+    @admin.action(description="发布所选文章", permissions=["change"])
+    def publish(self, request: HttpRequest, queryset: QuerySet[Article]) -> None:
+        n = services.articles_status_set(article_ids=queryset.values_list("id", flat=True), status="published")
+        self.message_user(request, f"已发布 {n} 篇文章。", messages.SUCCESS)
+
+    @admin.action(description="隐藏所选文章", permissions=["change"])
+    def hide(self, request: HttpRequest, queryset: QuerySet[Article]) -> None:
+        n = services.articles_status_set(article_ids=queryset.values_list("id", flat=True), status="hidden")
+        self.message_user(request, f"已隐藏 {n} 篇文章。", messages.SUCCESS)
+
+    @admin.action(description="设为精选", permissions=["change"])
+    def feature(self, request: HttpRequest, queryset: QuerySet[Article]) -> None:
+        n = services.articles_featured_set(article_ids=queryset.values_list("id", flat=True), featured=True)
+        self.message_user(request, f"已将 {n} 篇文章设为精选。", messages.SUCCESS)
+
+    @admin.action(description="取消精选", permissions=["change"])
+    def unfeature(self, request: HttpRequest, queryset: QuerySet[Article]) -> None:
+        n = services.articles_featured_set(article_ids=queryset.values_list("id", flat=True), featured=False)
+        self.message_user(request, f"已取消 {n} 篇文章的精选。", messages.SUCCESS)
+
+    @admin.action(description="用保存的原始文件重新清洗", permissions=["change"])
+    def reclean(self, request: HttpRequest, queryset: QuerySet[Article]) -> None:
+        ids = list(queryset.values_list("id", flat=True))
+        for article_id in ids:
+            reclean_article.delay(article_id)
+        self.message_user(request, f"已安排重新清洗 {len(ids)} 篇文章。", messages.SUCCESS)
+
+
+@admin.register(Source)
+class SourceAdmin(admin.ModelAdmin):
+    list_display = ["name", "site", "article_count"]
+    search_fields = ["name", "site"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Source]:
+        return super().get_queryset(request).annotate(article_count=Count("articles"))
+
+    @admin.display(description="文章数", ordering="article_count")
+    def article_count(self, obj: Source) -> int:
+        return obj.article_count
+
+
+@admin.register(Author)
+class AuthorAdmin(admin.ModelAdmin):
+    list_display = ["name", "article_count"]
+    search_fields = ["name"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Author]:
+        return super().get_queryset(request).annotate(article_count=Count("articles"))
+
+    @admin.display(description="文章数", ordering="article_count")
+    def article_count(self, obj: Author) -> int:
+        return obj.article_count
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    list_display = ["name", "article_count"]
+    search_fields = ["name"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Tag]:
+        return super().get_queryset(request).annotate(article_count=Count("articles"))
+
+    @admin.display(description="文章数", ordering="article_count")
+    def article_count(self, obj: Tag) -> int:
+        return obj.article_count
+
+
+class IngestItemInline(admin.TabularInline):
+    model = IngestItem
+    fields = ["path", "outcome", "reason", "article", "size", "attempts", "finished_at"]
+    readonly_fields = fields
+    can_delete = False
+    extra = 0
+    max_num = 0
+    show_change_link = True
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[IngestItem]:
+        # Failures first: they are what a person opens a run to look at.
+        qs = super().get_queryset(request).select_related("article").defer("raw")
+        return qs.annotate(failed_last=Case(When(outcome=Outcome.FAILED, then=0), default=1)).order_by(
+            "failed_last", "id"
+        )
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one field, as Django's documentation shows for multiple uploads."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ".md,.markdown,.zip"}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data]
+        return [single(data, initial)]
+
+
+class UploadForm(forms.Form):
+    files = MultipleFileField(label="文件", help_text="Markdown 文章（.md）或打包的 .zip；可多选。")
+
+    def clean_files(self):
+        uploads = self.cleaned_data["files"]
+        for upload in uploads:
+            if not upload.name.lower().endswith((".md", ".markdown", ".zip")):
+                raise forms.ValidationError(f"{upload.name} 不是 .md 或 .zip 文件。")
+        return uploads
+
+
+@admin.register(IngestRun)
+class IngestRunAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "trigger", "created_by", "created_at", "progress"]
+    list_filter = ["trigger"]
+    readonly_fields = ["trigger", "created_by", "paths", "created_at", "progress"]
+    inlines = [IngestItemInline]
+    change_form_template = "admin/articles/ingestrun/change_form.html"
+    change_list_template = "admin/articles/ingestrun/change_list.html"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.display(description="进度")
+    def progress(self, obj: IngestRun) -> str:
+        c = obj.outcome_counts()
+        return (
+            f"{c['done']}/{c['total']}：新建 {c[Outcome.CREATED]}，更新 {c[Outcome.UPDATED]}，"
+            f"未变化 {c[Outcome.UNCHANGED]}，失败 {c[Outcome.FAILED]}"
+        )
+
+    def get_urls(self):
+        return [
+            path("upload/", self.admin_site.admin_view(self.upload_view), name="articles_ingestrun_upload"),
+            path(
+                "<int:run_id>/progress.json",
+                self.admin_site.admin_view(self.progress_view),
+                name="articles_ingestrun_progress",
+            ),
+            *super().get_urls(),
+        ]
+
+    def upload_view(self, request: HttpRequest) -> HttpResponse:
+        if not request.user.has_perm("articles.add_article"):
+            raise PermissionDenied
+        form = UploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            uploads = form.cleaned_data["files"]
+            run = services.ingest_run_create(
+                trigger=IngestRun.Trigger.UPLOAD, paths=[u.name for u in uploads], user=request.user
+            )
+            for upload in uploads:
+                for source in services.uploaded_inputs_iter(name=upload.name, data=upload.read()):
+                    item = services.ingest_item_add(run=run, source=source)
+                    if item.outcome == Outcome.PENDING:
+                        services.ingest_item_enqueue(item_id=item.id)
+            self.message_user(request, f"已加入导入队列：批次 #{run.pk}。", messages.SUCCESS)
+            return HttpResponseRedirect(reverse("admin:articles_ingestrun_change", args=[run.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "上传文章",
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return render(request, "admin/articles/ingestrun/upload.html", context)
+
+    def progress_view(self, request: HttpRequest, run_id: int) -> JsonResponse:
+        run = get_object_or_404(IngestRun, pk=run_id)
+        counts = run.outcome_counts()
+        return JsonResponse({"id": run.pk, "finished": counts[Outcome.PENDING] == 0, **counts})
+
+
+@admin.register(IngestItem)
+class IngestItemAdmin(admin.ModelAdmin):
+    list_display = ["path", "run", "outcome", "reason", "article", "finished_at"]
+    list_filter = ["outcome", "run__trigger"]
+    list_select_related = ["run", "article"]
+    search_fields = ["path", "reason"]
+    readonly_fields = ["run", "path", "size", "outcome", "reason", "article", "attempts", "created_at", "finished_at"]
+    exclude = ["raw"]
+    actions = ["retry"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[IngestItem]:
+        return super().get_queryset(request).defer("raw")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="重新处理所选的失败文件", permissions=["change"])
+    def retry(self, request: HttpRequest, queryset: QuerySet[IngestItem]) -> None:
+        ids = services.ingest_items_reset(item_ids=queryset.values_list("id", flat=True))
+        for item_id in ids:
+            services.ingest_item_enqueue(item_id=item_id)
+        self.message_user(request, f"已重新排队 {len(ids)} 个失败文件。", messages.SUCCESS)

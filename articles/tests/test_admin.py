@@ -1,0 +1,181 @@
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.urls import reverse
+
+from articles.models import Article, IngestItem, IngestRun
+
+from .helpers import article_text, sample_folder, wechat_url
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def articles(tmp_path):
+    sample_folder(tmp_path, count=3)
+    call_command("ingest", str(tmp_path), "--sync", "--no-progress", stdout=io.StringIO())
+    return list(Article.objects.order_by("id"))
+
+
+@pytest.fixture
+def staff_client(client):
+    user = User.objects.create_user("editor", password="pw-editor-123", is_staff=True)
+    codenames = ["view_article", "change_article", "add_article", "view_ingestrun", "view_ingestitem",
+                 "change_ingestitem", "view_source", "view_author"]
+    user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
+    client.force_login(user)
+    return client
+
+
+ADMIN_PAGES = [
+    "admin:articles_article_changelist",
+    "admin:articles_source_changelist",
+    "admin:articles_author_changelist",
+    "admin:articles_ingestrun_changelist",
+    "admin:articles_ingestitem_changelist",
+    "admin:articles_ingestrun_upload",
+]
+
+
+@pytest.mark.parametrize("name", ADMIN_PAGES)
+def test_anonymous_visitors_are_sent_to_the_login_page(client, name):
+    response = client.get(reverse(name))
+    assert response.status_code == 302
+    assert reverse("admin:login") in response["Location"]
+
+
+@pytest.mark.parametrize("name", ADMIN_PAGES)
+def test_logged_in_non_staff_users_are_turned_away(client, name):
+    client.force_login(User.objects.create_user("reader", password="pw-reader-123"))
+    response = client.get(reverse(name))
+    assert response.status_code == 302
+    assert reverse("admin:login") in response["Location"]
+
+
+@pytest.mark.parametrize("name", ADMIN_PAGES)
+def test_staff_see_every_curation_page(staff_client, articles, name):
+    assert staff_client.get(reverse(name)).status_code == 200
+
+
+def test_staff_without_permissions_cannot_act_on_articles(client, articles):
+    client.force_login(User.objects.create_user("intern", password="pw-intern-123", is_staff=True))
+    assert client.get(reverse("admin:articles_article_changelist")).status_code == 403
+    response = client.post(
+        reverse("admin:articles_article_changelist"),
+        {"action": "hide", "_selected_action": [articles[0].pk]},
+    )
+    assert response.status_code == 403
+    assert Article.objects.get(pk=articles[0].pk).status == "published"
+
+
+def test_the_article_list_filters_by_source_status_and_author(staff_client, articles):
+    url = reverse("admin:articles_article_changelist")
+    page = staff_client.get(url, {"source__id__exact": articles[0].source_id}).content.decode()
+    assert articles[0].title in page
+    assert staff_client.get(url, {"has_author": "no"}).context["cl"].result_count == 0
+    assert staff_client.get(url, {"status__exact": "hidden"}).context["cl"].result_count == 0
+
+
+@pytest.mark.parametrize(
+    ("action", "field", "value"),
+    [("hide", "status", "hidden"), ("feature", "featured", True)],
+)
+def test_bulk_actions_change_the_selected_articles(staff_client, articles, action, field, value):
+    chosen = [a.pk for a in articles[:2]]
+    staff_client.post(
+        reverse("admin:articles_article_changelist"), {"action": action, "_selected_action": chosen}
+    )
+    assert [getattr(a, field) for a in Article.objects.filter(pk__in=chosen)] == [value, value]
+    assert getattr(Article.objects.get(pk=articles[2].pk), field) != value
+
+
+def test_publish_brings_hidden_articles_back(staff_client, articles):
+    Article.objects.update(status="hidden")
+    staff_client.post(
+        reverse("admin:articles_article_changelist"), {"action": "publish", "_selected_action": [articles[0].pk]}
+    )
+    assert Article.objects.get(pk=articles[0].pk).status == "published"
+
+
+def test_reclean_rebuilds_the_body_from_the_stored_raw_text(staff_client, articles):
+    article = articles[0]
+    Article.objects.filter(pk=article.pk).update(body_markdown="被误删的正文", body_text="被误删的正文")
+    staff_client.post(
+        reverse("admin:articles_article_changelist"), {"action": "reclean", "_selected_action": [article.pk]}
+    )
+    article.refresh_from_db()
+    assert "工作安排" in article.body_markdown
+
+
+def test_the_change_page_shows_the_raw_text_read_only_beside_the_body(staff_client, articles):
+    page = staff_client.get(reverse("admin:articles_article_change", args=[articles[0].pk])).content.decode()
+    assert 'name="body_markdown"' in page
+    assert 'name="raw_text"' not in page
+    assert "fetch_date: 2025-10-06" in page
+
+
+def test_sources_list_their_article_counts(staff_client, articles):
+    page = staff_client.get(reverse("admin:articles_source_changelist"))
+    counts = {s.name: s.article_count for s in page.context["cl"].result_list}
+    assert counts == {"测试政策观察": 2, "测试网安周报": 1}
+
+
+def test_an_upload_queues_an_ingest_run_and_reports_its_progress(staff_client):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("a.md", article_text(title="上传一", url=wechat_url(41), source="上传源", body="第一篇上传。"))
+        archive.writestr("b.md", "不是文章")
+    single = article_text(title="上传二", url=wechat_url(42), source="上传源", body="第二篇上传。")
+    response = staff_client.post(
+        reverse("admin:articles_ingestrun_upload"),
+        {
+            "files": [
+                SimpleUploadedFile("batch.zip", buffer.getvalue()),
+                SimpleUploadedFile("one.md", single.encode("utf-8")),
+            ]
+        },
+    )
+    run = IngestRun.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:articles_ingestrun_change", args=[run.pk])
+    assert run.trigger == "upload" and run.created_by.username == "editor"
+    progress = staff_client.get(reverse("admin:articles_ingestrun_progress", args=[run.pk])).json()
+    assert (progress["total"], progress["created"], progress["failed"], progress["finished"]) == (3, 2, 1, True)
+    page = staff_client.get(reverse("admin:articles_ingestrun_change", args=[run.pk])).content.decode()
+    assert "batch.zip!b.md" in page
+
+
+def test_an_upload_of_the_wrong_file_type_is_refused_with_a_message(staff_client):
+    response = staff_client.post(
+        reverse("admin:articles_ingestrun_upload"), {"files": [SimpleUploadedFile("x.exe", b"MZ")]}
+    )
+    assert response.status_code == 200
+    assert "不是 .md 或 .zip 文件" in response.content.decode()
+    assert not IngestRun.objects.exists()
+
+
+def test_failed_items_can_be_fixed_and_retried(staff_client, tmp_path):
+    path = tmp_path / "later.md"
+    path.write_bytes(b"\x00broken")
+    try:
+        call_command("ingest", str(path), "--sync", "--no-progress", stdout=io.StringIO(), stderr=io.StringIO())
+    except Exception:
+        pass
+    item = IngestItem.objects.get()
+    assert item.outcome == "failed"
+    # An operator repairs the stored bytes (e.g. after a parser fix) and retries.
+    IngestItem.objects.filter(pk=item.pk).update(
+        raw=article_text(title="修复后", url=wechat_url(43), source="测试", body="修复后的正文。").encode()
+    )
+    staff_client.post(
+        reverse("admin:articles_ingestitem_changelist"), {"action": "retry", "_selected_action": [item.pk]}
+    )
+    item.refresh_from_db()
+    assert item.outcome == "created"
+    assert item.article.title == "修复后"

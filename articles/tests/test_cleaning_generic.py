@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from articles.cleaning import CleanResult, clean_article, ruleset_for
+from articles.cleaning.plaintext import markdown_to_text, summary_make
+from articles.parsing import parse_article
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def clean_fixture(name: str) -> CleanResult:
+    parsed = parse_article(data=(FIXTURES / name).read_bytes())
+    return clean_article(markdown=parsed.body, url=parsed.url, title=parsed.title, source=parsed.source)
+
+
+def test_it_falls_back_to_the_generic_rules_for_unknown_sites():
+    assert ruleset_for(url="https://news.example.cn/a.html").name == "generic"
+    assert ruleset_for(url="https://sub.freebuf.com/x").name == "freebuf"
+
+
+def test_it_drops_navigation_lists_related_links_and_copyright_lines():
+    result = clean_fixture("generic.md")
+    for chrome in ("首页", "要闻", "相关阅读", "Copyright", "ICP备"):
+        assert chrome not in result.body_markdown
+    assert "数据确权和定价机制" in result.body_markdown
+
+
+def test_it_splits_several_authors_given_on_one_line():
+    assert clean_fixture("generic.md").authors == ("郑一帆", "王可")
+
+
+def test_it_reports_a_reprint_origin_as_attribution_not_as_author():
+    result = clean_fixture("generic.md")
+    assert result.attribution == "经济观察周刊"
+    assert "经济观察周刊" not in result.authors
+
+
+def test_it_turns_markdown_into_one_plain_paragraph_per_line():
+    markdown = (
+        "## 小标题\n\n第一段**加粗**和[链接](https://x.example)。\n第一段的续行。\n\n"
+        "* 列表一\n* 列表二\n\n> 引用 ![图](https://x.example/i.png)\n\n"
+        "| 甲 | 乙 |\n| --- | --- |\n| 1 | 2 |\n\n"
+        "Wrapped English\nline joined.\n"
+    )
+    assert markdown_to_text(markdown).splitlines() == [
+        "小标题",
+        "第一段加粗和链接。第一段的续行。",
+        "列表一",
+        "列表二",
+        "引用",
+        "甲 乙",
+        "1 2",
+        "Wrapped English line joined.",
+    ]
+
+
+def test_it_trims_long_summaries_at_a_sentence_end():
+    text = "短行\n" + "这是一个很长的句子，用来测试摘要截断。" * 20
+    summary = summary_make(text=text)
+    assert len(summary) <= 200
+    assert summary.endswith("。")
+    assert summary.startswith("这是一个很长的句子")

@@ -1,0 +1,204 @@
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+import pytest
+
+from articles.parsing import ParseError, decode_bytes, parse_article
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SHANGHAI_OFFSET = datetime.timedelta(hours=8)
+
+ARTICLE = """---
+title: 数据出境安全评估办法解读
+url: https://example.cn/a/1.html
+source: 示例观察
+date: 2024-05-11
+fetch_date: 2025-10-06T17:17:35.350304
+---
+
+# 数据出境安全评估办法解读
+
+评估办法明确了数据处理者申报安全评估的情形和程序。
+"""
+
+
+def article_bytes(front_matter: str, body: str = "正文第一段，说明这篇文章讲了什么。\n") -> bytes:
+    return f"---\n{front_matter.strip()}\n---\n\n{body}".encode()
+
+
+def test_it_reads_a_well_formed_utf8_article():
+    parsed = parse_article(data=ARTICLE.encode())
+    assert parsed.title == "数据出境安全评估办法解读"
+    assert parsed.url == "https://example.cn/a/1.html"
+    assert parsed.source == "示例观察"
+    assert parsed.published == datetime.date(2024, 5, 11)
+    assert parsed.fetched_at == datetime.datetime(
+        2025, 10, 6, 17, 17, 35, 350304, tzinfo=parsed.fetched_at.tzinfo
+    )
+    assert parsed.fetched_at.utcoffset() == SHANGHAI_OFFSET
+    assert parsed.body.startswith("# 数据出境安全评估办法解读")
+    assert parsed.text == ARTICLE
+    assert parsed.encoding == "utf-8"
+    assert parsed.warnings == ()
+
+
+def test_it_accepts_a_utf8_byte_order_mark():
+    parsed = parse_article(data=b"\xef\xbb\xbf" + ARTICLE.encode())
+    assert parsed.title == "数据出境安全评估办法解读"
+    assert parsed.encoding == "utf-8"
+
+
+def test_it_decodes_gb18030_files():
+    parsed = parse_article(data=ARTICLE.encode("gb18030"))
+    assert parsed.encoding == "gb18030"
+    assert parsed.title == "数据出境安全评估办法解读"
+    assert "申报安全评估" in parsed.body
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_it_decodes_utf16_files_with_or_without_a_byte_order_mark(codec):
+    parsed = parse_article(data=ARTICLE.encode(codec))
+    assert parsed.encoding == "utf-16"
+    assert parsed.source == "示例观察"
+
+
+def test_it_keeps_crlf_files_verbatim_in_text_but_parses_them():
+    data = ARTICLE.replace("\n", "\r\n").encode()
+    parsed = parse_article(data=data)
+    assert parsed.title == "数据出境安全评估办法解读"
+    assert parsed.text == ARTICLE.replace("\n", "\r\n")
+
+
+def test_it_reads_a_title_with_an_ascii_colon_through_the_line_fallback():
+    parsed = parse_article(
+        data=article_bytes("title: Tutorial: Part 2: Overlays\nurl: https://x.example/a\nsource: S")
+    )
+    assert parsed.title == "Tutorial: Part 2: Overlays"
+    assert parsed.url == "https://x.example/a"
+    assert any("逐行" in w for w in parsed.warnings)
+
+
+def test_it_reads_titles_with_quotes_and_tabs():
+    front = (
+        'title: 关于"数据要素×"行动的\t解读\nsource: \'示例\'\nurl: "https://x.example/b"\ndate: "2024-05-11"'
+    )
+    parsed = parse_article(data=article_bytes(front))
+    assert parsed.title == '关于"数据要素×"行动的 解读'
+    assert parsed.source == "示例"
+    assert parsed.url == "https://x.example/b"
+    assert parsed.published == datetime.date(2024, 5, 11)
+
+
+def test_it_keeps_a_hash_sign_in_a_title_that_yaml_would_read_as_a_comment():
+    parsed = parse_article(
+        data=article_bytes("title: Swift tips - #30Days\nurl: https://x.example/c\nsource: S")
+    )
+    assert parsed.title == "Swift tips - #30Days"
+
+
+def test_it_keeps_a_numeric_looking_title_as_written():
+    parsed = parse_article(data=article_bytes("title: 2024\nsource: S\nurl: https://x.example/c"))
+    assert parsed.title == "2024"
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["2024-05-11", "2024/5/11", "2024年5月11日", "2024.05.11", "'2024-05-11 08:00:00'", "20240511"],
+)
+def test_it_understands_several_date_formats(value):
+    parsed = parse_article(
+        data=article_bytes(f"title: T\nurl: https://x.example/d\nsource: S\ndate: {value}")
+    )
+    assert parsed.published == datetime.date(2024, 5, 11)
+
+
+def test_it_warns_about_a_date_it_cannot_read():
+    parsed = parse_article(data=article_bytes("title: T\nurl: https://x.example/e\nsource: S\ndate: 上周三"))
+    assert parsed.published is None
+    assert any("上周三" in w for w in parsed.warnings)
+
+
+def test_it_makes_fetch_time_timezone_aware_and_respects_an_explicit_offset():
+    naive = parse_article(
+        data=article_bytes("title: T\nurl: https://x.example/f\nsource: S\nfetch_date: 2025-01-02 03:04:05")
+    )
+    assert naive.fetched_at.utcoffset() == SHANGHAI_OFFSET
+    utc = parse_article(
+        data=article_bytes("title: T\nurl: https://x.example/f\nsource: S\nfetch_date: 2025-01-02T03:04:05Z")
+    )
+    assert utc.fetched_at == datetime.datetime(2025, 1, 2, 3, 4, 5, tzinfo=datetime.UTC)
+
+
+def test_it_warns_about_missing_url_source_and_date_but_still_parses():
+    parsed = parse_article(data=article_bytes("title: 只有标题"))
+    assert (parsed.url, parsed.source, parsed.published, parsed.fetched_at) == ("", "", None, None)
+    assert "缺少 url 字段" in parsed.warnings
+    assert "缺少 source 字段" in parsed.warnings
+    assert "缺少 date 字段" in parsed.warnings
+
+
+def test_it_takes_the_title_from_the_first_heading_when_the_field_is_missing():
+    parsed = parse_article(data=(FIXTURES / "broken_missing_title.md").read_bytes())
+    assert parsed.title == "标题只写在正文里"
+    assert any("title" in w for w in parsed.warnings)
+
+
+def test_it_rejects_an_article_without_any_title():
+    with pytest.raises(ParseError, match="缺少标题"):
+        parse_article(data=article_bytes("url: https://x.example/g\nsource: S", body="没有标题的正文。\n"))
+
+
+def test_it_rejects_an_empty_body_even_when_the_title_is_repeated_as_a_heading():
+    with pytest.raises(ParseError, match="正文为空"):
+        parse_article(data=(FIXTURES / "broken_empty_body.md").read_bytes())
+
+
+def test_it_rejects_a_file_without_front_matter_as_not_an_article():
+    with pytest.raises(ParseError, match="不是文章文件"):
+        parse_article(data=(FIXTURES / "broken_not_article.md").read_bytes())
+
+
+def test_it_rejects_front_matter_that_never_ends():
+    with pytest.raises(ParseError, match="结束"):
+        parse_article(data=b"---\ntitle: T\nurl: https://x.example/h\n\nbody without closing fence\n")
+
+
+def test_it_rejects_binary_data():
+    with pytest.raises(ParseError, match="二进制"):
+        parse_article(data=b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+
+
+def test_it_rejects_bytes_that_are_neither_utf8_nor_gb18030():
+    with pytest.raises(ParseError, match="编码无法识别"):
+        decode_bytes(b"---\ntitle: \x80\xff\x80\xff\n---\n")
+
+
+def test_it_rejects_an_empty_file():
+    with pytest.raises(ParseError, match="空"):
+        parse_article(data=b"")
+
+
+def test_it_rejects_a_file_over_the_size_limit_and_says_how_big_it_is():
+    data = ARTICLE.encode() + b"x" * (3 * 1024 * 1024)
+    with pytest.raises(ParseError) as excinfo:
+        parse_article(data=data, max_bytes=2 * 1024 * 1024)
+    assert "3.0 MB" in str(excinfo.value)
+    assert "2.0 MB" in str(excinfo.value)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"---",
+        b"---\n---\n",
+        b"---\n: :\n---\nbody",
+        b"---\n- a\n- b\n---\n# t\n\nbody",
+        b"\xff\xfe\x00",
+        b"\n\n\n",
+    ],
+)
+def test_it_raises_only_parse_error_for_garbage(data):
+    with pytest.raises(ParseError):
+        parse_article(data=data)

@@ -1,0 +1,350 @@
+"""Chinese text analysis shared by indexing, querying and highlighting.
+
+Everything that turns text into search tokens lives here so the index and the
+query side can never drift apart:
+
+* ``text_normalise`` — traditional→simplified (OpenCC t2s), NFKC (full-width →
+  half-width), lowercase and one form for the brackets of document numbers
+  (〔〕[]【】() → 〔〕). It keeps a map from every normalised character back to the
+  original text so highlights land on the characters the reader sees.
+* ``WordTokenizer`` — precise tokens: jieba (with the policy-term user dictionary)
+  for Chinese runs, whole tokens for CVE ids, versions, ``5g`` and document numbers
+  such as ``〔2024〕1号``. Positions are consecutive integers, so phrases work.
+* ``SubwordTokenizer`` — recall tokens: every CJK character and every overlapping
+  pair of characters, with the position of the token's first character; the parts
+  of compound Latin tokens as well. A substring of any length can then be matched
+  (one character as a term, two as a term, longer as a phrase of pairs).
+
+jieba is set up once per process, lazily, with its cache file under
+``settings.JIEBA_CACHE_DIR``. User words from the admin (``DictionaryTerm``) and the
+synonym groups are reloaded whenever the dictionary version in the database
+changes; each process checks that version at most every few seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from whoosh.analysis import Token, Tokenizer
+
+logger = logging.getLogger(__name__)
+
+# How often (seconds) a process asks the database whether the dictionary changed.
+DICTIONARY_CHECK_INTERVAL = 3.0
+
+_BRACKETS = str.maketrans({"[": "〔", "]": "〕", "【": "〔", "】": "〕", "(": "〔", ")": "〕"})
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_ALNUM = rf"[^\W_{_CJK}]"
+# Order matters: document numbers and compound Latin tokens win over plain runs.
+_TOKEN_RE = re.compile(
+    rf"(?P<docnum>〔\d{{4}}〕\d+号)"
+    rf"|(?P<cjk>[{_CJK}]+)"
+    rf"|(?P<alnum>{_ALNUM}+(?:[-_./+]{_ALNUM}+)*)"
+)
+_ALNUM_PART_RE = re.compile(rf"{_ALNUM}+")
+
+_lock = threading.RLock()
+_opencc = None
+_jieba_instance = None
+_loaded_version: int | None = None
+_last_check = 0.0
+_db_words: set[str] = set()
+_synonyms: dict[str, tuple[str, ...]] = {}
+
+
+# --- normalisation -----------------------------------------------------------------
+
+
+def _converter():
+    global _opencc
+    if _opencc is None:
+        import opencc
+
+        _opencc = opencc.OpenCC("t2s")
+    return _opencc
+
+
+def text_normalise(text: str) -> tuple[str, list[int]]:
+    """Return the normalised text and, for each of its characters, the index in ``text``.
+
+    The map has one extra entry (``len(text)``) so an end offset can be mapped too.
+    """
+    converted = _converter().convert(text)
+    if len(converted) == len(text):
+        # Fast path (nearly all text): when whole-string NFKC and lowercasing keep the
+        # length, every character stays where it was and the offset map is the identity.
+        fast = unicodedata.normalize("NFKC", converted).lower()
+        if len(fast) == len(text):
+            return fast.translate(_BRACKETS), list(range(len(text) + 1))
+    if len(converted) != len(text):
+        # t2s is almost always one character for one; when a phrase rule changes the
+        # length, convert character by character so offsets stay exact.
+        converted = "".join(_converter().convert(ch) or ch for ch in text)
+        if len(converted) != len(text):
+            converted = text
+    out: list[str] = []
+    offsets: list[int] = []
+    for index, ch in enumerate(converted):
+        if ch.isascii():
+            norm = ch.lower()
+        else:
+            norm = unicodedata.normalize("NFKC", ch).lower()
+        norm = norm.translate(_BRACKETS)
+        for piece in norm:
+            out.append(piece)
+            offsets.append(index)
+    offsets.append(len(text))
+    return "".join(out), offsets
+
+
+def text_normalise_plain(text: str) -> str:
+    return text_normalise(text)[0]
+
+
+# --- jieba --------------------------------------------------------------------------
+
+
+def _jieba():
+    global _jieba_instance
+    if _jieba_instance is None:
+        with _lock:
+            if _jieba_instance is None:
+                _jieba_instance = _jieba_create()
+    return _jieba_instance
+
+
+def _jieba_create():
+    import jieba
+
+    logging.getLogger("jieba").setLevel(logging.WARNING)
+    cache_dir = Path(settings.JIEBA_CACHE_DIR)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tokenizer = jieba.Tokenizer()
+    tokenizer.tmp_dir = str(cache_dir)
+    tokenizer.initialize()
+    user_dict = Path(settings.JIEBA_USER_DICT)
+    if user_dict.is_file():
+        for word, freq in dictionary_file_terms(path=user_dict):
+            tokenizer.add_word(text_normalise_plain(word), freq=freq)
+    return tokenizer
+
+
+def dictionary_file_terms(*, path: Path) -> list[tuple[str, int | None]]:
+    """Words of a jieba user dictionary file: ``word [freq] [tag]`` per line, # comments."""
+    terms: list[tuple[str, int | None]] = []
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        parts = line.split()
+        freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+        terms.append((parts[0], freq))
+    return terms
+
+
+def dictionary_refresh(*, force: bool = False, check_now: bool = False) -> bool:
+    """Reload admin words and synonyms when the database version changed.
+
+    Cheap enough to call before every search or indexing batch: the database is
+    asked at most every ``DICTIONARY_CHECK_INTERVAL`` seconds. Returns True when a
+    reload happened.
+    """
+    global _last_check, _loaded_version
+    now = time.monotonic()
+    recent = now - _last_check < DICTIONARY_CHECK_INTERVAL
+    if not force and not check_now and _loaded_version is not None and recent:
+        return False
+    from .models import DictionaryState, DictionaryTerm, Synonym
+
+    version = DictionaryState.current_version()
+    _last_check = now
+    if not force and version == _loaded_version:
+        return False
+    with _lock:
+        words = {
+            text_normalise_plain(word): freq
+            for word, freq in DictionaryTerm.objects.values_list("word", "freq")
+            if word.strip()
+        }
+        tokenizer = _jieba()
+        for gone in _db_words - set(words):
+            tokenizer.del_word(gone)
+        for word, freq in words.items():
+            tokenizer.add_word(word, freq=freq)
+        _db_words.clear()
+        _db_words.update(words)
+        _synonyms.clear()
+        for group in Synonym.objects.filter(active=True).values_list("terms", flat=True):
+            members = synonym_group_parse(text=group)
+            for member in members:
+                _synonyms[member] = tuple(dict.fromkeys([*_synonyms.get(member, ()), *members]))
+        _loaded_version = version
+    logger.info("search dictionary loaded: version %s, %d admin words", version, len(words))
+    return True
+
+
+def dictionary_loaded_version() -> int | None:
+    return _loaded_version
+
+
+def synonym_group_parse(*, text: str) -> tuple[str, ...]:
+    """Members of one synonym group written as ``a, b, c`` (also ，、; or new lines)."""
+    parts = re.split(r"[,，、;；\n]+", text)
+    members = [text_normalise_plain(p).strip() for p in parts]
+    return tuple(dict.fromkeys(m for m in members if m))
+
+
+def synonyms_for(*, term: str) -> tuple[str, ...]:
+    """The normalised term followed by its synonyms (just the term when it has none)."""
+    norm = text_normalise_plain(term).strip()
+    group = _synonyms.get(norm)
+    if not group:
+        return (norm,)
+    return (norm, *(m for m in group if m != norm))
+
+
+# --- tokens -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    text: str
+    pos: int
+    start: int  # offsets in the normalised text
+    end: int
+
+
+def _word_pieces(norm: str) -> Iterator[tuple[str, int, int]]:
+    tokenizer = _jieba()
+    for match in _TOKEN_RE.finditer(norm):
+        kind = match.lastgroup
+        start = match.start()
+        if kind == "cjk":
+            for word, w_start, w_end in tokenizer.tokenize(match.group(), HMM=False):
+                yield word, start + w_start, start + w_end
+        else:
+            yield match.group(), start, match.end()
+
+
+def pieces_words(norm: str) -> list[Piece]:
+    return [Piece(text, pos, start, end) for pos, (text, start, end) in enumerate(_word_pieces(norm))]
+
+
+def pieces_subwords(norm: str) -> list[Piece]:
+    """Unigrams and overlapping bigrams of CJK runs (position = character index)."""
+    pieces: list[Piece] = []
+    for match in _TOKEN_RE.finditer(norm):
+        kind = match.lastgroup
+        start = match.start()
+        text = match.group()
+        if kind == "cjk":
+            for i, ch in enumerate(text):
+                pos = start + i
+                pieces.append(Piece(ch, pos, pos, pos + 1))
+                if i + 1 < len(text):
+                    pieces.append(Piece(text[i : i + 2], pos, pos, pos + 2))
+        else:
+            pieces.append(Piece(text, start, start, match.end()))
+            # Parts of compound tokens (cve, 2024, 3094) so a bare number still matches.
+            if kind in ("alnum", "docnum"):
+                parts = list(_ALNUM_PART_RE.finditer(text))
+                if len(parts) > 1:
+                    for part in parts:
+                        pieces.append(
+                            Piece(
+                                part.group(), start + part.start(), start + part.start(), start + part.end()
+                            )
+                        )
+    return pieces
+
+
+class _BaseTokenizer(Tokenizer):
+    """Whoosh tokenizer over ``pieces_*``; normalisation happens inside so offsets are exact."""
+
+    kind = "word"
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other)
+
+    def __hash__(self) -> int:
+        return hash(type(self).__name__)
+
+    def __call__(
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs,
+    ) -> Iterator[Token]:
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if not tokenize:
+            token.original = token.text = value
+            token.boost = 1.0
+            if positions:
+                token.pos = start_pos
+            if chars:
+                token.startchar = start_char
+                token.endchar = start_char + len(value)
+            yield token
+            return
+        norm, offsets = text_normalise(value)
+        pieces = pieces_words(norm) if self.kind == "word" else pieces_subwords(norm)
+        for piece in pieces:
+            if not _is_content(piece.text):
+                continue
+            token.text = piece.text
+            token.boost = 1.0
+            token.stopped = False
+            if keeporiginal:
+                token.original = value[offsets[piece.start] : offsets[piece.end]]
+            if positions:
+                token.pos = start_pos + piece.pos
+            if chars:
+                token.startchar = start_char + offsets[piece.start]
+                token.endchar = start_char + offsets[piece.end]
+            yield token
+
+
+class WordTokenizer(_BaseTokenizer):
+    kind = "word"
+
+
+class SubwordTokenizer(_BaseTokenizer):
+    kind = "sub"
+
+
+def word_analyzer() -> WordTokenizer:
+    return WordTokenizer()
+
+
+def subword_analyzer() -> SubwordTokenizer:
+    return SubwordTokenizer()
+
+
+def text_words(text: str) -> list[str]:
+    """Precise tokens of ``text`` (skipping punctuation-only tokens)."""
+    return [p.text for p in pieces_words(text_normalise_plain(text)) if _is_content(p.text)]
+
+
+def _is_content(token: str) -> bool:
+    return any(ch.isalnum() for ch in token)
+
+
+def query_segments(text: str) -> list[tuple[str, str]]:
+    """Split one query word into (kind, normalised text) runs: ``cjk``, ``alnum``, ``docnum``."""
+    norm = text_normalise_plain(text)
+    return [(m.lastgroup or "", m.group()) for m in _TOKEN_RE.finditer(norm)]

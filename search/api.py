@@ -1,0 +1,198 @@
+"""Read-only JSON API: search and article text, documented at /api/docs."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Literal
+
+from django.http import HttpRequest, HttpResponse
+from ninja import Field, NinjaAPI, Query, Schema
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.renderers import JSONRenderer
+from ninja.responses import Status
+
+from articles.models import Article
+
+from .forms import SearchForm
+from .selectors import QuerySyntaxError, SearchPage, article_search
+
+
+class ReadableJSONRenderer(JSONRenderer):
+    # Chinese text stays readable in the raw response instead of \uXXXX escapes.
+    json_dumps_params = {"ensure_ascii": False}
+
+
+api = NinjaAPI(
+    title="政策新闻检索门户 API",
+    version="1.0",
+    description="只读接口：检索已发布的政策新闻，并获取文章的元数据和正文纯文本。",
+    openapi_url="/openapi.json",
+    docs_url="/docs",
+    urls_namespace="api",
+    renderer=ReadableJSONRenderer(),
+)
+
+FACET_KEYS = ("source", "author", "tag", "year", "month")
+
+
+class ErrorOut(Schema):
+    error: str
+    fields: dict[str, list[str]] = {}
+
+
+class SearchQueryIn(Schema):
+    q: str = Field("", max_length=200, description="关键词，支持引号整句、OR、减号排除")
+    source: list[str] = Field([], description="来源，可重复")
+    author: list[str] = Field([], description="作者，可重复")
+    tag: list[str] = Field([], description="标签，可重复")
+    year: list[int] = Field([], description="年份，可重复，如 2024")
+    month: list[str] = Field([], description="月份，可重复，如 2024-05")
+    date_from: datetime.date | None = Field(None, description="起始日期，YYYY-MM-DD")
+    date_to: datetime.date | None = Field(None, description="截止日期，YYYY-MM-DD")
+    sort: Literal["relevance", "newest", "oldest"] = Field("relevance", description="排序")
+    page: int = Field(1, description="页码，从 1 开始")
+    page_size: int = Field(20, description="每页条数，1 到 100")
+    search_in: Literal["", "all", "title"] = Field("", alias="in", description="title 表示只检索标题")
+
+
+class FacetValueOut(Schema):
+    value: str
+    count: int
+
+
+class HitOut(Schema):
+    id: int
+    title: str
+    url: str
+    source: str
+    authors: list[str]
+    published: datetime.date | None
+    snippet: str
+
+
+class SearchOut(Schema):
+    count: int
+    page: int
+    page_size: int
+    num_pages: int
+    results: list[HitOut]
+    facets: dict[str, list[FacetValueOut]]
+
+
+class ArticleOut(Schema):
+    id: int
+    title: str
+    url: str
+    canonical_url: str
+    source: str
+    authors: list[str]
+    tags: list[str]
+    published: datetime.date | None
+    fetched_at: datetime.datetime | None
+    summary: str
+    attribution: str
+    cover_image: str
+    body_text: str
+    body_markdown: str
+
+
+@api.exception_handler(NinjaValidationError)
+def api_validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    """Type errors caught by ninja get the same 400 and Chinese messages as the form gives."""
+    form = SearchForm(request.GET)
+    fields = {} if form.is_valid() else form.error_dict()
+    if not fields:
+        for error in exc.errors:
+            name = str(error.get("loc", ["", "参数"])[-1])
+            fields.setdefault(name, []).append(f"参数 {name} 的值无效。")
+    return api.create_response(request, error_body(fields=fields), status=400)
+
+
+def error_body(*, fields: dict[str, list[str]]) -> dict[str, object]:
+    messages = [message for messages in fields.values() for message in messages]
+    return {"error": " ".join(messages) or "请求参数有误。", "fields": fields}
+
+
+@api.get(
+    "/search",
+    response={200: SearchOut, 400: ErrorOut},
+    summary="检索文章",
+    description=(
+        "参数与检索页面相同。source、author、tag、year、month 可重复出现：同一项的多个值之间为“或”，"
+        "不同项之间为“且”。sort 可选 relevance（相关度）、newest（最新）、oldest（最早）；"
+        "in=title 表示只检索标题。"
+    ),
+)
+def search_articles(request: HttpRequest, filters: Query[SearchQueryIn]):
+    # The typed filters only document the API; the form is what decides, so the
+    # page and the API accept exactly the same input.
+    form = SearchForm(request.GET)
+    if not form.is_valid():
+        return Status(400, error_body(fields=form.error_dict()))
+    try:
+        result = article_search(params=form.to_params())
+    except QuerySyntaxError as exc:
+        return Status(400, error_body(fields={"q": [str(exc)]}))
+    return Status(200, search_page_payload(page=result))
+
+
+def search_page_payload(*, page: SearchPage) -> dict[str, object]:
+    return {
+        "count": page.count,
+        "page": page.page,
+        "page_size": page.page_size,
+        "num_pages": page.num_pages,
+        "results": [
+            {
+                "id": hit.id,
+                "title": hit.title,
+                "url": hit.url,
+                "source": hit.source,
+                "authors": list(hit.authors),
+                "published": hit.published,
+                "snippet": hit.snippet,
+            }
+            for hit in page.results
+        ],
+        "facets": {
+            key: [{"value": fv.value, "count": fv.count} for fv in page.facets.get(key, [])]
+            for key in FACET_KEYS
+        },
+    }
+
+
+@api.get(
+    "/articles/{id}",
+    response={200: ArticleOut, 404: ErrorOut},
+    summary="文章详情",
+    description="返回已发布文章的元数据与清洗后的正文；未发布或不存在的文章返回 404。",
+)
+def article_read(request: HttpRequest, id: int):  # the path parameter is documented as {id}
+    article = (
+        Article.objects.select_related("source")
+        .prefetch_related("authors", "tags")
+        .filter(pk=id, status=Article.Status.PUBLISHED)
+        .first()
+    )
+    if article is None:
+        return Status(404, {"error": "文章不存在或尚未公开。", "fields": {}})
+    return Status(200, article_payload(article=article))
+
+
+def article_payload(*, article: Article) -> dict[str, object]:
+    return {
+        "id": article.pk,
+        "title": article.title,
+        "url": article.url,
+        "canonical_url": article.canonical_url,
+        "source": article.source.name,
+        "authors": [author.name for author in article.authors.all()],
+        "tags": [tag.name for tag in article.tags.all()],
+        "published": article.published_on,
+        "fetched_at": article.fetched_at,
+        "summary": article.summary,
+        "attribution": article.attribution,
+        "cover_image": article.cover_image,
+        "body_text": article.body_text,
+        "body_markdown": article.body_markdown,
+    }

@@ -1,0 +1,30 @@
+"""System checks for the search setup (run by ``manage.py check`` and at server start)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from django.conf import settings
+from django.core.checks import Error, Warning, register
+
+
+@register("search")
+def search_settings_check(app_configs, **kwargs):
+    problems = []
+    user_dict = Path(settings.JIEBA_USER_DICT)
+    if not user_dict.is_file():
+        problems.append(
+            Warning(f"分词用户词典不存在：{user_dict}", hint="检查 JIEBA_USER_DICT 设置。", id="search.W001")
+        )
+    for label, path in (
+        ("索引目录", getattr(settings, "SEARCH_INDEX_DIR", None)),
+        ("jieba 缓存目录", settings.JIEBA_CACHE_DIR),
+    ):
+        if path is None:
+            continue
+        path = Path(path)
+        parent = path if path.exists() else path.parent
+        if parent.exists() and not os.access(parent, os.W_OK):
+            problems.append(Error(f"{label}不可写：{path}", id="search.E001"))
+    return problems

@@ -1,0 +1,83 @@
+"""Index build and query latency on a synthetic corpus, ours against the tutorial setup.
+
+Documents are recombined from the real corpus's paragraphs, titles, sources and dates
+and indexed into temporary directories; the project's index and database rows are
+left alone.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from search.bench.configs import OURS, TUTORIAL
+from search.bench.corpus import corpus_pool_load
+from search.bench.run import config_measure, figures_table, hits_table, query_mix_build
+
+DEFAULT_CORPUS = Path(settings.BASE_DIR).parent / "shared" / "corpus"
+
+
+class Command(BaseCommand):
+    help = "用合成语料测试建索引速度、索引大小和查询延迟，并与常见教程配置对比。"
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--docs", type=int, default=20000, help="合成文章数（默认 20000）")
+        parser.add_argument("--queries", type=int, default=None, help="只用查询组合里的前 N 条（默认全部）")
+        parser.add_argument(
+            "--repeat", type=int, default=5, help="每条查询计时的次数（默认 5，另有 1 次预热）"
+        )
+        parser.add_argument("--seed", type=int, default=1, help="随机种子，相同种子生成相同语料")
+        parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="真实语料目录")
+        parser.add_argument("--tutorial", action="store_true", default=True, help="同时测试教程配置（默认）")
+        parser.add_argument("--no-tutorial", dest="tutorial", action="store_false", help="只测试本项目配置")
+        parser.add_argument("--no-progress", dest="progress", action="store_false", help="不显示进度条")
+        parser.add_argument("--verbose", action="store_true", help="列出每条查询的命中数")
+
+    def handle(self, *args, **options) -> None:
+        docs: int = options["docs"]
+        repeat: int = options["repeat"]
+        if docs < 1:
+            raise CommandError("--docs 必须大于 0")
+        if repeat < 1:
+            raise CommandError("--repeat 必须大于 0")
+        corpus: Path = options["corpus"]
+        if not corpus.is_dir():
+            raise CommandError(f"语料目录不存在：{corpus}")
+        try:
+            pool = corpus_pool_load(corpus_dir=corpus)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+        queries = query_mix_build(pool=pool)
+        if options["queries"] is not None:
+            if options["queries"] < 1:
+                raise CommandError("--queries 必须大于 0")
+            queries = queries[: options["queries"]]
+
+        self.stdout.write(
+            f"合成语料：{docs} 篇（来自 {len(pool.titles)} 篇真实文章的 {len(pool.paragraphs)} 个段落），"
+            f"种子 {options['seed']}；{len(queries)} 条查询，每条计时 {repeat} 次。"
+        )
+        names = [OURS, TUTORIAL] if options["tutorial"] else [OURS]
+        figures = {}
+        for name in names:
+            started = time.perf_counter()
+            figures[name] = config_measure(
+                name=name,
+                pool=pool,
+                docs=docs,
+                seed=options["seed"],
+                queries=queries,
+                repeat=repeat,
+                progress=options["progress"],
+            )
+            self.stdout.write(f"{name}：用时 {time.perf_counter() - started:.0f} 秒")
+        self.stdout.write("")
+        self.stdout.write(figures_table(ours=figures.get(OURS), tutorial=figures.get(TUTORIAL)))
+        if options["verbose"]:
+            self.stdout.write("")
+            self.stdout.write(
+                hits_table(queries=queries, ours=figures.get(OURS), tutorial=figures.get(TUTORIAL))
+            )

@@ -1,0 +1,56 @@
+"""Report articles missing from or stale in the search index; repair them with --fix."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+from haystack import connections
+from tqdm import tqdm
+
+from articles.models import Article
+from search.services import articles_index_sync
+
+FIX_BATCH = 500
+
+
+class Command(BaseCommand):
+    help = "检查搜索索引：列出缺失、过期和多余的文章，加 --fix 修复。"
+
+    def add_arguments(self, parser):
+        parser.add_argument("--fix", action="store_true", help="重建缺失和过期的文档，删除多余的文档")
+
+    def handle(self, *args, fix: bool = False, **options):
+        backend = connections["default"].get_backend()
+        if not hasattr(backend, "indexed_documents"):
+            raise CommandError("当前搜索引擎不支持逐篇检查，请用 update_index 重新索引。")
+        indexed = backend.indexed_documents()
+        published = dict(
+            Article.objects.filter(status=Article.Status.PUBLISHED).values_list("id", "updated_at").iterator()
+        )
+        missing = sorted(set(published) - set(indexed))
+        extra = sorted(set(indexed) - set(published))
+        stale = sorted(
+            pk for pk, updated in published.items() if pk in indexed and indexed[pk] != updated.isoformat()
+        )
+        self.stdout.write(
+            f"已发布文章 {len(published)} 篇，索引中 {len(indexed)} 篇："
+            f"缺失 {len(missing)}，过期 {len(stale)}，多余 {len(extra)}。"
+        )
+        for label, ids in (("缺失", missing), ("过期", stale), ("多余", extra)):
+            if ids:
+                shown = ", ".join(str(i) for i in ids[:20])
+                more = " …" if len(ids) > 20 else ""
+                self.stdout.write(f"  {label}：{shown}{more}")
+        todo = missing + stale + extra
+        if not fix:
+            if todo:
+                self.stdout.write("加上 --fix 即可修复。")
+            return
+        updated = removed = 0
+        with tqdm(total=len(todo), unit="篇", desc="修复索引", disable=not todo) as bar:
+            for i in range(0, len(todo), FIX_BATCH):
+                chunk = todo[i : i + FIX_BATCH]
+                result = articles_index_sync(ids=chunk)
+                updated += result["updated"]
+                removed += result["removed"]
+                bar.update(len(chunk))
+        self.stdout.write(self.style.SUCCESS(f"修复完成：更新 {updated} 篇，删除 {removed} 篇。"))

@@ -1,0 +1,98 @@
+"""What the search index holds for each published article.
+
+Analysed fields (``text``, ``text_sub``, ``title``, ``title_sub``) get the Chinese
+analyzers in ``search.backends``; the ``*_exact``/``year``/``month`` fields are stored
+un-analysed in sortable columns for facets. ``updated`` lets ``search_check`` spot
+stale documents.
+"""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from haystack import indexes
+from haystack.fields import FacetMultiValueField
+
+from articles.models import Article
+
+
+def article_search_text(*, article: Article) -> str:
+    """Everything a query may match: title, source, people, tags, summary and body."""
+    parts = [
+        article.title,
+        article.source.name if article.source_id else "",
+        " ".join(a.name for a in article.authors.all()),
+        " ".join(t.name for t in article.tags.all()),
+        article.summary,
+        article.body_text,
+    ]
+    return "\n".join(p for p in parts if p)
+
+
+class ArticleIndex(indexes.SearchIndex, indexes.Indexable):
+    text = indexes.CharField(document=True)
+    text_sub = indexes.CharField(indexed=True, stored=False)
+    title = indexes.CharField(model_attr="title")
+    title_sub = indexes.CharField(indexed=True, stored=False)
+    source = indexes.CharField()
+    authors = indexes.MultiValueField()
+    tags = indexes.MultiValueField()
+    published = indexes.DateField(model_attr="published_on", null=True)
+    year = indexes.CharField(null=True)
+    month = indexes.CharField(null=True)
+    source_exact = indexes.FacetCharField()
+    author_exact = FacetMultiValueField()
+    tag_exact = FacetMultiValueField()
+    updated = indexes.CharField(indexed=False)
+
+    def get_model(self) -> type[Article]:
+        return Article
+
+    def index_queryset(self, using: str | None = None) -> QuerySet[Article]:
+        return (
+            Article.objects.filter(status=Article.Status.PUBLISHED)
+            .select_related("source")
+            .prefetch_related("authors", "tags")
+            .order_by("id")
+        )
+
+    def read_queryset(self, using: str | None = None) -> QuerySet[Article]:
+        return self.index_queryset(using)
+
+    def get_updated_field(self) -> str:
+        return "updated_at"
+
+    def prepare_text(self, obj: Article) -> str:
+        return article_search_text(article=obj)
+
+    def prepare_text_sub(self, obj: Article) -> str:
+        return article_search_text(article=obj)
+
+    def prepare_title_sub(self, obj: Article) -> str:
+        return obj.title
+
+    def prepare_source(self, obj: Article) -> str:
+        return obj.source.name if obj.source_id else ""
+
+    def prepare_authors(self, obj: Article) -> list[str]:
+        return [a.name for a in obj.authors.all()]
+
+    def prepare_tags(self, obj: Article) -> list[str]:
+        return [t.name for t in obj.tags.all()]
+
+    def prepare_year(self, obj: Article) -> str | None:
+        return f"{obj.published_on.year:04d}" if obj.published_on else None
+
+    def prepare_month(self, obj: Article) -> str | None:
+        return obj.published_on.strftime("%Y-%m") if obj.published_on else None
+
+    def prepare_source_exact(self, obj: Article) -> str:
+        return self.prepare_source(obj)
+
+    def prepare_author_exact(self, obj: Article) -> list[str]:
+        return self.prepare_authors(obj)
+
+    def prepare_tag_exact(self, obj: Article) -> list[str]:
+        return self.prepare_tags(obj)
+
+    def prepare_updated(self, obj: Article) -> str:
+        return obj.updated_at.isoformat() if obj.updated_at else ""

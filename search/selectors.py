@@ -1,0 +1,624 @@
+"""Article search for the search page and the JSON API.
+
+``article_search(params=...)`` is the only entry point. The query text is parsed
+here (phrases, ``-exclude``, ``OR``, parentheses) into a small tree; on Whoosh the
+tree is compiled to Whoosh queries and run by ``ChineseWhooshSearchBackend`` with
+one long-lived searcher; on any other haystack engine (Elasticsearch 7) the same
+parameters go through haystack's ``SearchQuerySet``. Titles and snippets are
+highlighted from the database rows with the analyzer's normaliser, so they look
+the same whichever engine answered.
+"""
+
+from __future__ import annotations
+
+import datetime
+import html
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Prefetch
+
+from articles.models import Article, Author
+
+from .analysis import (
+    dictionary_refresh,
+    query_segments,
+    synonyms_for,
+    text_normalise,
+    text_normalise_plain,
+    text_words,
+)
+
+
+class QuerySyntaxError(ValueError):
+    """A query the user has to fix; ``str()`` is a plain Chinese explanation."""
+
+
+@dataclass(frozen=True)
+class SearchParams:
+    q: str = ""
+    sources: tuple[str, ...] = ()
+    authors: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    years: tuple[int, ...] = ()
+    months: tuple[str, ...] = ()  # "2024-05"
+    date_from: datetime.date | None = None
+    date_to: datetime.date | None = None
+    sort: str = "relevance"  # relevance | newest | oldest
+    title_only: bool = False
+    page: int = 1
+    page_size: int = 20
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: int
+    title: str
+    url: str
+    source: str
+    authors: tuple[str, ...]
+    published: datetime.date | None
+    title_html: str  # escaped, matched words wrapped in <mark>
+    snippet_html: str  # escaped CJK-aware snippet around matched words, <mark>...</mark>
+    snippet: str  # same as plain text
+
+
+@dataclass(frozen=True)
+class FacetValue:
+    value: str
+    count: int
+    selected: bool
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    count: int
+    page: int
+    page_size: int
+    num_pages: int
+    results: list[Hit]
+    facets: dict[str, list[FacetValue]]  # keys: source, author, tag, year, month
+
+
+SORTS = ("relevance", "newest", "oldest")
+MAX_PAGE_SIZE = 100
+MAX_QUERY_CHARS = 500
+FACET_LIMIT = 50
+SNIPPET_CHARS = 120
+# index field for each facet key of SearchPage.facets
+FACET_FIELDS = {
+    "source": "source_exact",
+    "author": "author_exact",
+    "tag": "tag_exact",
+    "year": "year",
+    "month": "month",
+}
+_MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+# Boosts: a proper word match beats a match inside a longer word; the title beats the body.
+BOOST_TEXT = 1.0
+BOOST_TEXT_SUB = 0.3
+BOOST_TITLE = 3.0
+BOOST_TITLE_SUB = 1.0
+
+
+# --- query syntax --------------------------------------------------------------------
+
+# Query trees: ("word", text) ("phrase", text) ("and", [..]) ("or", [..]) ("not", node)
+Node = tuple[str, Any]
+
+_QUOTES = str.maketrans({"“": '"', "”": '"', "＂": '"', "「": '"', "」": '"', "『": '"', "』": '"'})
+_PUNCT = str.maketrans({"（": "(", "）": ")", "－": "-", "—": "-", "｜": "|", "\u3000": " "})
+
+
+def _lex(text: str) -> list[tuple[str, str]]:
+    text = text.translate(_QUOTES).translate(_PUNCT)
+    tokens: list[tuple[str, str]] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch.isspace():
+            i += 1
+        elif ch == '"':
+            end = text.find('"', i + 1)
+            if end < 0:
+                raise QuerySyntaxError("引号没有配对：请补上右引号，或去掉多余的引号。")
+            tokens.append(("phrase", text[i + 1 : end]))
+            i = end + 1
+        elif ch == "(":
+            tokens.append(("(", ch))
+            i += 1
+        elif ch == ")":
+            tokens.append((")", ch))
+            i += 1
+        elif ch == "-" and i + 1 < n and not text[i + 1].isspace() and text[i + 1] != "-":
+            tokens.append(("-", ch))
+            i += 1
+        else:
+            start, depth = i, 0
+            while i < n and not text[i].isspace() and text[i] != '"':
+                if text[i] == "(":
+                    depth += 1
+                elif text[i] == ")":
+                    if depth == 0:
+                        break
+                    depth -= 1
+                i += 1
+            word = text[start:i]
+            if word in ("OR", "|"):
+                tokens.append(("OR", word))
+            elif word in ("AND", "&", "-", "+"):
+                continue
+            else:
+                tokens.append(("word", word))
+    return tokens
+
+
+class _Parser:
+    def __init__(self, tokens: list[tuple[str, str]]) -> None:
+        self.tokens = tokens
+        self.i = 0
+
+    def peek(self) -> str | None:
+        return self.tokens[self.i][0] if self.i < len(self.tokens) else None
+
+    def parse(self) -> Node:
+        node = self.parse_or()
+        if self.peek() == ")":
+            raise QuerySyntaxError("括号没有配对：多了一个右括号“)”。")
+        return node
+
+    def parse_or(self) -> Node:
+        if self.peek() == "OR":
+            raise QuerySyntaxError("“OR”的左边缺少检索词，例如：数据安全 OR 网络安全。")
+        parts = [self.parse_and()]
+        while self.peek() == "OR":
+            self.i += 1
+            if self.peek() in (None, ")", "OR"):
+                raise QuerySyntaxError("“OR”的右边缺少检索词，例如：数据安全 OR 网络安全。")
+            parts.append(self.parse_and())
+        return parts[0] if len(parts) == 1 else ("or", parts)
+
+    def parse_and(self) -> Node:
+        parts: list[Node] = []
+        while self.peek() not in (None, ")", "OR"):
+            parts.append(self.parse_unary())
+        if not parts:
+            raise QuerySyntaxError("括号里没有检索词。")
+        return parts[0] if len(parts) == 1 else ("and", parts)
+
+    def parse_unary(self) -> Node:
+        if self.peek() == "-":
+            self.i += 1
+            if self.peek() in (None, ")", "OR", "-"):
+                raise QuerySyntaxError("减号后面要紧跟要排除的词，例如：网络安全 -培训。")
+            return ("not", self.parse_atom())
+        return self.parse_atom()
+
+    def parse_atom(self) -> Node:
+        kind, value = self.tokens[self.i]
+        self.i += 1
+        if kind == "(":
+            node = self.parse_or()
+            if self.peek() != ")":
+                raise QuerySyntaxError("括号没有配对：请补上右括号“)”。")
+            self.i += 1
+            return node
+        if kind in ("word", "phrase"):
+            return (kind, value)
+        raise QuerySyntaxError("检索式无法识别，请检查括号、引号和 OR 的用法。")
+
+
+def query_parse(*, text: str) -> Node | None:
+    """Parse the user's query; ``None`` for an empty query (list everything)."""
+    text = (text or "").strip()
+    if len(text) > MAX_QUERY_CHARS:
+        raise QuerySyntaxError(f"检索词太长了，请不要超过 {MAX_QUERY_CHARS} 个字。")
+    tokens = _lex(text)
+    if not tokens:
+        return None
+    node = _Parser(tokens).parse()
+    node = _prune(node)
+    if node is None:
+        raise QuerySyntaxError("检索词里没有可以检索的文字，请输入中文、英文或数字。")
+    if not _has_positive(node):
+        raise QuerySyntaxError("请至少输入一个要查找的词：不能只有带减号的排除词。")
+    return node
+
+
+def _prune(node: Node) -> Node | None:
+    """Drop words that contain nothing searchable (punctuation only)."""
+    kind, value = node
+    if kind in ("word", "phrase"):
+        return node if query_segments(value) else None
+    if kind == "not":
+        inner = _prune(value)
+        return ("not", inner) if inner else None
+    children = [c for c in (_prune(c) for c in value) if c]
+    if not children:
+        return None
+    return children[0] if len(children) == 1 else (kind, children)
+
+
+def _has_positive(node: Node) -> bool:
+    kind, value = node
+    if kind in ("word", "phrase"):
+        return True
+    if kind == "not":
+        return False
+    if kind == "and":
+        return any(_has_positive(c) for c in value)
+    return all(_has_positive(c) for c in value)
+
+
+def query_needles(node: Node | None) -> list[str]:
+    """Normalised strings to highlight: positive words and phrases with their synonyms."""
+    if node is None:
+        return []
+    kind, value = node
+    if kind == "not":
+        return []
+    if kind in ("word", "phrase"):
+        needles: list[str] = []
+        for variant in synonyms_for(term=value):
+            needles.append(variant)
+            if kind == "phrase" or len(query_segments(variant)) > 1:
+                needles.extend(seg for _, seg in query_segments(variant))
+        return needles
+    out: list[str] = []
+    for child in value:
+        out.extend(query_needles(child))
+    return out
+
+
+# --- Whoosh compilation --------------------------------------------------------------
+
+
+def _wq():
+    from whoosh import query as wq
+
+    return wq
+
+
+def _sub_query(*, fieldname: str, segments: list[tuple[str, str]], boost: float):
+    wq = _wq()
+    parts = []
+    for kind, seg in segments:
+        if kind == "cjk" and len(seg) > 2:
+            grams = [seg[i : i + 2] for i in range(len(seg) - 1)]
+            parts.append(wq.Phrase(fieldname, grams, boost=boost))
+        else:
+            parts.append(wq.Term(fieldname, seg, boost=boost))
+    return parts[0] if len(parts) == 1 else wq.And(parts, boost=boost)
+
+
+def _exact_query(*, fieldname: str, words: list[str], boost: float):
+    wq = _wq()
+    if len(words) == 1:
+        return wq.Term(fieldname, words[0], boost=boost)
+    return wq.Phrase(fieldname, words, boost=boost)
+
+
+def _variant_query(*, text: str, phrase: bool, title_only: bool):
+    wq = _wq()
+    words = text_words(text)
+    segments = query_segments(text)
+    if not words or not segments:
+        return None
+    text_field, sub_field = ("title", "title_sub") if title_only else ("text", "text_sub")
+    clauses = [_exact_query(fieldname=text_field, words=words, boost=BOOST_TEXT)]
+    if not title_only:
+        clauses.append(_exact_query(fieldname="title", words=words, boost=BOOST_TITLE))
+    # A quoted phrase that spans several runs (Latin + Chinese, spaces) must match
+    # word for word; inside one run the sub-word phrase is an exact substring match.
+    if not phrase or len(segments) == 1:
+        clauses.append(_sub_query(fieldname=sub_field, segments=segments, boost=BOOST_TEXT_SUB))
+        if not title_only:
+            clauses.append(_sub_query(fieldname="title_sub", segments=segments, boost=BOOST_TITLE_SUB))
+    return wq.Or(clauses)
+
+
+def _whoosh_compile(node: Node, *, title_only: bool):
+    wq = _wq()
+    kind, value = node
+    if kind in ("word", "phrase"):
+        variants = [
+            q
+            for q in (
+                _variant_query(text=v, phrase=kind == "phrase", title_only=title_only)
+                for v in synonyms_for(term=value)
+            )
+            if q is not None
+        ]
+        if not variants:
+            return None
+        return variants[0] if len(variants) == 1 else wq.Or(variants)
+    if kind == "not":
+        return _whoosh_compile(value, title_only=title_only)
+    if kind == "or":
+        parts = [p for p in (_whoosh_compile(c, title_only=title_only) for c in value) if p is not None]
+        return wq.Or(parts) if parts else None
+    positives = [c for c in value if c[0] != "not"]
+    negatives = [c[1] for c in value if c[0] == "not"]
+    pos = [p for p in (_whoosh_compile(c, title_only=title_only) for c in positives) if p is not None]
+    neg = [p for p in (_whoosh_compile(c, title_only=title_only) for c in negatives) if p is not None]
+    if not pos:
+        return None
+    positive = pos[0] if len(pos) == 1 else wq.And(pos)
+    if not neg:
+        return positive
+    return wq.AndNot(positive, neg[0] if len(neg) == 1 else wq.Or(neg))
+
+
+def _whoosh_filters(params: SearchParams) -> tuple[dict[str, Any], Any]:
+    wq = _wq()
+    selections = _selections(params)
+    filters = {}
+    for key, values in selections.items():
+        if values:
+            fieldname = FACET_FIELDS[key]
+            terms = [wq.Term(fieldname, v) for v in values]
+            filters[fieldname] = terms[0] if len(terms) == 1 else wq.Or(terms)
+    base = None
+    if params.date_from or params.date_to:
+        start = datetime.datetime.combine(params.date_from, datetime.time.min) if params.date_from else None
+        end = datetime.datetime.combine(params.date_to, datetime.time.max) if params.date_to else None
+        base = wq.DateRange("published", start, end)
+    return filters, base
+
+
+def _selections(params: SearchParams) -> dict[str, tuple[str, ...]]:
+    return {
+        "source": tuple(dict.fromkeys(s for s in params.sources if s)),
+        "author": tuple(dict.fromkeys(a for a in params.authors if a)),
+        "tag": tuple(dict.fromkeys(t for t in params.tags if t)),
+        "year": tuple(dict.fromkeys(f"{int(y):04d}" for y in params.years)),
+        "month": tuple(dict.fromkeys(params.months)),
+    }
+
+
+# --- entry point ----------------------------------------------------------------------
+
+
+def _params_check(params: SearchParams) -> None:
+    if params.sort not in SORTS:
+        raise QuerySyntaxError("排序方式只能是：相关度、最新或最早。")
+    for month in params.months:
+        if not _MONTH_RE.match(month):
+            raise QuerySyntaxError(f"月份“{month}”的格式不对，应写成 2024-05 这样。")
+    if params.date_from and params.date_to and params.date_from > params.date_to:
+        raise QuerySyntaxError("开始日期晚于结束日期，请调换一下。")
+
+
+def article_search(*, params: SearchParams) -> SearchPage:
+    _params_check(params)
+    node = query_parse(text=params.q)
+    dictionary_refresh()
+    page_size = min(max(int(params.page_size), 1), MAX_PAGE_SIZE)
+    page = max(int(params.page), 1)
+    backend = _backend()
+    if hasattr(backend, "article_search"):
+        ids, count, raw_facets = _run_whoosh(
+            backend=backend, node=node, params=params, page=page, page_size=page_size
+        )
+    else:
+        ids, count, raw_facets = _run_haystack(node=node, params=params, page=page, page_size=page_size)
+    num_pages = max(math.ceil(count / page_size), 1)
+    if page > num_pages:
+        page = num_pages
+    start = (page - 1) * page_size
+    page_ids = ids[start : start + page_size]
+    needles = query_needles(node)
+    return SearchPage(
+        count=count,
+        page=page,
+        page_size=page_size,
+        num_pages=num_pages,
+        results=_hits(ids=page_ids, needles=needles),
+        facets=_facets(raw=raw_facets, params=params),
+    )
+
+
+def _backend():
+    from haystack import connections
+
+    return connections["default"].get_backend()
+
+
+def _run_whoosh(*, backend, node: Node | None, params: SearchParams, page: int, page_size: int):
+    q = _whoosh_compile(node, title_only=params.title_only) if node is not None else None
+    if node is not None and q is None:
+        return [], 0, {}
+    filters, base = _whoosh_filters(params)
+    sort = params.sort
+    if node is None and sort == "relevance":
+        sort = "newest"
+    result = backend.article_search(
+        q=q,
+        filters=filters,
+        base_filter=base,
+        facet_fields=list(FACET_FIELDS.values()),
+        sort=sort,
+        limit=page * page_size,
+    )
+    # Past the last page, ``limit`` exceeded the count, so the last page is in ``ids``.
+    ids = result.ids
+    return ids, result.count, result.facets
+
+
+def _haystack_query(node: Node) -> str:
+    kind, value = node
+    if kind == "word":
+        return " OR ".join(f'"{v}"' if len(text_words(v)) > 1 else v for v in synonyms_for(term=value))
+    if kind == "phrase":
+        return f'"{text_normalise_plain(value)}"'
+    if kind == "not":
+        return f"NOT ({_haystack_query(value)})"
+    joiner = " OR " if kind == "or" else " AND "
+    return "(" + joiner.join(f"({_haystack_query(c)})" for c in value) + ")"
+
+
+def _run_haystack(*, node: Node | None, params: SearchParams, page: int, page_size: int):
+    """Same search through ``SearchQuerySet`` for engines other than our Whoosh backend."""
+    from haystack.inputs import Raw
+    from haystack.query import SearchQuerySet
+
+    sqs = SearchQuerySet().models(Article)
+    if node is not None:
+        field = "title" if params.title_only else "content"
+        sqs = sqs.filter(**{field: Raw(_haystack_query(node))})
+    for key, values in _selections(params).items():
+        if values:
+            sqs = sqs.filter(**{f"{FACET_FIELDS[key]}__in": list(values)})
+    if params.date_from:
+        sqs = sqs.filter(published__gte=params.date_from)
+    if params.date_to:
+        sqs = sqs.filter(published__lte=params.date_to)
+    if params.sort == "newest" or (node is None and params.sort == "relevance"):
+        sqs = sqs.order_by("-published")
+    elif params.sort == "oldest":
+        sqs = sqs.order_by("published")
+    for fieldname in FACET_FIELDS.values():
+        sqs = sqs.facet(fieldname, limit=FACET_LIMIT)
+    count = sqs.count()
+    last = max(math.ceil(count / page_size), 1)
+    page = min(page, last)
+    ids = [int(r.pk) for r in sqs[: page * page_size]]
+    raw = {name: dict(values) for name, values in sqs.facet_counts().get("fields", {}).items()}
+    return ids, count, raw
+
+
+# --- results ---------------------------------------------------------------------------
+
+
+def _hits(*, ids: list[int], needles: list[str]) -> list[Hit]:
+    if not ids:
+        return []
+    rows = (
+        Article.objects.filter(id__in=ids, status=Article.Status.PUBLISHED)
+        .select_related("source")
+        .prefetch_related(Prefetch("authors", queryset=Author.objects.only("id", "name")))
+    )
+    by_id = {a.id: a for a in rows}
+    hits = []
+    for article_id in ids:
+        article = by_id.get(article_id)
+        if article is None:
+            continue  # removed from the database, index not caught up yet
+        body = article.body_text or article.summary or ""
+        snippet_html, snippet = text_snippet(text=body, needles=needles)
+        hits.append(
+            Hit(
+                id=article.id,
+                title=article.title,
+                url=article.get_absolute_url(),
+                source=article.source.name,
+                authors=tuple(a.name for a in article.authors.all()),
+                published=article.published_on,
+                title_html=text_highlight(text=article.title, needles=needles),
+                snippet_html=snippet_html,
+                snippet=snippet,
+            )
+        )
+    return hits
+
+
+def _facets(*, raw: dict[str, dict[str, int]], params: SearchParams) -> dict[str, list[FacetValue]]:
+    selections = _selections(params)
+    out: dict[str, list[FacetValue]] = {}
+    for key, fieldname in FACET_FIELDS.items():
+        counts = dict(raw.get(fieldname, {}))
+        selected = set(selections[key])
+        for value in selected:
+            counts.setdefault(value, 0)
+        if key in ("year", "month"):
+            ordered = sorted(counts.items(), key=lambda kv: kv[0], reverse=True)
+        else:
+            ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        values = [FacetValue(value=v, count=c, selected=v in selected) for v, c in ordered]
+        top = values[:FACET_LIMIT]
+        top += [fv for fv in values[FACET_LIMIT:] if fv.selected]
+        out[key] = top
+    return out
+
+
+# --- highlighting ------------------------------------------------------------------------
+
+
+def _spans(norm: str, needles: list[str]) -> list[tuple[int, int, str]]:
+    spans = []
+    for needle in dict.fromkeys(n for n in needles if n.strip()):
+        latin = needle.isascii()
+        start = norm.find(needle)
+        while start >= 0:
+            end = start + len(needle)
+            # Latin needles must not match inside a longer Latin word (5g in 15g).
+            if not latin or (
+                (start == 0 or not norm[start - 1].isascii() or not norm[start - 1].isalnum())
+                and (end >= len(norm) or not norm[end].isascii() or not norm[end].isalnum())
+            ):
+                spans.append((start, end, needle))
+            start = norm.find(needle, end)
+    spans.sort(key=lambda s: (s[0], -(s[1] - s[0])))
+    merged: list[tuple[int, int, str]] = []
+    for span in spans:
+        if merged and span[0] < merged[-1][1]:
+            last = merged[-1]
+            merged[-1] = (last[0], max(last[1], span[1]), last[2])
+        else:
+            merged.append(span)
+    return merged
+
+
+def _render(text: str, offsets: list[int], spans, start: int, end: int) -> str:
+    """HTML for original ``text[start:end]`` with normalised ``spans`` marked."""
+    parts = []
+    cursor = start
+    for s, e, _ in spans:
+        o_start, o_end = offsets[s], offsets[e]
+        if o_end <= start or o_start >= end:
+            continue
+        o_start, o_end = max(o_start, start), min(o_end, end)
+        parts.append(html.escape(text[cursor:o_start]))
+        parts.append(f"<mark>{html.escape(text[o_start:o_end])}</mark>")
+        cursor = o_end
+    parts.append(html.escape(text[cursor:end]))
+    return "".join(parts)
+
+
+def text_highlight(*, text: str, needles: list[str]) -> str:
+    """The whole of ``text``, escaped, with every match wrapped in <mark>."""
+    if not needles or not text:
+        return html.escape(text)
+    norm, offsets = text_normalise(text)
+    return _render(text, offsets, _spans(norm, needles), 0, len(text))
+
+
+def text_snippet(*, text: str, needles: list[str], size: int = SNIPPET_CHARS) -> tuple[str, str]:
+    """(html, plain) window of about ``size`` characters around the densest matches."""
+    text = re.sub(r"\s+", " ", text).strip()
+    if not text:
+        return "", ""
+    spans = []
+    offsets: list[int] = []
+    if needles:
+        norm, offsets = text_normalise(text)
+        spans = _spans(norm, needles)
+    if not spans:
+        plain = text[:size] + ("…" if len(text) > size else "")
+        return html.escape(plain), plain
+    best_start, best_score = offsets[spans[0][0]], -1
+    for i, span in enumerate(spans[:200]):
+        anchor = offsets[span[0]]
+        window = {s[2] for s in spans[i:] if offsets[s[0]] < anchor + size - 20}
+        if len(window) > best_score:
+            best_start, best_score = anchor, len(window)
+    start = max(best_start - size // 5, 0)
+    end = min(start + size, len(text))
+    start = max(min(start, end - size), 0)
+    prefix = "…" if start > 0 else ""
+    suffix = "…" if end < len(text) else ""
+    body_html = _render(text, offsets, spans, start, end)
+    return f"{prefix}{body_html}{suffix}", f"{prefix}{text[start:end]}{suffix}"

@@ -1,0 +1,67 @@
+"""Writes to the search index and the search dictionary."""
+
+from __future__ import annotations
+
+from django.db.models import Q
+from haystack import connections
+from haystack.utils import get_identifier
+
+from articles.models import Article
+
+from .models import DictionaryState
+
+# Articles per writer commit when reindexing many rows.
+BATCH_SIZE = 500
+
+
+def _article_index():
+    return connections["default"].get_unified_index().get_index(Article)
+
+
+def _backend():
+    return connections["default"].get_backend()
+
+
+def articles_index_sync(*, ids: list[int]) -> dict[str, int]:
+    """Update published articles among ``ids`` and remove every other id, one commit per batch."""
+    index = _article_index()
+    backend = _backend()
+    updated = removed = 0
+    for i in range(0, len(ids), BATCH_SIZE):
+        chunk = ids[i : i + BATCH_SIZE]
+        rows = list(index.index_queryset().filter(pk__in=chunk))
+        found = {a.pk for a in rows}
+        gone = [get_identifier(f"articles.article.{pk}") for pk in chunk if pk not in found]
+        if hasattr(backend, "documents_apply"):
+            backend.documents_apply(index=index, objects=rows, remove_ids=gone)
+        else:
+            if rows:
+                backend.update(index, rows)
+            for ident in gone:
+                backend.remove(ident)
+        updated += len(rows)
+        removed += len(gone)
+    return {"updated": updated, "removed": removed}
+
+
+def article_ids_containing(*, word: str) -> list[int]:
+    """Published articles whose title or text contains ``word`` (for a dictionary change)."""
+    word = word.strip()
+    if not word:
+        return []
+    return list(
+        Article.objects.filter(status=Article.Status.PUBLISHED)
+        .filter(Q(title__contains=word) | Q(body_text__contains=word) | Q(summary__contains=word))
+        .values_list("pk", flat=True)
+    )
+
+
+def dictionary_term_changed(*, word: str, using: str = "default") -> int:
+    """Bump the dictionary version and queue the articles containing ``word``; returns how many."""
+    from .signals import article_ids_enqueue
+
+    DictionaryState.bump()
+    ids = article_ids_containing(word=word)
+    if ids:
+        article_ids_enqueue(ids=ids, using=using)
+    return len(ids)
