@@ -1,12 +1,18 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-CORPUS_DIR = Path(os.environ.get("PORTAL_CORPUS_DIR", Path(__file__).resolve().parent.parent / "shared" / "corpus"))
-REDIS_TEST_URL = os.environ.get("PORTAL_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
+CORPUS_DIR = Path(
+    os.environ.get("PORTAL_CORPUS_DIR", Path(__file__).resolve().parent.parent / "shared" / "corpus")
+)
+# Private Redis databases so parallel runs of other projects on the same server don't collide.
+REDIS_INGEST_URL = os.environ.get("PORTAL_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
+REDIS_INDEX_URL = os.environ.get("PORTAL_TEST_INDEX_REDIS_URL", "redis://127.0.0.1:6379/12")
 
 
 @pytest.fixture(scope="session")
@@ -14,3 +20,33 @@ def corpus_dir() -> Path:
     if not CORPUS_DIR.is_dir() or not any(CORPUS_DIR.glob("*.md")):
         pytest.skip(f"real corpus not found at {CORPUS_DIR}")
     return CORPUS_DIR
+
+
+@contextmanager
+def celery_on_redis(url: str) -> Iterator:
+    """The project's Celery app sending to a real Redis broker instead of running tasks inline."""
+    import redis
+
+    from portal.celery import app
+
+    client = redis.Redis.from_url(url)
+    try:
+        client.ping()
+    except redis.ConnectionError as exc:
+        pytest.fail(f"Redis is required for this test at {url}: {exc}")
+    client.flushdb()
+    saved = {key: app.conf.get(key) for key in ("broker_url", "task_always_eager")}
+
+    def pools_reset() -> None:
+        # Connection and producer pools are cached for the broker URL they were built with.
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    app.conf.update(broker_url=url, task_always_eager=False)
+    pools_reset()
+    try:
+        yield app
+    finally:
+        app.conf.update(saved)
+        pools_reset()
+        client.flushdb()

@@ -328,3 +328,12 @@ def ingest_item_enqueue(*, item_id: int) -> None:
 def ingest_run_process_inline(*, run: IngestRun) -> None:
     for item_id in run.items.filter(outcome=Outcome.PENDING).values_list("id", flat=True):
         ingest_item_process(item_id=item_id)
+
+
+def run_article_ids(*, run: IngestRun) -> list[int]:
+    """Articles a run created or updated."""
+    return list(
+        run.items.filter(outcome__in=[Outcome.CREATED, Outcome.UPDATED], article__isnull=False)
+        .values_list("article_id", flat=True)
+        .distinct()
+    )

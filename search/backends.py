@@ -30,21 +30,23 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 from haystack.backends.whoosh_backend import WhooshEngine, WhooshSearchBackend
 from haystack.constants import DJANGO_CT, DJANGO_ID, ID
 from haystack.exceptions import SkipDocument
 from haystack.utils import get_identifier
-from whoosh import columns, formats, query, sorting
+from whoosh import columns, formats, query
 from whoosh.fields import DATETIME, STORED, TEXT, FieldType, Schema
 from whoosh.fields import ID as WHOOSH_ID
 
-from .analysis import dictionary_refresh, subword_analyzer, word_analyzer
+from .analysis import TermLexicon, dictionary_refresh, text_terms, word_analyzer
 
 WRITER_LIMIT_MB = 256
 WRITER_LOCK_TIMEOUT = 120.0
 
 TEXT_FIELDS = {"text", "title", "source"}
-SUBWORD_FIELDS = {"text_sub", "title_sub"}
+# Terms a sub-word query may expand to; beyond that the most frequent terms are kept.
+EXPANSION_LIMIT = 1000
 FACET_FIELDS = {"source_exact", "year", "month"}
 LIST_FIELDS = {"author_exact", "tag_exact", "authors", "tags"}
 FACET_LIST_FIELDS = {"author_exact", "tag_exact"}
@@ -88,7 +90,32 @@ class FacetList(FieldType):
 
 
 def _facet_id() -> WHOOSH_ID:
-    return WHOOSH_ID(stored=True, sortable=True)
+    return WHOOSH_ID(stored=False, sortable=True)
+
+
+class WordField(TEXT):
+    """Jieba word field whose postings are built straight from ``text_terms``.
+
+    Whoosh's generic path makes one ``Token`` object per word and goes through the
+    analyzer generator chain; for plain strings this builds the same postings
+    (term, frequency, weight, encoded positions) from a list of terms.
+    """
+
+    def index(self, value, **kwargs):
+        if not isinstance(value, str):
+            yield from super().index(value, **kwargs)
+            return
+        positions: dict[str, list[int]] = {}
+        for pos, term in enumerate(text_terms(value)):
+            found = positions.get(term)
+            if found is None:
+                positions[term] = [pos]
+            else:
+                found.append(pos)
+        encode = self.format.encode
+        boost = self.format.field_boost
+        for term, poslist in positions.items():
+            yield term.encode("utf-8"), len(poslist), len(poslist) * boost, encode(poslist)
 
 
 @dataclass
@@ -102,6 +129,7 @@ class ChineseWhooshSearchBackend(WhooshSearchBackend):
     def __init__(self, connection_alias, **connection_options):
         super().__init__(connection_alias, **connection_options)
         self._searcher = None
+        self._view: IndexView | None = None
         self._searcher_lock = threading.Lock()
 
     # --- schema --------------------------------------------------------------------
@@ -115,22 +143,19 @@ class ChineseWhooshSearchBackend(WhooshSearchBackend):
         content_field_name = ""
         for _, field_class in fields.items():
             name = field_class.index_fieldname
-            if name in TEXT_FIELDS or (field_class.document and name not in SUBWORD_FIELDS):
-                schema_fields[name] = TEXT(
-                    analyzer=word_analyzer(), stored=(name != "text" and field_class.stored), phrase=True
-                )
-            elif name in SUBWORD_FIELDS:
-                schema_fields[name] = TEXT(analyzer=subword_analyzer(), stored=False, phrase=True)
+            if name in TEXT_FIELDS or field_class.document:
+                # Nothing big is stored: results are read back from the database rows.
+                schema_fields[name] = WordField(analyzer=word_analyzer(), stored=False, phrase=True)
             elif name in FACET_FIELDS:
                 schema_fields[name] = _facet_id()
             elif name in LIST_FIELDS:
-                schema_fields[name] = FacetList(stored=True)
+                schema_fields[name] = FacetList(stored=False)
             elif field_class.field_type in ("date", "datetime"):
-                schema_fields[name] = DATETIME(stored=True, sortable=True)
+                schema_fields[name] = DATETIME(stored=False, sortable=True)
             elif not field_class.indexed:
                 schema_fields[name] = STORED()
             else:
-                schema_fields[name] = TEXT(analyzer=word_analyzer(), stored=field_class.stored)
+                schema_fields[name] = WordField(analyzer=word_analyzer(), stored=field_class.stored)
             if field_class.document:
                 content_field_name = name
         return content_field_name, Schema(**schema_fields)
@@ -158,6 +183,7 @@ class ChineseWhooshSearchBackend(WhooshSearchBackend):
             if self._searcher is not None:
                 self._searcher.close()
             self._searcher = None
+            self._view = None
 
     # --- writing ---------------------------------------------------------------------
 
@@ -267,6 +293,21 @@ class ChineseWhooshSearchBackend(WhooshSearchBackend):
                 out[int(django_id)] = stored.get("updated", "")
         return out
 
+    def index_view(self) -> IndexView:
+        """Per-generation arrays over the current searcher (built once per commit)."""
+        searcher = self.searcher_get()
+        view = self._view
+        if view is None or view.searcher is not searcher:
+            view = IndexView(searcher)
+            self._view = view
+        return view
+
+    def terms_containing(self, *, fieldname: str, needle: str) -> list[str]:
+        return self.index_view().terms_containing(fieldname=fieldname, needle=needle)
+
+    def terms_spanning(self, *, fieldname: str, needle: str) -> list[list[list[str]]]:
+        return self.index_view().lexicon(fieldname).spanning(needle)
+
     def article_search(
         self,
         *,
@@ -277,62 +318,356 @@ class ChineseWhooshSearchBackend(WhooshSearchBackend):
         sort: str,
         limit: int,
     ) -> WhooshSearchResult:
-        """Run ``q`` with filters applied as Whoosh filters; facets counted on columns.
+        """Run ``q`` with filters; facets counted on per-generation arrays.
 
-        ``filters`` maps a facet field to its selection; each facet is counted with
-        every filter but its own (multi-select faceting). ``q=None`` matches all.
+        Matching and BM25 scoring are done on whole posting blocks with numpy rather
+        than one document at a time through Whoosh's matcher tree, so a query that
+        matches most of the index costs about what a rare one does. ``filters`` maps
+        a facet field to its selection; each facet is counted with every filter but
+        its own (multi-select faceting). ``q=None`` matches all.
         """
-        searcher = self.searcher_get()
-        scoring_query = q if q is not None else query.Every()
-
-        def combined(skip: str | None) -> query.Query | None:
-            parts = [f for name, f in filters.items() if name != skip]
-            if base_filter is not None:
-                parts.append(base_filter)
-            if not parts:
-                return None
-            return parts[0] if len(parts) == 1 else query.And(parts)
-
-        def facet(name: str) -> sorting.FieldFacet:
-            return sorting.FieldFacet(name, allow_overlap=name in FACET_LIST_FIELDS, maptype=sorting.Count)
-
-        plain = [name for name in facet_fields if name not in filters]
-        sortedby = None
-        reverse = False
-        if sort in ("newest", "oldest") or q is None:
-            sortedby = sorting.FieldFacet("published")
-            reverse = sort != "oldest"
-        results = searcher.search(
-            scoring_query,
-            limit=max(limit, 1),
-            filter=combined(None),
-            sortedby=sortedby,
-            reverse=reverse,
-            groupedby=[facet(name) for name in plain] or None,
-        )
-        ids = [int(hit[DJANGO_ID]) for hit in results[:limit]]
-        count = len(results)
-        facets = {name: _groups(results, name) for name in plain}
+        view = self.index_view()
+        if q is None:
+            matched, scores = view.live, None
+        else:
+            matched, scores = view.evaluate(q)
+            matched = matched & view.live
+        masks = {name: view.evaluate(f, scored=False)[0] for name, f in filters.items()}
+        base = view.live if base_filter is None else view.evaluate(base_filter, scored=False)[0]
+        allowed = base
+        for mask in masks.values():
+            allowed = allowed & mask
+        final = matched & allowed
+        facets = {}
         for name in facet_fields:
-            if name in filters:
-                other = searcher.search(
-                    scoring_query, limit=1, filter=combined(name), scored=False, groupedby=[facet(name)]
-                )
-                facets[name] = _groups(other, name)
-        return WhooshSearchResult(ids=ids, count=count, facets=facets)
+            if name in masks:
+                scope = matched & base
+                for other, mask in masks.items():
+                    if other != name:
+                        scope = scope & mask
+            else:
+                scope = final
+            facets[name] = view.facet_counts(fieldname=name, mask=scope)
+        docnums = view.top(mask=final, scores=scores, sort=sort, limit=max(limit, 1))
+        return WhooshSearchResult(ids=view.django_ids(docnums=docnums), count=int(final.sum()), facets=facets)
 
 
-def _groups(results, name: str) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for key, value in results.groups(name).items():
-        if key is None:
-            continue
-        if isinstance(key, bytes):
-            key = key.decode("utf-8")
-        if key == "":
-            continue
-        out[str(key)] = value
-    return out
+# BM25 parameters (Whoosh's defaults).
+BM25_B = 0.75
+BM25_K1 = 1.2
+
+
+class IndexView:
+    """Numpy arrays over one searcher generation: liveness, lengths, facets, dates.
+
+    Everything is built lazily and only once per generation, so its cost is paid on
+    the first query after a commit, not per query.
+    """
+
+    def __init__(self, searcher) -> None:
+        self.searcher = searcher
+        self.reader = searcher.reader()
+        self.size = self.reader.doc_count_all()
+        self.leaves = self.reader.leaf_readers()
+        self._lexicons: dict[str, TermLexicon] = {}
+        self._lengths: dict[str, tuple[np.ndarray, float]] = {}
+        self._facets: dict[str, tuple[np.ndarray, np.ndarray, list[str], bool]] = {}
+        self._published: np.ndarray | None = None
+        self._postings: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+        live = np.zeros(self.size, dtype=bool)
+        if self.reader.has_deletions():
+            live[np.fromiter(self.reader.all_doc_ids(), dtype=np.int64)] = True
+        else:
+            live[:] = True
+        self.live = live
+
+    # --- terms ---------------------------------------------------------------------
+
+    def lexicon(self, fieldname: str) -> TermLexicon:
+        lexicon = self._lexicons.get(fieldname)
+        if lexicon is None:
+            terms = (
+                (t.decode("utf-8") for t in self.reader.lexicon(fieldname))
+                if fieldname in self.reader.schema
+                else iter(())
+            )
+            lexicon = TermLexicon(terms)
+            self._lexicons[fieldname] = lexicon
+        return lexicon
+
+    def terms_containing(self, *, fieldname: str, needle: str) -> list[str]:
+        found = self.lexicon(fieldname).containing(needle)
+        if len(found) > EXPANSION_LIMIT:
+            df = self.reader.doc_frequency
+            found = sorted(found, key=lambda t: -df(fieldname, t))[:EXPANSION_LIMIT]
+        return found
+
+    def postings(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """(docnums, term frequencies) of one term over all segments."""
+        key = (fieldname, text)
+        found = self._postings.get(key)
+        if found is not None:
+            return found
+        tbytes = text.encode("utf-8") if isinstance(text, str) else text
+        ids_parts: list[np.ndarray] = []
+        weight_parts: list[np.ndarray] = []
+        for leaf, offset in self.leaves:
+            if (fieldname, tbytes) not in leaf:
+                continue
+            m = leaf.postings(fieldname, tbytes)
+            # Deleted documents are wrapped out by a filter; ``live`` drops them later.
+            while not hasattr(m, "_read_ids") and hasattr(m, "child"):
+                m = m.child
+            if not hasattr(m, "_read_ids"):
+                ids: list[int] = []
+                weights: list[float] = []
+                while m.is_active():
+                    ids.append(m.id())
+                    weights.append(m.weight())
+                    m.next()
+                ids_parts.append(np.asarray(ids, dtype=np.int64) + offset)
+                weight_parts.append(np.asarray(weights, dtype=np.float32))
+                continue
+            # whole posting blocks at a time (Whoosh's W3 codec keeps them as arrays)
+            while m.is_active():
+                m._read_ids()
+                m._read_weights()
+                ids_parts.append(np.asarray(m._ids, dtype=np.int64) + offset)
+                weight_parts.append(np.asarray(m._weights, dtype=np.float32))
+                m._next_block()
+        if ids_parts:
+            found = (np.concatenate(ids_parts), np.concatenate(weight_parts))
+        else:
+            found = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
+        if len(self._postings) < 20000:
+            self._postings[key] = found
+        return found
+
+    def lengths(self, fieldname: str) -> tuple[np.ndarray, float]:
+        found = self._lengths.get(fieldname)
+        if found is None:
+            dfl = self.reader.doc_field_length
+            arr = np.fromiter(
+                (dfl(i, fieldname) for i in range(self.size)), dtype=np.float32, count=self.size
+            )
+            live = arr[self.live]
+            avg = float(live.mean()) if len(live) and live.mean() > 0 else 1.0
+            found = (arr, avg)
+            self._lengths[fieldname] = found
+        return found
+
+    # --- evaluation ----------------------------------------------------------------
+
+    def evaluate(self, q: query.Query, *, scored: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+        """(match mask, BM25 scores) of a query built from Term/Phrase/And/Or/AndNot."""
+        size = self.size
+        if isinstance(q, query.Term):
+            mask = np.zeros(size, dtype=bool)
+            ids, tf = self.postings(q.fieldname, q.text)
+            mask[ids] = True
+            if not scored:
+                return mask, None
+            score = np.zeros(size, dtype=np.float32)
+            if len(ids):
+                score[ids] = self._bm25(q.fieldname, ids, tf) * q.boost
+            return mask, score
+        if isinstance(q, (query.Phrase, query.Sequence)):
+            if isinstance(q, query.Phrase):
+                subs = [query.Term(q.fieldname, w, boost=q.boost) for w in q.words]
+            else:
+                subs = q.subqueries
+            parts = [self.evaluate(sub, scored=scored) for sub in subs]
+            candidates = parts[0][0].copy()
+            for mask, _ in parts[1:]:
+                candidates &= mask
+            mask = np.zeros(size, dtype=bool)
+            if candidates.any():
+                # positions are only decoded for documents that have every word
+                hits = self._adjacent(subs, set(np.flatnonzero(candidates).tolist()))
+                if hits:
+                    mask[np.asarray(hits, dtype=np.int64)] = True
+            if not scored:
+                return mask, None
+            score = np.zeros(size, dtype=np.float32)
+            for _, part in parts:
+                score += part
+            return mask, score * mask
+        if isinstance(q, query.Or):
+            mask = np.zeros(size, dtype=bool)
+            score = np.zeros(size, dtype=np.float32) if scored else None
+            for sub in q.subqueries:
+                m, sc = self.evaluate(sub, scored=scored)
+                mask |= m
+                if scored:
+                    score += sc
+            return mask, score
+        if isinstance(q, query.And):
+            mask = np.ones(size, dtype=bool)
+            score = np.zeros(size, dtype=np.float32) if scored else None
+            for sub in q.subqueries:
+                m, sc = self.evaluate(sub, scored=scored)
+                mask &= m
+                if scored:
+                    score += sc
+            return mask, (score * mask if scored else None)
+        if isinstance(q, query.AndNot):
+            mask, score = self.evaluate(q.a, scored=scored)
+            neg, _ = self.evaluate(q.b, scored=False)
+            mask = mask & ~neg
+            return mask, (score * mask if scored else None)
+        if isinstance(q, query.DateRange) and q.fieldname == "published":
+            return self._date_range(q), None
+        if isinstance(q, query.Every):
+            return self.live.copy(), (np.ones(size, dtype=np.float32) if scored else None)
+        if q is query.NullQuery or isinstance(q, type(query.NullQuery)):
+            return np.zeros(size, dtype=bool), (np.zeros(size, dtype=np.float32) if scored else None)
+        # anything else: Whoosh's own matcher (no scores beyond presence)
+        mask = np.zeros(size, dtype=bool)
+        hits = list(self.searcher.docs_for_query(q))
+        if hits:
+            mask[np.asarray(hits, dtype=np.int64)] = True
+        return mask, (mask.astype(np.float32) if scored else None)
+
+    def _adjacent(self, subs: list[query.Query], docs: set[int]) -> list[int]:
+        """Documents of ``docs`` where the ``subs`` (terms, or ORs of terms) occur in a row."""
+        per_step = [self._step_positions(sub, docs) for sub in subs]
+        hits = []
+        for doc in docs:
+            starts = per_step[0].get(doc)
+            if not starts:
+                continue
+            for offset, step in enumerate(per_step[1:], 1):
+                found = step.get(doc)
+                if not found:
+                    starts = set()
+                    break
+                starts = starts & {p - offset for p in found}
+                if not starts:
+                    break
+            if starts:
+                hits.append(doc)
+        return hits
+
+    def _step_positions(self, sub: query.Query, docs: set[int]) -> dict[int, set[int]]:
+        terms = [sub] if isinstance(sub, query.Term) else list(getattr(sub, "subqueries", ()))
+        out: dict[int, set[int]] = {}
+        for term in terms:
+            if not isinstance(term, query.Term):
+                continue
+            for doc, positions in self.positions(term.fieldname, term.text, docs).items():
+                found = out.get(doc)
+                if found is None:
+                    out[doc] = set(positions)
+                else:
+                    found.update(positions)
+        return out
+
+    def positions(self, fieldname: str, text: str, docs: set[int]) -> dict[int, list[int]]:
+        """Positions of one term in each of ``docs`` (decoded block by block)."""
+        fmt = self.reader.schema[fieldname].format
+        tbytes = text.encode("utf-8")
+        out: dict[int, list[int]] = {}
+        for leaf, offset in self.leaves:
+            if (fieldname, tbytes) not in leaf:
+                continue
+            m = leaf.postings(fieldname, tbytes)
+            while not hasattr(m, "_read_values") and hasattr(m, "child"):
+                m = m.child
+            if not hasattr(m, "_read_values"):
+                while m.is_active():
+                    if m.id() + offset in docs:
+                        out[m.id() + offset] = list(m.value_as("positions"))
+                    m.next()
+                continue
+            decode = fmt.decode_positions
+            while m.is_active():
+                m._read_ids()
+                m._read_values()
+                for doc, value in zip(m._ids, m._values):
+                    doc += offset
+                    if doc in docs:
+                        out[doc] = decode(value)
+                m._next_block()
+        return out
+
+    def _bm25(self, fieldname: str, ids: np.ndarray, tf: np.ndarray) -> np.ndarray:
+        lengths, avg = self.lengths(fieldname)
+        # Whoosh's idf: log(N / (df + 1)) + 1
+        idf = np.log(self.size / (len(ids) + 1)) + 1.0
+        norm = BM25_K1 * ((1 - BM25_B) + BM25_B * lengths[ids] / avg)
+        return (idf * tf * (BM25_K1 + 1) / (tf + norm)).astype(np.float32)
+
+    def published(self) -> np.ndarray:
+        if self._published is None:
+            values = np.zeros(self.size, dtype=np.int64)
+            if "published" in self.reader.schema:
+                column = self.reader.column_reader("published", translate=False)
+                values = np.fromiter((v or 0 for v in column), dtype=np.int64, count=self.size)
+            self._published = values
+        return self._published
+
+    def _date_range(self, q: query.DateRange) -> np.ndarray:
+        from whoosh.util.times import datetime_to_long
+
+        values = self.published()
+        mask = values > 0
+        if q.startdate is not None:
+            mask &= values >= datetime_to_long(q.startdate)
+        if q.enddate is not None:
+            mask &= values <= datetime_to_long(q.enddate)
+        return mask
+
+    # --- facets and order ------------------------------------------------------------
+
+    def _facet(self, fieldname: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """(docnums, value codes, values) for every (document, value) pair of a facet field."""
+        found = self._facets.get(fieldname)
+        if found is None:
+            values: list[str] = []
+            docs: list[np.ndarray] = []
+            codes: list[np.ndarray] = []
+            if fieldname in self.reader.schema:
+                for tbytes in self.reader.lexicon(fieldname):
+                    value = tbytes.decode("utf-8")
+                    if not value:
+                        continue
+                    ids, _ = self.postings(fieldname, value)
+                    docs.append(ids)
+                    codes.append(np.full(len(ids), len(values), dtype=np.int64))
+                    values.append(value)
+            if docs:
+                found = (np.concatenate(docs), np.concatenate(codes), values)
+            else:
+                found = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), values)
+            self._facets[fieldname] = found
+        return found
+
+    def facet_counts(self, *, fieldname: str, mask: np.ndarray) -> dict[str, int]:
+        docs, codes, values = self._facet(fieldname)
+        if not values:
+            return {}
+        counts = np.bincount(codes[mask[docs]], minlength=len(values))
+        return {values[i]: int(c) for i in np.flatnonzero(counts).tolist() for c in (counts[i],)}
+
+    def top(self, *, mask: np.ndarray, scores: np.ndarray | None, sort: str, limit: int) -> list[int]:
+        candidates = np.flatnonzero(mask)
+        if not len(candidates):
+            return []
+        if sort in ("newest", "oldest") or scores is None:
+            dates = self.published()[candidates]
+            keys = -dates if sort != "oldest" else dates
+            order = np.lexsort((candidates, keys))
+            return candidates[order[:limit]].tolist()
+        cand_scores = scores[candidates]
+        if len(candidates) > limit:
+            part = np.argpartition(-cand_scores, limit - 1)[:limit]
+            candidates, cand_scores = candidates[part], cand_scores[part]
+        order = np.lexsort((candidates, -cand_scores))
+        return candidates[order].tolist()
+
+    def django_ids(self, *, docnums: list[int]) -> list[int]:
+        stored = self.reader.stored_fields
+        return [int(stored(d)[DJANGO_ID]) for d in docnums]
 
 
 class ChineseWhooshEngine(WhooshEngine):

@@ -1,7 +1,7 @@
 """What the search index holds for each published article.
 
-Analysed fields (``text``, ``text_sub``, ``title``, ``title_sub``) get the Chinese
-analyzers in ``search.backends``; the ``*_exact``/``year``/``month`` fields are stored
+Analysed fields (``text``, ``title``) hold jieba's precise words
+(``search.backends``; parts of words are found at query time from the term list); the ``*_exact``/``year``/``month`` fields are stored
 un-analysed in sortable columns for facets. ``updated`` lets ``search_check`` spot
 stale documents.
 """
@@ -30,9 +30,7 @@ def article_search_text(*, article: Article) -> str:
 
 class ArticleIndex(indexes.SearchIndex, indexes.Indexable):
     text = indexes.CharField(document=True)
-    text_sub = indexes.CharField(indexed=True, stored=False)
     title = indexes.CharField(model_attr="title")
-    title_sub = indexes.CharField(indexed=True, stored=False)
     source = indexes.CharField()
     authors = indexes.MultiValueField()
     tags = indexes.MultiValueField()
@@ -63,12 +61,6 @@ class ArticleIndex(indexes.SearchIndex, indexes.Indexable):
 
     def prepare_text(self, obj: Article) -> str:
         return article_search_text(article=obj)
-
-    def prepare_text_sub(self, obj: Article) -> str:
-        return article_search_text(article=obj)
-
-    def prepare_title_sub(self, obj: Article) -> str:
-        return obj.title
 
     def prepare_source(self, obj: Article) -> str:
         return obj.source.name if obj.source_id else ""

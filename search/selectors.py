@@ -282,16 +282,21 @@ def _wq():
     return wq
 
 
-def _sub_query(*, fieldname: str, segments: list[tuple[str, str]], boost: float):
+def _sub_query(*, fieldname: str, segments: list[tuple[str, str]], boost: float, expand):
+    """Each run of the query inside longer indexed words, e.g. 心理 → 心理健康, 税 → 增值税.
+
+    The index holds precise words only; ``expand`` returns the indexed words that
+    contain a run (from the index's own term list), so this costs a dictionary
+    lookup per query instead of indexing every character and character pair.
+    """
     wq = _wq()
     parts = []
-    for kind, seg in segments:
-        if kind == "cjk" and len(seg) > 2:
-            grams = [seg[i : i + 2] for i in range(len(seg) - 1)]
-            parts.append(wq.Phrase(fieldname, grams, boost=boost))
-        else:
-            parts.append(wq.Term(fieldname, seg, boost=boost))
-    return parts[0] if len(parts) == 1 else wq.And(parts, boost=boost)
+    for _, seg in segments:
+        terms = expand(fieldname=fieldname, needle=seg)
+        if not terms:
+            return None
+        parts.append(wq.Or([wq.Term(fieldname, t, boost=boost) for t in terms]))
+    return parts[0] if len(parts) == 1 else wq.And(parts)
 
 
 def _exact_query(*, fieldname: str, words: list[str], boost: float):
@@ -301,33 +306,73 @@ def _exact_query(*, fieldname: str, words: list[str], boost: float):
     return wq.Phrase(fieldname, words, boost=boost)
 
 
-def _variant_query(*, text: str, phrase: bool, title_only: bool):
+def _variant_query(*, text: str, phrase: bool, title_only: bool, expand=None, span=None):
     wq = _wq()
     words = text_words(text)
     segments = query_segments(text)
     if not words or not segments:
         return None
-    text_field, sub_field = ("title", "title_sub") if title_only else ("text", "text_sub")
+    text_field = "title" if title_only else "text"
     clauses = [_exact_query(fieldname=text_field, words=words, boost=BOOST_TEXT)]
     if not title_only:
         clauses.append(_exact_query(fieldname="title", words=words, boost=BOOST_TITLE))
     # A quoted phrase that spans several runs (Latin + Chinese, spaces) must match
-    # word for word; inside one run the sub-word phrase is an exact substring match.
-    if not phrase or len(segments) == 1:
-        clauses.append(_sub_query(fieldname=sub_field, segments=segments, boost=BOOST_TEXT_SUB))
-        if not title_only:
-            clauses.append(_sub_query(fieldname="title_sub", segments=segments, boost=BOOST_TITLE_SUB))
+    # word for word; a single run may also sit inside a longer indexed word.
+    if expand is not None and (not phrase or len(segments) == 1):
+        subs = (
+            [(text_field, BOOST_TEXT_SUB)]
+            if title_only
+            else [("text", BOOST_TEXT_SUB), ("title", BOOST_TITLE_SUB)]
+        )
+        if len(segments) > 1:
+            # each run either as its own words or inside a longer word
+            for fieldname, boost in subs:
+                runs = []
+                for _kind, seg in segments:
+                    seg_words = text_words(seg)
+                    alternatives = [_exact_query(fieldname=fieldname, words=seg_words, boost=boost)]
+                    alternatives += [
+                        wq.Term(fieldname, t, boost=boost) for t in expand(fieldname=fieldname, needle=seg)
+                    ]
+                    runs.append(wq.Or(alternatives))
+                clauses.append(wq.And(runs))
+        else:
+            for fieldname, boost in subs:
+                sub = _sub_query(fieldname=fieldname, segments=segments, boost=boost, expand=expand)
+                if sub is not None:
+                    clauses.append(sub)
+                if span is not None and segments[0][0] == "cjk" and len(words) > 1:
+                    clauses.extend(
+                        _span_queries(fieldname=fieldname, needle=segments[0][1], boost=boost, span=span)
+                    )
     return wq.Or(clauses)
 
 
-def _whoosh_compile(node: Node, *, title_only: bool):
+def _span_queries(*, fieldname: str, needle: str, boost: float, span) -> list:
+    """The run across word boundaries the query did not have (安全评估|申报 in 数据出境安全评估|申报)."""
+    wq = _wq()
+    out = []
+    for way in span(fieldname=fieldname, needle=needle):
+        steps = [
+            wq.Term(fieldname, alts[0], boost=boost)
+            if len(alts) == 1
+            else wq.Or([wq.Term(fieldname, t, boost=boost) for t in alts])
+            for alts in way
+        ]
+        out.append(wq.Sequence(steps, boost=boost))
+    return out
+
+
+def _whoosh_compile(node: Node, *, title_only: bool, expand=None, span=None):
     wq = _wq()
     kind, value = node
     if kind in ("word", "phrase"):
         variants = [
             q
             for q in (
-                _variant_query(text=v, phrase=kind == "phrase", title_only=title_only)
+                _variant_query(
+                    text=v, phrase=kind == "phrase", title_only=title_only, expand=expand, span=span
+                )
                 for v in synonyms_for(term=value)
             )
             if q is not None
@@ -336,14 +381,26 @@ def _whoosh_compile(node: Node, *, title_only: bool):
             return None
         return variants[0] if len(variants) == 1 else wq.Or(variants)
     if kind == "not":
-        return _whoosh_compile(value, title_only=title_only)
+        return _whoosh_compile(value, title_only=title_only, expand=expand, span=span)
     if kind == "or":
-        parts = [p for p in (_whoosh_compile(c, title_only=title_only) for c in value) if p is not None]
+        parts = [
+            p
+            for p in (_whoosh_compile(c, title_only=title_only, expand=expand, span=span) for c in value)
+            if p is not None
+        ]
         return wq.Or(parts) if parts else None
     positives = [c for c in value if c[0] != "not"]
     negatives = [c[1] for c in value if c[0] == "not"]
-    pos = [p for p in (_whoosh_compile(c, title_only=title_only) for c in positives) if p is not None]
-    neg = [p for p in (_whoosh_compile(c, title_only=title_only) for c in negatives) if p is not None]
+    pos = [
+        p
+        for p in (_whoosh_compile(c, title_only=title_only, expand=expand, span=span) for c in positives)
+        if p is not None
+    ]
+    neg = [
+        p
+        for p in (_whoosh_compile(c, title_only=title_only, expand=expand, span=span) for c in negatives)
+        if p is not None
+    ]
     if not pos:
         return None
     positive = pos[0] if len(pos) == 1 else wq.And(pos)
@@ -428,7 +485,13 @@ def _backend():
 
 
 def _run_whoosh(*, backend, node: Node | None, params: SearchParams, page: int, page_size: int):
-    q = _whoosh_compile(node, title_only=params.title_only) if node is not None else None
+    expand = getattr(backend, "terms_containing", None)
+    span = getattr(backend, "terms_spanning", None)
+    q = (
+        _whoosh_compile(node, title_only=params.title_only, expand=expand, span=span)
+        if node is not None
+        else None
+    )
     if node is not None and q is None:
         return [], 0, {}
     filters, base = _whoosh_filters(params)

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from .bylines import AUTHOR_LABELS, EDITOR_LABELS, labelled_fields
 from .rules import SHORT_LINE, TAIL_MIN_CHARS, TAIL_MIN_SHARE, RuleSet
 
 _FENCE_RE = re.compile(r"^\s*(```|~~~)")
@@ -19,6 +20,27 @@ _HEADING_RE = re.compile(r"^\s{0,3}#{1,6}\s+")
 _COVER_RE = re.compile(r"^!\[cover_image\]\(([^)\s]*)[^)]*\)$")
 _TABLE_SEP_RE = re.compile(r"^\|?\s*:?-{3,}")
 _WORD_RE = re.compile(r"\w")
+_SENTENCE_END_RE = re.compile(r"[。！？!?；;…]\**[”」』）)]?\**$|\.\**$")
+_SENTENCE_PUNCT_RE = re.compile(r"[。！？!?；;，,：:]")
+_LIST_ITEM_RE = re.compile(r"^(?:[*+-]|\d+[.)])\s+")
+_DATELINE_RE = re.compile(r"^\*?\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?\*?$")
+# A slogan is a short line in bold with no sentence in it: "**聚焦威胁态势 守护数字安全**".
+_SLOGAN_RE = re.compile(r"^\*\*[^*]{2,30}\*\*$")
+_PHRASES_RE = re.compile(r"\S\s*[·•|｜/]\s*\S|[\u3400-\u9fff]\s+[\u3400-\u9fff]")
+# Short lines that sell the account rather than tell the story (wechat tails).
+_PROMO_RE = re.compile(
+    r"投稿|邮箱\s*[:：]|联系我们|商务合作|合作咨询|广告合作|二维码|长按(识别|扫码|关注|图片)|扫码|扫一扫|"
+    r"视频号|后台回复|关注(我们|公众号|本号|「|“|【)|欢迎关注|点击关注|(点击|戳)(蓝字|上方|下方|阅读|这里|图片|链接)|"
+    r"往期(推荐|回顾|精彩|文章|热文|内容)|精彩(推荐|回顾)|推荐阅读|阅读原文|点个?(赞|在看)|^在看$|"
+    r"转发(给|到|朋友圈)|分享(给|到)|加入.{0,4}(群|社群|星球)"
+)
+# Closing notices: disclaimers and reprint terms.
+_NOTICE_RE = re.compile(
+    r"^(免责声明|版权声明|声明)[:：]|转载请|请勿转载|未经(许可|授权|允许).{0,12}(转载|复制|摘编|使用)|"
+    r"原创[，,]?转载|如有侵权|"
+    r"不代表本(号|平台|站)|仅代表作者(个人)?观点"
+)
+_READ_MORE_RE = re.compile(r"^(延伸|相关|推荐|更多)阅读[:：]?\s*\[")
 
 
 @lru_cache(maxsize=256)
@@ -254,17 +276,133 @@ def _trim_edges(*, doc: Document, start: int, stop: int, images: bool) -> None:
         doc.keep[index] = False
 
 
+def is_real_paragraph(line: str) -> bool:
+    """A line a reader would call article text: a sentence, not a label, a link or a slogan."""
+    plain = line_plain(line)
+    if not plain or plain.startswith("#") or is_image_line(plain) or is_link_only(plain):
+        return False
+    text = _LIST_ITEM_RE.sub("", plain).strip("*_ ")
+    if is_slogan(line):
+        return False
+    return len(text) >= 40 or (len(text) >= 12 and bool(_SENTENCE_END_RE.search(text)))
+
+
+def is_credit_line(plain: str) -> bool:
+    """'作者：甲 编辑：乙', '文 | 丙': nothing but byline fields (already read as metadata)."""
+    text = plain.strip("*_ ")
+    if len(text) > 40:
+        return False
+    fields = labelled_fields(text=text)
+    return bool(fields) and all(label in AUTHOR_LABELS | EDITOR_LABELS for label, _ in fields)
+
+
+def is_slogan(line: str) -> bool:
+    """Matched on the raw line: the bold markers are what makes it a slogan."""
+    line = line.strip()
+    return bool(_SLOGAN_RE.match(line)) and not _SENTENCE_PUNCT_RE.search(line)
+
+
+def is_promo_line(plain: str) -> bool:
+    text = plain.strip("*_ ")
+    if len(text) <= SHORT_LINE and _PROMO_RE.search(text):
+        return True
+    if len(text) <= 120 and _NOTICE_RE.search(text):
+        return True
+    return bool(_READ_MORE_RE.match(text))
+
+
+def _kept(doc: Document, start: int, stop: int) -> list[int]:
+    return [i for i in range(start, stop) if doc.keep[i] and doc.plains[i]]
+
+
+def _lead_end(doc: Document, start: int, stop: int) -> int:
+    """Index of the first real paragraph, heading or code line: the lead is everything above it."""
+    for index in _kept(doc, start, stop):
+        plain = doc.plains[index]
+        if doc.in_code[index] or _HEADING_RE.match(plain) or is_real_paragraph(doc.lines[index]):
+            return index
+    return stop
+
+
+def _trim_lead(*, doc: Document, rules: RuleSet, start: int, stop: int) -> None:
+    """Credits and slogans above the text; on unknown sites also the menu words and logos."""
+    lead_end = _lead_end(doc, start, stop)
+    for index in _kept(doc, start, lead_end):
+        plain = doc.plains[index]
+        raw = doc.lines[index].strip()
+        chrome = is_credit_line(plain) or (is_slogan(raw) and bool(_PHRASES_RE.search(plain)))
+        if rules.trim_lead_chrome and not chrome:
+            text = plain.strip("*_ ")
+            chrome = (
+                is_link_only(plain)
+                or is_image_line(plain)
+                or bool(_DATELINE_RE.match(text))
+                # Menu entries: a few characters, no punctuation, not emphasised as a lead-in.
+                or (len(text) <= 12 and not raw.startswith("**") and not _SENTENCE_PUNCT_RE.search(text))
+            )
+        if chrome:
+            doc.keep[index] = False
+
+
+def _trim_promo_tail(*, doc: Document, start: int, stop: int) -> None:
+    """Walk up from the end dropping images, slogans, credits and promo lines until real text."""
+    for index in reversed(_kept(doc, start, stop)):
+        plain = doc.plains[index]
+        if doc.in_code[index]:
+            return
+        if (
+            is_image_line(plain)
+            or is_lone_punctuation(plain)
+            or is_slogan(doc.lines[index])
+            or is_credit_line(plain)
+            or is_promo_line(plain)
+        ):
+            doc.keep[index] = False
+            continue
+        return
+
+
+def _drop_repost_card(*, doc: Document, start: int, stop: int) -> None:
+    """'以下文章来源于X' / '，作者Y' / avatar / '**X**' / '.' / X's self-description."""
+    for index in range(start, min(stop, start + 40)):
+        match = re.match(r"^以下文章来源于\s*(.+)$", doc.plains[index])
+        if not match:
+            continue
+        name_key = re.sub(r"\s+", "", match.group(1))
+        card_seen = False
+        for following in _kept(doc, index + 1, min(stop, index + 12)):
+            plain = doc.plains[following]
+            text = re.sub(r"\s+", "", plain.strip("*"))
+            if plain.startswith("，作者") or is_image_line(plain) or plain == ".":
+                doc.keep[following] = False
+            elif text == name_key:
+                doc.keep[following] = False
+                card_seen = True
+            elif card_seen and not plain.startswith("#") and len(plain) <= 200:
+                doc.keep[following] = False
+                return
+            else:
+                return
+        return
+
+
 def document_clean(*, doc: Document, rules: RuleSet, title: str, start: int, stop: int) -> str:
     """Apply the rule set to lines[start:stop] and return the cleaned markdown."""
     for index in range(0, start):
         doc.keep[index] = False
     for index in range(stop, len(doc.lines)):
         doc.keep[index] = False
+    if rules.drop_repost_card:
+        _drop_repost_card(doc=doc, start=start, stop=stop)
     _drop_by_patterns(doc=doc, rules=rules, start=start, stop=stop)
     _drop_title_repeats(doc=doc, title=title, start=start, stop=stop)
     _drop_orphan_table_separators(doc=doc, start=start, stop=stop)
     if rules.drop_link_runs:
         _drop_link_runs(doc=doc, start=start, stop=stop)
+    if rules.trim_lead_credits or rules.trim_lead_chrome:
+        _trim_lead(doc=doc, rules=rules, start=start, stop=stop)
+    if rules.trim_promo_tail:
+        _trim_promo_tail(doc=doc, start=start, stop=stop)
     _trim_edges(doc=doc, start=start, stop=stop, images=rules.trim_edge_images)
     return markdown_join(lines=[doc.lines[i] for i in range(start, stop) if doc.keep[i]])
 

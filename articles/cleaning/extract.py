@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from .bylines import AUTHOR_LABELS, LABEL_RE, SOURCE_LABELS, labelled_fields
 from .engine import Document, is_image_line, title_key
 from .rules import RuleSet
 
@@ -20,15 +21,16 @@ _NOT_A_NAME_RE = re.compile(
 )
 _BYLINE_SHORT_RE = re.compile(r"^[^!\[#>|`*\-+。；;：:，,“”\"]{1,30}$")
 
+# Bylines that are not "label: value" fields.
 AUTHOR_LINE_PATTERNS = tuple(
     re.compile(p)
     for p in (
-        r"^(?:作者|撰文|撰稿|文|记者|译者|翻译|编译|原作者|Author|By)\s*[:：|｜/]\s*(?P<name>.+)$",
-        r"^(?:责任编辑|内容编辑|编辑|审校|校对)\s*[:：|｜/]\s*(?P<name>.+)$",
         r"^，?作者\s*(?P<name>[^:：|｜/\s][^:：]*)$",
         r"^\\?\*?\s*本文为\s*(?P<name>[^\s，,。]{2,20}?)\s*编译",
+        r"^By\s+(?P<name>[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+){1,3})$",
     )
 )
+
 
 # Ordered by how sure we are that the value names the original publisher.
 ATTRIBUTION_PATTERNS = tuple(
@@ -168,6 +170,12 @@ def authors_find(*, doc: Document, start: int, stop: int, rules: RuleSet, markdo
         plain = _strip_wrappers(doc.plains[index])
         if not plain or len(plain) > 60 or not _AUTHOR_HINT_RE.search(plain):
             continue
+        fields = labelled_fields(text=plain)
+        if fields:
+            for label, value in fields:
+                if label in AUTHOR_LABELS:
+                    found.extend(names_split(value=value))
+            continue
         for pattern in AUTHOR_LINE_PATTERNS:
             match = pattern.match(plain)
             if match:
@@ -192,7 +200,10 @@ def authors_select(*, candidates: list[str], exclude: tuple[str, ...]) -> tuple[
 
 _ATTRIBUTION_HINT_RE = re.compile(r"来源|转载|原文|翻译自|参考|Author")
 _AUTHOR_HINT_RE = re.compile(
-    "|".join(f"(?:{p.pattern.replace('(?P<name>', '(?:')})" for p in AUTHOR_LINE_PATTERNS)
+    "|".join(
+        [LABEL_RE.pattern.replace("(?P<label>", "(?:")]
+        + [f"(?:{p.pattern.replace('(?P<name>', '(?:')})" for p in AUTHOR_LINE_PATTERNS]
+    )
 )
 
 
@@ -204,6 +215,10 @@ def attribution_find(*, doc: Document, start: int, stop: int) -> str:
         plain = _strip_wrappers(doc.plains[index])
         if not plain or len(plain) > 300:
             continue
+        sources = [value for label, value in labelled_fields(text=plain) if label in SOURCE_LABELS]
+        if sources:
+            # "作者：甲 来源：乙 编辑：丙": only the 来源 field names the origin.
+            plain = f"来源：{sources[0]}"
         for rank, pattern in enumerate(ATTRIBUTION_PATTERNS):
             if best is not None and rank >= best[0]:
                 break

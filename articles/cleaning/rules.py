@@ -25,6 +25,9 @@ class RuleSet:
     hosts: tuple[str, ...] = ()
     # Content markers that identify the family when the URL is missing.
     detect: tuple[re.Pattern[str], ...] = ()
+    # Page-layout markers, ALL of which must be present, that identify the family on a host we
+    # have no rules for (mirrors and clones keep the layout of the software they run).
+    layout: tuple[re.Pattern[str], ...] = ()
     # Everything up to and including the first line matching one of these is page chrome.
     start_after: tuple[re.Pattern[str], ...] = ()
     # From the first line matching one of these on, everything is chrome (always applied).
@@ -49,6 +52,14 @@ class RuleSet:
     author_patterns: tuple[re.Pattern[str], ...] = ()
     # WeChat puts "原创 / author(s) / account name" on short lines right under the repeated title.
     wechat_byline: bool = False
+    # Before the first real paragraph: drop credit-only lines ("作者：甲 编辑：乙") and slogans.
+    trim_lead_credits: bool = False
+    # Before the first real paragraph: also drop nav words, link/image-only lines and datelines.
+    trim_lead_chrome: bool = False
+    # After the last real paragraph: drop images, slogans, promo and disclaimer lines.
+    trim_promo_tail: bool = False
+    # "以下文章来源于X" reposts show X's card: avatar, bold name, "." and X's self-description.
+    drop_repost_card: bool = False
 
 
 SHORT_LINE = 40
@@ -75,6 +86,7 @@ def _merge(base: RuleSet, **extra: object) -> RuleSet:
 
 COMMON = RuleSet(
     name="common",
+    trim_lead_credits=True,
     drop_short_lines=_compile(
         [
             r"如有侵权请联系",
@@ -87,7 +99,14 @@ COMMON = RuleSet(
             r"微信扫一扫",
         ]
     ),
-    drop_lines=_compile([r"^(?:Copyright\s*)?©", r"^(?i:copyright)\s*(?:©|\(c\))"]),
+    drop_lines=_compile(
+        [
+            r"^(?:Copyright\s*)?©",
+            r"^(?i:copyright)\s*(?:©|\(c\))",
+            # Reprint notices ("…原标题《…》，如有侵权请联系删除") are not part of the story.
+            r"如有侵权[，,]?请?联系",
+        ]
+    ),
     # Images without a URL are leftovers of lazy-loading widgets.
     drop_images=_compile([r"\]\(\s*\)$"]),
 )
@@ -129,7 +148,7 @@ WECHAT = _merge(
             r"扫码订阅",
             r"邮发代号",
             r"征订热线",
-            r"^关注我们$",
+            r"^关注我们",
             r"点击蓝字",
             r"点击上方.{0,6}(蓝字|关注)",
             r"关注该公众号",
@@ -185,10 +204,14 @@ WECHAT = _merge(
             r"mmbiz_gif",
             r"wx_fmt=gif",
             r"^!\[(跳转二维码|作者头像|二维码)\]",
+            # Avatars of the account a post is reposted from.
+            r"wx\.qlogo\.cn/mmhead",
         ]
     ),
     trim_edge_images=True,
     wechat_byline=True,
+    trim_promo_tail=True,
+    drop_repost_card=True,
 )
 
 BUAQ = _merge(
@@ -196,8 +219,10 @@ BUAQ = _merge(
     name="buaq",
     hosts=("buaq.net", "unsafe.sh"),
     detect=_compile([r"admin#unsafe\.sh"]),
+    # The aggregator software: "文章来源: <origin url>" then "如有侵权请联系:<mail>" under every mirror.
+    layout=_compile([r"(?m)^\s*文章来源\s*[:：]\s*\S", r"(?m)^\s*如有侵权请联系\s*[:：]"]),
     start_after=_compile([r"^收藏\*?$"]),
-    end_before=_compile([r"^©\s*\[unSafe", r"如有侵权请联系[:：]?\s*admin#unsafe"]),
+    end_before=_compile([r"^©\s*\[", r"^如有侵权请联系\s*[:：]"]),
     tail_before=_compile([r"^文章来源[:：]"]),
     drop_link_runs=True,
 )
@@ -207,6 +232,7 @@ FREEBUF = _merge(
     name="freebuf",
     hosts=("freebuf.com",),
     detect=_compile([r"FreeBuf\.COM网络安全行业门户"]),
+    layout=_compile([r"(?m)^所属地\s*\S+$", r"(?m)^相关推荐$"]),
     start_after=_compile([r"^所属地\s*\S+$"]),
     end_before=_compile([r"^被以下专辑收录", r"^相关推荐$"]),
     tail_before=_compile([r"^本文为\s*\S+\s*独立观点", r"^#\s+[^#]+(\s+#\s+[^#]+)+$", r"一般免责声明"]),
@@ -218,15 +244,18 @@ SECLISTS = _merge(
     name="seclists",
     hosts=("seclists.org",),
     detect=_compile([r"mailing list archives"]),
+    # A mailing-list archive page: "*From*:" and "*Date*:" header lines above the message.
+    layout=_compile([r"(?m)^\*From\*:\s*\S", r"(?m)^\*Date\*:\s*\S"]),
     start_after=_compile([r"^\*Date\*:"]),
-    end_before=_compile([r"^###\s*Current thread:"]),
+    end_before=_compile([r"^(?:#+\s*)?Current thread:?$"]),
     tail_before=_compile([r"^\[!\[Previous\]"]),
     drop_lines_in_code=_compile(
         [
             r"^_{10,}$",
-            r"^Sent through the Full Disclosure mailing list",
-            r"^https?://nmap\.org/mailman/listinfo/fulldisclosure$",
-            r"^Web Archives & RSS: https?://seclists\.org/fulldisclosure/?$",
+            # Mailman footers, whatever the list.
+            r"^Sent through the .{1,80}list$",
+            r"^https?://\S+/mailman/listinfo/\S*$",
+            r"^(?:Web )?Archives? & RSS: https?://\S+$",
         ]
     ),
     author_patterns=_compile([r"(?m)^\*From\*:\s*(?P<name>[^<\n]+?)(?:\s+via\s+\S+)?\s*<"]),
@@ -279,7 +308,46 @@ FOURHOU = _merge(
     ),
 )
 
-GENERIC = _merge(COMMON, name="generic", drop_link_runs=True)
+# Unknown sites: layout heuristics that hold for most news pages. Footers, comment boxes and
+# related-article lists are cut only after the first share of the text (see TAIL_MIN_SHARE).
+GENERIC = _merge(
+    COMMON,
+    name="generic",
+    tail_before=_compile(
+        [
+            r"^©",
+            r"^(?i:copyright)\b",
+            r"^(?=.{0,80}$).*版权所有",
+            r"^(?=.{0,80}$).*\b(?i:powered\s+by)\b",
+            r"^(?=.{0,80}$).*(备案号|ICP备|ICP证)",
+            r"^#*\s*(相关|热门|推荐|延伸|更多)(推荐|文章|阅读|新闻|资讯)\s*[:：]?$",
+            r"^#*\s*(猜你喜欢|推荐阅读|热门标签|上一篇|下一篇)\s*[:：]?",
+            r"^#*\s*(?i:(related|recommended|more)\s*(articles|posts|stories|news|reading)?)\s*:?$",
+            r"^#*\s*(\d+\s*条)?(发表|最新|网友|全部|热门)?(你的)?评论(区|列表)?\s*(\(\d+\)|（\d+）)?\s*[:：]?$",
+            r"^(请)?(\[登录\]\([^)]*\)|登录)后(参与)?评论",
+            r"^#*\s*(?i:leave\s+a\s+(comment|reply)|comments?|\d+\s+comments?)\s*:?$",
+            # "# 标签一 # 标签二" tag lists close the article on many CMSs.
+            r"^#\s+[^#]+(\s+#\s+[^#]+)+$",
+        ]
+    ),
+    drop_short_lines=_compile(
+        [
+            r"^[+*-]?\s*(加入收藏|收藏|打印|举报|分享到.{0,8}|字号[:：]?.{0,8})$",
+            r"^关注.{0,12}(公众号|微博|我们)",
+            r"^(扫码|扫描二维码|长按识别)",
+            r"^如有疑问[，,]?请联系",
+            r"^(阅读|浏览)(量|数|次数)?\s*[:：]?\s*\d+$",
+        ]
+    ),
+    drop_lines=_compile(
+        [
+            r"未经(许可|授权|允许).{0,8}(禁止|不得|严禁)转载",
+            r"^(?:本文|文章)?转载请(注明|联系)",
+        ]
+    ),
+    drop_link_runs=True,
+    trim_lead_chrome=True,
+)
 
 FAMILIES: tuple[RuleSet, ...] = (WECHAT, BUAQ, FREEBUF, SECLISTS, SCHNEIER, NOSEC, ANQUANKE, FOURHOU)
 
@@ -296,6 +364,9 @@ def ruleset_for(*, url: str, markdown: str = "") -> RuleSet:
                 return family
     for family in FAMILIES:
         if family.detect and any(p.search(markdown) for p in family.detect):
+            return family
+    for family in FAMILIES:
+        if family.layout and all(p.search(markdown) for p in family.layout):
             return family
     return GENERIC
 

@@ -61,3 +61,31 @@ def test_it_trims_long_summaries_at_a_sentence_end():
     assert len(summary) <= 200
     assert summary.endswith("。")
     assert summary.startswith("这是一个很长的句子")
+
+
+def byline_authors(line: str) -> tuple[str, ...]:
+    markdown = f"{line}\n\n正文第一段，介绍某项制度的主要内容和适用范围，以及企业需要注意的事项。\n"
+    return clean_article(
+        markdown=markdown, url="https://news.example.cn/1.html", title="t", source="s"
+    ).authors
+
+
+def test_it_splits_a_byline_line_at_each_label_and_keeps_only_writers():
+    assert byline_authors("作者：王海宁 编辑：何书涵") == ("王海宁",)
+    assert byline_authors("文 | 李若彤　责编：赵启航") == ("李若彤",)
+    assert byline_authors("记者：孙立群、刘一鸣 审核：周明轩 校对：陈思远") == ("孙立群", "刘一鸣")
+
+
+def test_editors_alone_give_no_author():
+    assert byline_authors("编辑：何书涵") == ()
+    assert byline_authors("责任编辑：王海宁") == ()
+
+
+def test_a_source_field_on_a_byline_line_is_the_attribution():
+    markdown = (
+        "作者：林静怡 来源：数据治理前沿 编辑：郑嘉禾\n\n"
+        "正文第一段，介绍某项制度的主要内容和适用范围以及注意事项。\n"
+    )
+    result = clean_article(markdown=markdown, url="https://news.example.cn/1.html", title="t", source="s")
+    assert result.attribution == "数据治理前沿"
+    assert result.authors == ("林静怡",)

@@ -102,3 +102,92 @@ def test_it_recognises_a_wechat_export_even_without_a_url():
     result = clean_fixture("wechat_basic.md", url="")
     assert "预览时标签不可点" not in result.body_markdown
     assert result.authors == ("林晓岚",)
+
+
+PROMO_ARTICLE = """
+# 示例标题
+
+![cover_image](https://mmbiz.qpic.cn/mmbiz_jpg/FAKECOVER9/0?wx_fmt=jpeg)
+
+# 示例标题
+
+示例账号
+
+**安全资讯 · 每日一读**
+
+作者：韩知远 编辑：宋佳音
+
+今年以来，多地监管部门加强了对数据出境活动的检查，重点关注企业是否按规定完成申报和备案。
+
+检查发现的问题主要集中在出境数据清单不完整和合同条款缺失两个方面，相关企业已按要求整改。
+
+*作者系示例研究院研究员*
+
+**免责声明：**本文仅代表作者个人观点，不构成法律意见。
+
+**每日更新合规动态**
+
+![](https://mmbiz.qpic.cn/mmbiz_png/FAKEQRCODE9/640?wx_fmt=png)
+
+**投稿邮箱：tougao@example.cn**
+
+**欢迎关注「示例账号」视频号**
+
+![](https://mmbiz.qpic.cn/mmbiz_png/FAKEBANNER9/640?wx_fmt=png)
+
+预览时标签不可点
+
+示例账号
+
+向上滑动看下一个
+"""
+
+
+def clean_promo() -> CleanResult:
+    return clean_article(
+        markdown=PROMO_ARTICLE,
+        url="https://mp.weixin.qq.com/s?__biz=MzFake==&mid=1&idx=1&sn=abc",
+        title="示例标题",
+        source="示例账号",
+    )
+
+
+def test_it_drops_the_account_blurbs_images_and_disclaimer_after_the_last_paragraph():
+    body = clean_promo().body_markdown
+    for blurb in ("FAKEQRCODE9", "FAKEBANNER9", "投稿邮箱", "视频号", "每日更新合规动态", "免责声明"):
+        assert blurb not in body
+    assert body.rstrip().endswith("*作者系示例研究院研究员*")
+
+
+def test_it_drops_the_slogan_and_credit_lines_above_the_first_paragraph():
+    result = clean_promo()
+    assert result.body_markdown.startswith("今年以来，多地监管部门")
+    assert result.authors == ("韩知远",)
+
+
+def test_it_keeps_a_closing_sentence_that_merely_mentions_following_up():
+    markdown = PROMO_ARTICLE.replace("*作者系示例研究院研究员*", "**本号将持续关注检查进展。**")
+    result = clean_article(
+        markdown=markdown,
+        url="https://mp.weixin.qq.com/s?__biz=MzFake==",
+        title="示例标题",
+        source="示例账号",
+    )
+    assert result.body_markdown.rstrip().endswith("**本号将持续关注检查进展。**")
+
+
+def test_it_drops_the_card_of_the_account_a_post_is_reposted_from():
+    markdown = (
+        "# 标题甲\n\n# 标题甲\n\n转发账号\n\n以下文章来源于原创账号\n，作者冯一鸣\n\n"
+        "![](http://wx.qlogo.cn/mmhead/FAKEAVATAR/0)\n\n**原创账号**\n.\n\n"
+        "原创账号专注数据合规研究，每周分享行业动态。\n\n"
+        "这是正文的第一段，介绍某地公共数据授权运营的试点情况和主要做法。\n"
+    )
+    result = clean_article(
+        markdown=markdown, url="https://mp.weixin.qq.com/s?__biz=MzFake==", title="标题甲", source="转发账号"
+    )
+    assert result.body_markdown.startswith("这是正文的第一段")
+    assert "FAKEAVATAR" not in result.body_markdown
+    assert "专注数据合规研究" not in result.body_markdown
+    assert result.attribution == "原创账号"
+    assert result.authors == ("冯一鸣",)

@@ -27,14 +27,23 @@ def _ingest(path: Path) -> str:
 
 
 def _front_matter(path: Path) -> dict | None:
+    """The header as the crawler wrote it: one ``key: value`` per line, YAML quoting honoured."""
     text = path.read_text(encoding="utf-8", errors="replace")
     if not text.startswith("---"):
         return None
-    try:
-        data = yaml.safe_load(text.split("---", 2)[1])
-    except yaml.YAMLError:
-        return None
-    return data if isinstance(data, dict) else None
+    fields = {}
+    for line in text.split("---", 2)[1].splitlines():
+        key, sep, value = line.partition(": ")
+        if not sep:
+            continue
+        value = value.strip()
+        if value[:1] in {"'", '"'}:
+            try:
+                value = yaml.safe_load(value)
+            except yaml.YAMLError:
+                pass
+        fields[key.strip()] = value
+    return fields
 
 
 def test_the_whole_real_corpus_is_ingested_without_losing_a_file(corpus_dir):
@@ -53,7 +62,8 @@ def test_the_whole_real_corpus_is_ingested_without_losing_a_file(corpus_dir):
         item = items[path.name]
         assert item.outcome in {"created", "updated", "unchanged"}, (path.name, item.reason)
         article = item.article
-        assert article.title == str(meta["title"]).strip()
+        # Runs of whitespace (tabs from the crawler) in a title become one space.
+        assert article.title == " ".join(str(meta["title"]).split())
         assert article.source.name == str(meta["source"]).strip()
         assert article.published_on.isoformat() == str(meta["date"])[:10]
 

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import time
 
 import pytest
-import redis
 from celery.contrib.testing.worker import start_worker
 from haystack import connections
 
 from articles.models import Article
-from portal.celery import app
+from conftest import REDIS_INDEX_URL, celery_on_redis
 from search.selectors import SearchParams, article_search
 
 from .factories import article_make
-
-REDIS_URL = os.environ.get("PORTAL_TEST_INDEX_REDIS_URL", "redis://127.0.0.1:6379/12")
 
 pytestmark = pytest.mark.redis
 
@@ -34,32 +30,18 @@ def _ids(q: str) -> list[int]:
     return [h.id for h in article_search(params=SearchParams(q=q)).results]
 
 
-def _broker_pools_reset() -> None:
-    # Connection and producer pools are cached on the app for the broker URL they
-    # were first built with; drop them so sends go to the test broker.
-    app._pool = None
-    app.amqp._producer_pool = None
-
-
 @pytest.fixture
 def index_worker(transactional_db):
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.ConnectionError as exc:  # the suite needs Redis; say so plainly
-        pytest.fail(f"Redis is not reachable at {REDIS_URL}: {exc}")
-    client.flushdb()
     connections["default"].get_backend().clear()
-    saved = {k: app.conf.get(k) for k in ("task_always_eager", "broker_url", "result_backend")}
-    app.conf.update(task_always_eager=False, broker_url=REDIS_URL, result_backend=None)
-    _broker_pools_reset()
     try:
-        with start_worker(app, queues=["index"], pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        with (
+            celery_on_redis(REDIS_INDEX_URL) as celery_app,
+            start_worker(
+                celery_app, queues=["index"], pool="solo", perform_ping_check=False, shutdown_timeout=10
+            ),
+        ):
             yield
     finally:
-        app.conf.update(**saved)
-        _broker_pools_reset()
-        client.flushdb()
         connections["default"].get_backend().clear()
 
 

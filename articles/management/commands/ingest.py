@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import time
+from functools import partial
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from portal.celery import app as celery_app
+from search.bulk import index_updates_batched
 
 from articles.models import IngestItem, IngestRun
 from articles.services import (
@@ -15,6 +17,7 @@ from articles.services import (
     ingest_item_enqueue,
     ingest_item_process,
     ingest_run_create,
+    run_article_ids,
 )
 
 Outcome = IngestItem.Outcome
@@ -52,8 +55,10 @@ class Command(BaseCommand):
                 pending.append(item.id)
 
         if inline:
-            for item_id in tqdm(pending, desc="导入", unit="篇", disable=not show):
-                ingest_item_process(item_id=item_id)
+            touched = partial(run_article_ids, run=run)
+            with index_updates_batched(touched_ids=touched):
+                for item_id in tqdm(pending, desc="导入", unit="篇", disable=not show):
+                    ingest_item_process(item_id=item_id)
         else:
             for item_id in pending:
                 ingest_item_enqueue(item_id=item_id)
