@@ -6,7 +6,7 @@ MANAGE := $(BIN)/python manage.py
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/portal_suite
 export PYTHONWARNINGS ?= ignore::SyntaxWarning
 
-.PHONY: demo test test-sqlite test-postgres venv system-deps lint run worker index-worker beat clean
+.PHONY: demo test test-sqlite test-postgres venv system-deps lint run worker index-worker beat clean bench-ingest bench-search
 
 venv: $(VENV)/.installed
 
@@ -60,3 +60,11 @@ beat: venv
 
 clean:
 	rm -rf $(VENV) var
+
+# Benchmarks print figures; they are not part of the test suite.
+CORPUS ?= ../shared/corpus
+bench-ingest: venv
+	$(BIN)/python scripts/bench_ingest.py $(CORPUS) --workers 2
+
+bench-search: venv
+	$(MANAGE) bench_search --docs 20000

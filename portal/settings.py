@@ -77,9 +77,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    # search before haystack: its update_index (with a progress bar) overrides haystack's.
+    "search",
     "haystack",
     "articles",
-    "search",
 ]
 
 MIDDLEWARE = [

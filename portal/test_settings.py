@@ -21,3 +21,5 @@ JIEBA_CACHE_DIR = TEST_VAR_DIR / "jieba"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # A file, not the in-memory default, so a worker thread in the same test sees the same rows.
     DATABASES["default"]["TEST"] = {"NAME": str(TEST_VAR_DIR / "test.sqlite3")}  # noqa: F405
+STATIC_ROOT = TEST_VAR_DIR / "staticfiles"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)

@@ -10,17 +10,21 @@ change, not a code change.
 
 What differs from haystack's ``WhooshSearchBackend`` (and only that):
 
-* ``build_schema`` — jieba analyzers for the text fields (``search.analysis``), a
-  sub-word field for recall, un-analysed sortable columns for facets (multi-valued
-  ones as list columns so author/tag counts are right).
+* ``build_schema`` — jieba word fields whose postings are built straight from
+  ``search.analysis.text_terms`` (no per-token objects), nothing large stored,
+  un-analysed sortable columns for facets (multi-valued ones as list columns).
+  There is no character/pair field: parts of words (税, 心理 → 心理健康) are
+  expanded at query time against the index's own term list (``IndexView``).
 * one long-lived searcher per backend object, refreshed when the index on disk
-  has a newer generation (``searcher_get``), instead of a new searcher per query.
+  has a newer generation (``searcher_get``), plus per-generation numpy arrays
+  (liveness, field lengths, facet values, dates) in ``IndexView``.
 * no per-query ``django_ct`` narrowing scan while a single model is indexed.
 * one-character queries are not dropped.
 * writes use one writer per batch (``procs=1``, larger ``limitmb``) and removal
   by the unique id term.
-* ``article_search`` runs a compiled query with filters passed as Whoosh
-  ``filter=`` and facets from columns; ``search.selectors`` calls it.
+* ``article_search`` matches and scores (BM25) whole posting blocks with numpy,
+  applies filters as masks and counts facets with ``bincount``; phrases check
+  positions only in documents that have every word. ``search.selectors`` calls it.
 """
 
 from __future__ import annotations
@@ -583,7 +587,7 @@ class IndexView:
             while m.is_active():
                 m._read_ids()
                 m._read_values()
-                for doc, value in zip(m._ids, m._values):
+                for doc, value in zip(m._ids, m._values, strict=True):
                     doc += offset
                     if doc in docs:
                         out[doc] = decode(value)

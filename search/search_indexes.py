@@ -1,8 +1,9 @@
 """What the search index holds for each published article.
 
 Analysed fields (``text``, ``title``) hold jieba's precise words
-(``search.backends``; parts of words are found at query time from the term list); the ``*_exact``/``year``/``month`` fields are stored
-un-analysed in sortable columns for facets. ``updated`` lets ``search_check`` spot
+(``search.backends``; parts of words are found at query time from the term
+list); the ``*_exact``/``year``/``month`` fields are un-analysed sortable
+columns for facets. ``updated`` lets ``search_check`` spot
 stale documents.
 """
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from search.analysis import (
+    TermLexicon,
+    cjk_cut,
     query_segments,
-    subword_analyzer,
     text_normalise,
+    text_terms,
     text_words,
     word_analyzer,
 )
@@ -39,9 +41,27 @@ def test_cve_ids_5g_and_document_numbers_stay_whole():
     assert "2024" not in words
 
 
-def test_subwords_cover_every_character_and_pair():
-    texts = {t.text for t in subword_analyzer()("勒索软件")}
-    assert {"勒", "索", "软", "件", "勒索", "索软", "软件"} <= texts
+def test_a_part_of_a_word_expands_to_the_indexed_words_that_contain_it():
+    lexicon = TermLexicon(["勒索软件", "心理健康", "增值税", "纳税人", "税", "cve-2024-3094", "〔2024〕1号"])
+    assert lexicon.containing("勒索") == ["勒索软件"]
+    assert set(lexicon.containing("税")) == {"增值税", "纳税人"}
+    assert set(lexicon.containing("2024")) == {"cve-2024-3094", "〔2024〕1号"}
+    assert lexicon.containing("软件") == ["勒索软件"]
+
+
+def test_a_run_across_word_boundaries_is_spelled_out_over_indexed_words():
+    lexicon = TermLexicon(["数据出境安全评估", "申报", "指南"])
+    assert lexicon.spanning("安全评估申报") == [[["数据出境安全评估"], ["申报"]]]
+
+
+def test_the_fast_segmenter_agrees_with_jieba():
+    sample = "关键信息基础设施运营者应当履行安全保护义务设置专门安全管理机构并开展测评工作"
+    ends = cjk_cut(sample)
+    ours = [sample[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
+    from search.analysis import _jieba
+
+    assert ours == list(_jieba().cut(sample, HMM=False))
+    assert text_terms(sample) == ours
 
 
 def test_index_and_query_analysis_agree():

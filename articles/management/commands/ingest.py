@@ -48,7 +48,11 @@ class Command(BaseCommand):
         # crash of this command after this point loses nothing: the bytes are in the database.
         pending: list[int] = []
         for source in tqdm(
-            ingest_inputs_iter(paths=options["paths"]), desc="读取文件", unit="个", disable=not show
+            ingest_inputs_iter(paths=options["paths"]),
+            desc="读取文件",
+            unit="个",
+            disable=not show,
+            file=self.stderr._out,
         ):
             item = ingest_item_add(run=run, source=source)
             if item.outcome == Outcome.PENDING:
@@ -57,7 +61,7 @@ class Command(BaseCommand):
         if inline:
             touched = partial(run_article_ids, run=run)
             with index_updates_batched(touched_ids=touched):
-                for item_id in tqdm(pending, desc="导入", unit="篇", disable=not show):
+                for item_id in tqdm(pending, desc="导入", unit="篇", disable=not show, file=self.stderr._out):
                     ingest_item_process(item_id=item_id)
         else:
             for item_id in pending:
@@ -71,7 +75,7 @@ class Command(BaseCommand):
 
     def _wait(self, *, run: IngestRun, total: int, timeout: float, show: bool) -> None:
         deadline = time.monotonic() + timeout
-        with tqdm(total=total, desc="导入", unit="篇", disable=not show) as bar:
+        with tqdm(total=total, desc="导入", unit="篇", disable=not show, file=self.stderr._out) as bar:
             while True:
                 left = run.items.filter(outcome=Outcome.PENDING).count()
                 bar.update(total - left - bar.n)
