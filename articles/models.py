@@ -50,6 +50,20 @@ class Tag(models.Model):
         return self.name
 
 
+class Story(models.Model):
+    """One story republished by several accounts: a cluster of near-duplicate articles."""
+
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "转载组"
+        verbose_name_plural = "转载组"
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"转载组 #{self.pk}"
+
+
 class Article(models.Model):
     class Status(models.TextChoices):
         PUBLISHED = "published", "已发布"
@@ -74,6 +88,13 @@ class Article(models.Model):
     status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.PUBLISHED)
     featured = models.BooleanField("精选", default=False)
     content_hash = models.CharField("内容指纹", max_length=64)
+    story = models.ForeignKey(
+        Story, null=True, blank=True, on_delete=models.SET_NULL, related_name="articles", verbose_name="转载组"
+    )
+    # MinHash signature of the body's jieba tokens (uint32 values, little-endian), for repost detection.
+    minhash = models.BinaryField("MinHash 签名", blank=True, default=b"")
+    # Keywords extracted with jieba at ingest, best first: [[word, weight], ...].
+    keywords = models.JSONField("关键词", default=list, blank=True)
     created_at = models.DateTimeField("入库时间", auto_now_add=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
 
@@ -97,6 +118,56 @@ class Article(models.Model):
     @property
     def is_published(self) -> bool:
         return self.status == self.Status.PUBLISHED
+
+
+class ArticleBand(models.Model):
+    """One LSH band of an article's MinHash: articles sharing a band are repost candidates."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="bands")
+    band = models.CharField(max_length=40, db_index=True)
+
+    class Meta:
+        verbose_name = "MinHash 分段"
+        verbose_name_plural = "MinHash 分段"
+        constraints = [models.UniqueConstraint(fields=["article", "band"], name="articleband_unique")]
+
+
+class PolicyDocument(models.Model):
+    """A policy document articles mention: by title in 《》 or by document number."""
+
+    class Kind(models.TextChoices):
+        TITLE = "title", "文件名称"
+        NUMBER = "number", "文号"
+
+    name = models.CharField("名称或文号", max_length=200, unique=True)
+    kind = models.CharField("类型", max_length=16, choices=Kind.choices)
+    # Other spellings found in articles or merged in by editors; matched like the name.
+    aliases = models.JSONField("别名", default=list, blank=True)
+    articles = models.ManyToManyField(
+        Article, through="PolicyMention", related_name="policy_documents", verbose_name="提及文章"
+    )
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "政策文件"
+        verbose_name_plural = "政策文件"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PolicyMention(models.Model):
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="policy_mentions")
+    document = models.ForeignKey(PolicyDocument, on_delete=models.CASCADE, related_name="mentions")
+    raw = models.CharField("原文写法", max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = "文件提及"
+        verbose_name_plural = "文件提及"
+        constraints = [
+            models.UniqueConstraint(fields=["article", "document"], name="policymention_unique"),
+        ]
 
 
 class IngestRun(models.Model):
