@@ -27,6 +27,8 @@ from .canonical import canonical_url
 from .cleaning import CleanResult, clean_article
 from .models import Article, Author, IngestItem, IngestRun, Source
 from .parsing import ParsedFile, ParseError, parse_article
+from .policy import article_policy_mentions_sync
+from .reposts import article_story_assign
 
 logger = logging.getLogger(__name__)
 
@@ -230,6 +232,8 @@ def article_upsert(*, parsed: ParsedFile) -> tuple[Article, str, str]:
         article.source = source
         article.save()
     _authors_set(article=article, names=cleaned.authors)
+    article_policy_mentions_sync(article=article)
+    article_story_assign(article=article)
     return article, outcome, ""
 
 
@@ -296,6 +300,8 @@ def article_reclean(*, article_id: int) -> bool:
                 setattr(article, name, value)
             article.save()
         _authors_set(article=article, names=cleaned.authors)
+        article_policy_mentions_sync(article=article)
+        article_story_assign(article=article)
     return changed
 
 

@@ -149,3 +149,10 @@ def test_every_run_records_its_paths_and_counts(tmp_path):
     counts = run.outcome_counts()
     assert (counts["total"], counts["created"], counts["pending"]) == (2, 2, 0)
     assert run.is_finished
+
+
+def test_it_shows_a_progress_bar_while_ingesting(tmp_path):
+    sample_folder(tmp_path, count=3)
+    err = io.StringIO()
+    call_command("ingest", str(tmp_path), "--sync", stdout=io.StringIO(), stderr=err)
+    assert "导入" in err.getvalue() and "3/3" in err.getvalue()

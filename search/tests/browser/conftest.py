@@ -1,0 +1,214 @@
+"""Fixtures for the browser suite: a live server, Debian's Chromium through Playwright, demo data.
+
+Every test gets fresh data (the live server needs a transactional database, which is
+flushed after each test): the demo corpus plus one hostile article, both through the
+real ingest command so they are cleaned and indexed exactly as in production.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+from haystack import connections
+
+# Playwright's sync API runs an event loop in this thread; Django would otherwise refuse
+# the ORM calls the fixtures make while it runs.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM_PATH = Path(os.environ.get("PORTAL_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+REPO_DIR = Path(__file__).resolve().parents[3]
+DEMO_CORPUS_DIR = REPO_DIR / "demo" / "corpus"
+DESKTOP_VIEWPORT = {"width": 1280, "height": 900}
+PHONE_VIEWPORT = {"width": 390, "height": 844}
+# Long enough for a cold Whoosh query on a slow CI box, short enough to fail fast.
+ACTION_TIMEOUT_MS = 10_000
+
+HOSTILE_TITLE = "恶意脚本测试稿：数据安全通报"
+HOSTILE_URL = "https://hostile.example.cn/articles/evil-1"
+HOSTILE_MARKDOWN = f"""---
+title: {HOSTILE_TITLE}
+url: {HOSTILE_URL}
+source: 恶意测试来源
+date: 2024-06-20
+fetch_date: 2024-06-21T08:00:00
+---
+
+# {HOSTILE_TITLE}
+
+本文用于检验页面是否会执行正文中夹带的脚本，数据安全管理工作要求各单位加强防护。
+
+<script>window.__pwned = 1; alert("pwned-script");</script>
+
+<img src="x" onerror="window.__pwned = 2; alert('pwned-img')">
+
+<p style="position:fixed;top:0;left:0;width:100%;height:100%;background:red" onclick="window.__pwned = 4">
+点击这里查看数据安全检查结果。</p>
+
+[点击领取数据安全手册](javascript:window.__pwned=3)
+
+<a href="javascript:window.__pwned=5">另一个可疑链接</a>
+
+<a href="data:text/html,<script>alert(1)</script>">数据链接</a>
+
+<iframe src="javascript:window.__pwned=6"></iframe>
+
+<svg onload="window.__pwned=7"><circle r="10"></circle></svg>
+
+<form action="javascript:window.__pwned=8"><button>提交表单</button></form>
+
+各地网信部门将持续开展数据安全专项检查，督促企业落实主体责任。
+"""
+
+
+@dataclass
+class PortalData:
+    """What the data fixture put in the database, for tests to navigate to."""
+
+    hostile_pk: int
+    article_count: int
+    ingest_errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PageGuard:
+    """Dialogs and uncaught script errors seen by one page; any of them fails the test."""
+
+    dialogs: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    path = Path(os.environ.get("PORTAL_TEST_ARTIFACTS", REPO_DIR / "test-artifacts" / "screenshots"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator:
+    if not CHROMIUM_PATH.exists():
+        pytest.skip(f"Chromium not found at {CHROMIUM_PATH} (install Debian's chromium package)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM_PATH), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def page_open(*, browser, viewport: dict[str, int]) -> tuple[object, object, PageGuard]:
+    context = browser.new_context(viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai")
+    context.set_default_timeout(ACTION_TIMEOUT_MS)
+    page = context.new_page()
+    guard = PageGuard()
+
+    def on_dialog(dialog) -> None:
+        guard.dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    page.on("pageerror", lambda error: guard.page_errors.append(str(error)))
+    return context, page, guard
+
+
+def page_guard_check(guard: PageGuard) -> None:
+    assert not guard.dialogs, f"a page opened a dialog (script ran): {guard.dialogs}"
+    assert not guard.page_errors, f"uncaught script errors on the page: {guard.page_errors}"
+
+
+@pytest.fixture
+def page_guard() -> PageGuard:
+    return PageGuard()
+
+
+@pytest.fixture
+def page(browser, live_server, portal_data: PortalData) -> Iterator:
+    """A desktop-sized tab; fails the test if any page opened a dialog or threw."""
+    context, tab, guard = page_open(browser=browser, viewport=DESKTOP_VIEWPORT)
+    tab.guard = guard
+    yield tab
+    context.close()
+    page_guard_check(guard)
+
+
+@pytest.fixture
+def phone_page(browser, live_server, portal_data: PortalData) -> Iterator:
+    """A phone-sized tab (390 × 844), with the same guard as ``page``."""
+    context, tab, guard = page_open(browser=browser, viewport=PHONE_VIEWPORT)
+    tab.guard = guard
+    yield tab
+    context.close()
+    page_guard_check(guard)
+
+
+@pytest.fixture
+def base_url(live_server) -> str:
+    return live_server.url.rstrip("/")
+
+
+def index_clear() -> None:
+    connections["default"].get_backend().clear()
+
+
+def corpus_ingest(*, paths: list[Path]) -> list[str]:
+    """Run the real ingest command; broken demo files fail on purpose, so errors are collected."""
+    errors: list[str] = []
+    try:
+        call_command(
+            "ingest", *[str(path) for path in paths], "--sync", "--no-progress", stdout=StringIO(), stderr=StringIO()
+        )
+    except CommandError as exc:
+        errors.append(str(exc))
+    return errors
+
+
+@pytest.fixture
+def hostile_corpus_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "hostile"
+    folder.mkdir()
+    (folder / "20240620999.md").write_text(HOSTILE_MARKDOWN, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def portal_data(transactional_db: None, hostile_corpus_dir: Path) -> Iterator[PortalData]:
+    from articles.models import Article
+
+    index_clear()
+    errors = corpus_ingest(paths=[DEMO_CORPUS_DIR, hostile_corpus_dir])
+    hostile = Article.objects.filter(url=HOSTILE_URL).first()
+    assert hostile is not None, f"the hostile article was not ingested: {errors}"
+    yield PortalData(
+        hostile_pk=hostile.pk,
+        article_count=Article.objects.filter(status=Article.Status.PUBLISHED).count(),
+        ingest_errors=errors,
+    )
+    index_clear()
+
+
+def cjk_font_families() -> list[str]:
+    """Font families fontconfig offers for Chinese; empty when none (or no fontconfig)."""
+    if shutil.which("fc-list") is None:
+        return []
+    result = subprocess.run(
+        ["fc-list", ":lang=zh", "family"], capture_output=True, text=True, timeout=30, check=False
+    )
+    return [line.strip() for line in result.stdout.splitlines() if line.strip()]
