@@ -3,14 +3,14 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Case, Count, Exists, OuterRef, QuerySet, When
+from django.db.models import Case, Count, Exists, OuterRef, Prefetch, QuerySet, When
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from . import policy, services
-from .models import Article, Author, IngestItem, IngestRun, PolicyDocument, PolicyMention, Source, Tag
+from . import policy, reposts, services
+from .models import Article, Author, IngestItem, IngestRun, PolicyDocument, PolicyMention, Source, Story, Tag
 from .tasks import reclean_article
 
 Outcome = IngestItem.Outcome
@@ -303,6 +303,11 @@ class PolicyDocumentForm(forms.ModelForm):
     class Meta:
         model = PolicyDocument
         fields = ["name", "kind", "aliases"]
+        error_messages = {
+            "name": {
+                "unique": "已有同名的文件。如果两者是同一份文件，请在列表中选中它们，用“合并所选文件”合并。"
+            }
+        }
 
     def clean_name(self) -> str:
         return policy.policy_name_normalise(value=self.cleaned_data["name"])
@@ -364,3 +369,87 @@ class PolicyDocumentAdmin(admin.ModelAdmin):
         self.message_user(
             request, f"已将 {merged} 份文件合并到“{target.name}”（提及最多的一份）。", messages.SUCCESS
         )
+
+
+# --- reposts ------------------------------------------------------------------------
+
+
+class StoryArticleInline(admin.TabularInline):
+    model = Article
+    fields = ["title", "source", "published_on", "status"]
+    readonly_fields = fields
+    can_delete = False
+    extra = 0
+    max_num = 0
+    show_change_link = True
+    ordering = ["published_on", "id"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Article]:
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("source")
+            .only("id", "title", "source__name", "published_on", "status", "story_id")
+        )
+
+
+@admin.register(Story)
+class StoryAdmin(admin.ModelAdmin):
+    """Clusters of reposts. Created by ingest or by merging articles; split from the article list."""
+
+    list_display = ["__str__", "first_title", "article_count", "source_names", "created_at"]
+    readonly_fields = ["created_at"]
+    inlines = [StoryArticleInline]
+    search_fields = ["articles__title"]
+    list_per_page = 50
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Story]:
+        members = (
+            Article.objects.select_related("source")
+            .only("id", "title", "published_on", "story_id", "source__name")
+            .order_by("published_on", "id")
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(article_count=Count("articles", distinct=True))
+            .prefetch_related(Prefetch("articles", queryset=members, to_attr="members"))
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.display(description="文章数", ordering="article_count")
+    def article_count(self, obj: Story) -> int:
+        return obj.article_count
+
+    @admin.display(description="最早的标题")
+    def first_title(self, obj: Story) -> str:
+        return obj.members[0].title if obj.members else "—"
+
+    @admin.display(description="来源")
+    def source_names(self, obj: Story) -> str:
+        return "、".join(dict.fromkeys(a.source.name for a in obj.members))
+
+
+@admin.action(description="合并为同一转载组", permissions=["change"])
+def story_merge(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Article]) -> None:
+    story = reposts.stories_merge(article_ids=queryset.values_list("id", flat=True))
+    if story is None:
+        modeladmin.message_user(request, "请至少选择两篇文章再合并。", messages.WARNING)
+        return
+    n = story.articles.count()
+    modeladmin.message_user(request, f"已合并为{story}，共 {n} 篇文章。", messages.SUCCESS)
+
+
+@admin.action(description="移出转载组", permissions=["change"])
+def story_detach(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Article]) -> None:
+    n = reposts.articles_story_detach(article_ids=queryset.values_list("id", flat=True))
+    if n == 0:
+        modeladmin.message_user(request, "所选文章都不在转载组中。", messages.WARNING)
+        return
+    modeladmin.message_user(request, f"已将 {n} 篇文章移出转载组。", messages.SUCCESS)
+
+
+# Appended here rather than in the class body so the repost actions stay in one block.
+ArticleAdmin.actions = [*ArticleAdmin.actions, story_merge, story_detach]

@@ -23,6 +23,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from search.keywords import keywords_json
+
 from .canonical import canonical_url
 from .cleaning import CleanResult, clean_article
 from .models import Article, Author, IngestItem, IngestRun, Source
@@ -213,6 +215,7 @@ def article_upsert(*, parsed: ParsedFile) -> tuple[Article, str, str]:
     host = urlparse(parsed.url).hostname or ""
     source, _ = Source.objects.get_or_create(name=source_name, defaults={"site": host})
     fields = _article_fields(parsed=parsed, cleaned=cleaned, canonical=canonical)
+    fields["keywords"] = keywords_json(title=fields["title"], text=fields["body_text"])
 
     if existing is None:
         try:
@@ -294,6 +297,7 @@ def article_reclean(*, article_id: int) -> bool:
         # Keep the identity and the raw text exactly as first stored.
         for kept in ("url", "canonical_url", "raw_text", "content_hash", "title"):
             fields.pop(kept)
+        fields["keywords"] = keywords_json(title=article.title, text=fields["body_text"])
         changed = any(getattr(article, name) != value for name, value in fields.items())
         if changed:
             for name, value in fields.items():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 
 from .models import PolicyDocument
 from .policy import articles_by_month, policy_document_articles, policy_documents_page
@@ -27,6 +28,6 @@ def policy_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "months": articles_by_month(articles=page.object_list),
         # Quoted so the search matches the exact name rather than any of its words.
         "search_query": f'"{document.name}"',
-        "feed_url": f"/feeds/policy/{document.pk}/",
+        "feed_url": reverse("feed-policy-rss", args=[document.pk]),
     }
     return render(request, "articles/policy_document.html", context)

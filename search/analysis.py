@@ -3,7 +3,8 @@
 Everything that turns text into search tokens lives here so the index and the
 query side can never drift apart:
 
-* ``text_normalise`` — traditional→simplified (OpenCC t2s), NFKC (full-width →
+* ``text_normalise`` — traditional→simplified (OpenCC t2s; tw2sp/hk2s wording for
+  traditional runs, see ``script_simplify``), NFKC (full-width →
   half-width), lowercase and one form for the brackets of document numbers
   (〔〕[]【】() → 〔〕). It keeps a map from every normalised character back to the
   original text so highlights land on the characters the reader sees.
@@ -23,6 +24,7 @@ changes; each process checks that version at most every few seconds.
 
 from __future__ import annotations
 
+import difflib
 import logging
 import math
 import re
@@ -51,6 +53,7 @@ _TOKEN_RE = re.compile(
     rf"|(?P<alnum>{_ALNUM}+(?:[-_./+]{_ALNUM}+)*)"
 )
 _ALNUM_PART_RE = re.compile(rf"{_ALNUM}+")
+_CJK_RUN_RE = re.compile(rf"[{_CJK}]+")
 
 _lock = threading.RLock()
 _opencc = None
@@ -64,13 +67,76 @@ _synonyms: dict[str, tuple[str, ...]] = {}
 # --- normalisation -----------------------------------------------------------------
 
 
-def _converter():
+def _converters():
+    """(t2s, tw2sp, hk2s) OpenCC converters, made once per process."""
     global _opencc
     if _opencc is None:
         import opencc
 
-        _opencc = opencc.OpenCC("t2s")
+        _opencc = (opencc.OpenCC("t2s"), opencc.OpenCC("tw2sp"), opencc.OpenCC("hk2s"))
     return _opencc
+
+
+def script_simplify(text: str) -> tuple[str, list[int] | None]:
+    """Traditional → simplified, with Taiwan/Hong Kong wording where the text is traditional.
+
+    Only runs of CJK characters that contain a traditional character go through the
+    phrase-aware configs (tw2sp, then hk2s for what is left): 勒索軟體 → 勒索软件,
+    記憶體 → 内存. Applying tw2sp to simplified text would rewrite mainland words
+    (文件 → 文档, 程序 → 进程), so simplified runs are left exactly as they are.
+
+    Returns the text and, when a phrase rule changed the length, a map from each output
+    character to its index in ``text`` (plus ``len(text)``); ``None`` means one for one.
+    """
+    t2s, tw2sp, hk2s = _converters()
+    if t2s.convert(text) == text:
+        return text, None  # nearly all text: nothing traditional in it
+    parts: list[str] = []
+    offsets: list[int] = []
+    cursor = 0
+    for match in _CJK_RUN_RE.finditer(text):
+        start, end = match.span()
+        run = match.group()
+        if start > cursor:
+            parts.append(text[cursor:start])
+            offsets.extend(range(cursor, start))
+        plain = t2s.convert(run)
+        converted = hk2s.convert(tw2sp.convert(run)) if plain != run else run
+        parts.append(converted)
+        if len(converted) == len(run):
+            offsets.extend(range(start, end))
+        else:
+            offsets.extend(start + i for i in _run_offsets(plain=plain, converted=converted, size=len(run)))
+        cursor = end
+    if cursor < len(text):
+        parts.append(text[cursor:])
+        offsets.extend(range(cursor, len(text)))
+    out = "".join(parts)
+    if len(out) == len(text) and all(o == i for i, o in enumerate(offsets)):
+        return out, None
+    offsets.append(len(text))
+    return out, offsets
+
+
+def _run_offsets(*, plain: str, converted: str, size: int) -> list[int]:
+    """Offsets into a run of ``size`` characters for each character of ``converted``.
+
+    A phrase rule changed the length (記憶體 → 内存): characters the character-for-
+    character ``plain`` conversion agrees on keep their places, each changed stretch is
+    spread over the original stretch it replaced.
+    """
+    n = len(converted)
+    if len(plain) != size:
+        return [(i * size) // n for i in range(n)]
+    out: list[int] = []
+    matcher = difflib.SequenceMatcher(None, plain, converted, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            out.extend(range(i1, i2))
+        elif j2 > j1:
+            span = max(i2 - i1, 1)
+            out.extend(min(i1 + (k * span) // (j2 - j1), max(i2 - 1, i1)) for k in range(j2 - j1))
+    return out
 
 
 def text_normalise(text: str) -> tuple[str, list[int]]:
@@ -78,32 +144,26 @@ def text_normalise(text: str) -> tuple[str, list[int]]:
 
     The map has one extra entry (``len(text)``) so an end offset can be mapped too.
     """
-    converted = _converter().convert(text)
-    if len(converted) == len(text):
-        # Fast path (nearly all text): when whole-string NFKC and lowercasing keep the
-        # length, every character stays where it was and the offset map is the identity.
-        fast = unicodedata.normalize("NFKC", converted).lower()
-        if len(fast) == len(text):
-            return fast.translate(_BRACKETS), list(range(len(text) + 1))
-    if len(converted) != len(text):
-        # t2s is almost always one character for one; when a phrase rule changes the
-        # length, convert character by character so offsets stay exact.
-        converted = "".join(_converter().convert(ch) or ch for ch in text)
-        if len(converted) != len(text):
-            converted = text
-    out: list[str] = []
-    offsets: list[int] = []
-    for index, ch in enumerate(converted):
-        if ch.isascii():
-            norm = ch.lower()
-        else:
-            norm = unicodedata.normalize("NFKC", ch).lower()
-        norm = norm.translate(_BRACKETS)
-        for piece in norm:
-            out.append(piece)
-            offsets.append(index)
-    offsets.append(len(text))
-    return "".join(out), offsets
+    converted, script_map = script_simplify(text)
+    fast = unicodedata.normalize("NFKC", converted).lower()
+    if len(fast) == len(converted):
+        # Fast path (nearly all text): whole-string NFKC and lowercasing keep the
+        # length, so every character stays where it was.
+        norm = fast.translate(_BRACKETS)
+        offsets = list(range(len(converted) + 1))
+    else:
+        out: list[str] = []
+        offsets = []
+        for index, ch in enumerate(converted):
+            piece = ch.lower() if ch.isascii() else unicodedata.normalize("NFKC", ch).lower()
+            for part in piece.translate(_BRACKETS):
+                out.append(part)
+                offsets.append(index)
+        offsets.append(len(converted))
+        norm = "".join(out)
+    if script_map is not None:
+        offsets = [script_map[o] for o in offsets]
+    return norm, offsets
 
 
 def text_normalise_plain(text: str) -> str:
@@ -112,11 +172,10 @@ def text_normalise_plain(text: str) -> str:
 
 def _normalise_fast(text: str) -> str:
     """``text_normalise(text)[0]`` without building the offset map when lengths agree."""
-    converted = _converter().convert(text)
-    if len(converted) == len(text):
-        fast = unicodedata.normalize("NFKC", converted).lower()
-        if len(fast) == len(text):
-            return fast.translate(_BRACKETS)
+    converted, _ = script_simplify(text)
+    fast = unicodedata.normalize("NFKC", converted).lower()
+    if len(fast) == len(converted):
+        return fast.translate(_BRACKETS)
     return text_normalise(text)[0]
 
 
@@ -454,6 +513,10 @@ class TermLexicon:
             if parts and (len(parts) > 1 or parts[0] != term):
                 for part in set(parts):
                     self._by_part.setdefault(part, []).append(term)
+            # Names with a number glued on (apt28, windows11): the name alone finds them.
+            named = _NAME_NUMBER_RE.match(term)
+            if named:
+                self._by_part.setdefault(named.group(1), []).append(term)
 
     def containing(self, needle: str) -> list[str]:
         """Indexed terms other than ``needle`` that contain it (CJK) or have it as a part."""
@@ -511,3 +574,4 @@ class TermLexicon:
 
 
 _CJK_CHAR_RE = re.compile(rf"[{_CJK}]")
+_NAME_NUMBER_RE = re.compile(r"^([a-z]{2,})\d+$")

@@ -15,6 +15,13 @@ from articles.models import Article
 
 from .forms import SearchForm
 from .selectors import QuerySyntaxError, SearchPage, article_search
+from .suggest import (
+    SUGGEST_LIMIT,
+    SUGGEST_MAX_CHARS,
+    SUGGEST_MIN_CHARS,
+    SuggestQueryTooLong,
+    title_suggestions,
+)
 
 
 class ReadableJSONRenderer(JSONRenderer):
@@ -196,3 +203,27 @@ def article_payload(*, article: Article) -> dict[str, object]:
         "body_text": article.body_text,
         "body_markdown": article.body_markdown,
     }
+
+
+class SuggestionOut(Schema):
+    id: int
+    title: str
+    url: str
+
+
+@api.get(
+    "/suggest",
+    response={200: list[SuggestionOut], 400: ErrorOut},
+    summary="标题联想",
+    description=(
+        f"输入至少 {SUGGEST_MIN_CHARS} 个字时，返回最多 {SUGGEST_LIMIT} 条标题与输入相符的已发布文章；"
+        f"不足 {SUGGEST_MIN_CHARS} 个字返回空列表，超过 {SUGGEST_MAX_CHARS} 个字返回 400。"
+    ),
+    url_name="suggest",
+)
+def suggest(request: HttpRequest, q: str = ""):
+    try:
+        suggestions = title_suggestions(q=q)
+    except SuggestQueryTooLong as exc:
+        return Status(400, error_body(fields={"q": [str(exc)]}))
+    return Status(200, [{"id": s.id, "title": s.title, "url": s.url} for s in suggestions])

@@ -40,7 +40,7 @@ from haystack.constants import DJANGO_CT, DJANGO_ID, ID
 from haystack.exceptions import SkipDocument
 from haystack.utils import get_identifier
 from whoosh import columns, formats, query
-from whoosh.fields import DATETIME, STORED, TEXT, FieldType, Schema
+from whoosh.fields import DATETIME, NUMERIC, STORED, TEXT, FieldType, Schema
 from whoosh.fields import ID as WHOOSH_ID
 
 from .analysis import TermLexicon, dictionary_refresh, text_terms, word_analyzer
@@ -52,8 +52,10 @@ TEXT_FIELDS = {"text", "title", "source"}
 # Terms a sub-word query may expand to; beyond that the most frequent terms are kept.
 EXPANSION_LIMIT = 1000
 FACET_FIELDS = {"source_exact", "year", "month"}
-LIST_FIELDS = {"author_exact", "tag_exact", "authors", "tags"}
-FACET_LIST_FIELDS = {"author_exact", "tag_exact"}
+LIST_FIELDS = {"author_exact", "tag_exact", "authors", "tags", "policy"}
+FACET_LIST_FIELDS = {"author_exact", "tag_exact", "policy"}
+# Integer column: the article's story (repost group), or minus its id when it has none.
+STORY_FIELD = "story"
 
 
 class FacetList(FieldType):
@@ -152,6 +154,8 @@ class ChineseWhooshSearchBackend(WhooshSearchBackend):
                 schema_fields[name] = WordField(analyzer=word_analyzer(), stored=False, phrase=True)
             elif name in FACET_FIELDS:
                 schema_fields[name] = _facet_id()
+            elif name == STORY_FIELD:
+                schema_fields[name] = NUMERIC(numtype=int, bits=64, signed=True, stored=False, sortable=True)
             elif name in LIST_FIELDS:
                 schema_fields[name] = FacetList(stored=False)
             elif field_class.field_type in ("date", "datetime"):
@@ -321,6 +325,7 @@ class ChineseWhooshSearchBackend(WhooshSearchBackend):
         facet_fields: Sequence[str],
         sort: str,
         limit: int,
+        collapse: bool = False,
     ) -> WhooshSearchResult:
         """Run ``q`` with filters; facets counted on per-generation arrays.
 
@@ -329,6 +334,10 @@ class ChineseWhooshSearchBackend(WhooshSearchBackend):
         matches most of the index costs about what a rare one does. ``filters`` maps
         a facet field to its selection; each facet is counted with every filter but
         its own (multi-select faceting). ``q=None`` matches all.
+
+        With ``collapse`` only the best hit of each story (repost group) is kept:
+        the best scored, or the newest/oldest for the date sorts. ``count`` then counts
+        stories; facet counts still count articles.
         """
         view = self.index_view()
         if q is None:
@@ -352,6 +361,8 @@ class ChineseWhooshSearchBackend(WhooshSearchBackend):
             else:
                 scope = final
             facets[name] = view.facet_counts(fieldname=name, mask=scope)
+        if collapse:
+            final = view.collapse(mask=final, scores=scores, sort=sort)
         docnums = view.top(mask=final, scores=scores, sort=sort, limit=max(limit, 1))
         return WhooshSearchResult(ids=view.django_ids(docnums=docnums), count=int(final.sum()), facets=facets)
 
@@ -377,6 +388,7 @@ class IndexView:
         self._lengths: dict[str, tuple[np.ndarray, float]] = {}
         self._facets: dict[str, tuple[np.ndarray, np.ndarray, list[str], bool]] = {}
         self._published: np.ndarray | None = None
+        self._stories: np.ndarray | None = None
         self._postings: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
         live = np.zeros(self.size, dtype=bool)
         if self.reader.has_deletions():
@@ -480,22 +492,31 @@ class IndexView:
                 subs = [query.Term(q.fieldname, w, boost=q.boost) for w in q.words]
             else:
                 subs = q.subqueries
-            parts = [self.evaluate(sub, scored=scored) for sub in subs]
+            parts = [self.evaluate(sub, scored=False) for sub in subs]
             candidates = parts[0][0].copy()
             for mask, _ in parts[1:]:
                 candidates &= mask
             mask = np.zeros(size, dtype=bool)
+            hits: dict[int, int] = {}
             if candidates.any():
                 # positions are only decoded for documents that have every word
                 hits = self._adjacent(subs, set(np.flatnonzero(candidates).tolist()))
-                if hits:
-                    mask[np.asarray(hits, dtype=np.int64)] = True
+            if not hits:
+                return mask, (np.zeros(size, dtype=np.float32) if scored else None)
+            ids = np.fromiter(hits.keys(), dtype=np.int64, count=len(hits))
+            mask[ids] = True
             if not scored:
                 return mask, None
+            # BM25 of the phrase itself: how often the words occur in a row and how rare
+            # that is, not the frequencies of its words one by one (an article saying
+            # 网络 fifty times and 网络钓鱼 once is not about phishing).
+            tf = np.fromiter(hits.values(), dtype=np.float32, count=len(hits))
+            fieldname = getattr(q, "fieldname", None) or _query_fieldname(subs[0])
+            boost = float(np.mean([_query_boost(sub) for sub in subs]))
+            idf_words = sum(self._idf(_query_fieldname(sub), sub) for sub in subs)
             score = np.zeros(size, dtype=np.float32)
-            for _, part in parts:
-                score += part
-            return mask, score * mask
+            score[ids] = self._bm25(fieldname, ids, tf, idf=idf_words) * boost
+            return mask, score
         if isinstance(q, query.Or):
             mask = np.zeros(size, dtype=bool)
             score = np.zeros(size, dtype=np.float32) if scored else None
@@ -532,10 +553,18 @@ class IndexView:
             mask[np.asarray(hits, dtype=np.int64)] = True
         return mask, (mask.astype(np.float32) if scored else None)
 
-    def _adjacent(self, subs: list[query.Query], docs: set[int]) -> list[int]:
-        """Documents of ``docs`` where the ``subs`` (terms, or ORs of terms) occur in a row."""
+    def _idf(self, fieldname: str, sub: query.Query) -> float:
+        """Whoosh's idf of a term, or of the rarest term of an OR of terms."""
+        terms = [sub] if isinstance(sub, query.Term) else list(getattr(sub, "subqueries", ()))
+        dfs = [len(self.postings(t.fieldname, t.text)[0]) for t in terms if isinstance(t, query.Term)]
+        df = min(dfs) if dfs else 0
+        return float(np.log(self.size / (df + 1)) + 1.0)
+
+    def _adjacent(self, subs: list[query.Query], docs: set[int]) -> dict[int, int]:
+        """Documents of ``docs`` where the ``subs`` (terms, or ORs of terms) occur in a row,
+        with how many times they do."""
         per_step = [self._step_positions(sub, docs) for sub in subs]
-        hits = []
+        hits: dict[int, int] = {}
         for doc in docs:
             starts = per_step[0].get(doc)
             if not starts:
@@ -549,7 +578,7 @@ class IndexView:
                 if not starts:
                     break
             if starts:
-                hits.append(doc)
+                hits[doc] = len(starts)
         return hits
 
     def _step_positions(self, sub: query.Query, docs: set[int]) -> dict[int, set[int]]:
@@ -594,10 +623,13 @@ class IndexView:
                 m._next_block()
         return out
 
-    def _bm25(self, fieldname: str, ids: np.ndarray, tf: np.ndarray) -> np.ndarray:
+    def _bm25(
+        self, fieldname: str, ids: np.ndarray, tf: np.ndarray, *, idf: float | None = None
+    ) -> np.ndarray:
         lengths, avg = self.lengths(fieldname)
-        # Whoosh's idf: log(N / (df + 1)) + 1
-        idf = np.log(self.size / (len(ids) + 1)) + 1.0
+        if idf is None:
+            # Whoosh's idf: log(N / (df + 1)) + 1
+            idf = np.log(self.size / (len(ids) + 1)) + 1.0
         norm = BM25_K1 * ((1 - BM25_B) + BM25_B * lengths[ids] / avg)
         return (idf * tf * (BM25_K1 + 1) / (tf + norm)).astype(np.float32)
 
@@ -669,9 +701,57 @@ class IndexView:
         order = np.lexsort((candidates, -cand_scores))
         return candidates[order].tolist()
 
+    def stories(self) -> np.ndarray:
+        """Story id per document, 0 for documents in no story (or indexed before stories)."""
+        if self._stories is None:
+            values = np.zeros(self.size, dtype=np.int64)
+            if STORY_FIELD in self.reader.schema:
+                column = self.reader.column_reader(STORY_FIELD)
+                values = np.fromiter(
+                    ((v if v and v > 0 else 0) for v in column), dtype=np.int64, count=self.size
+                )
+            self._stories = values
+        return self._stories
+
+    def collapse(self, *, mask: np.ndarray, scores: np.ndarray | None, sort: str) -> np.ndarray:
+        """``mask`` keeping one document per story: the one ``top`` would list first."""
+        candidates = np.flatnonzero(mask)
+        keys = self.stories()[candidates]
+        grouped = keys > 0
+        if not grouped.any():
+            return mask
+        docs, keys = candidates[grouped], keys[grouped]
+        if sort in ("newest", "oldest") or scores is None:
+            dates = self.published()[docs]
+            primary = -dates if sort != "oldest" else dates
+        else:
+            primary = -scores[docs]
+        order = np.lexsort((docs, primary, keys))
+        ordered_keys = keys[order]
+        later = np.zeros(len(order), dtype=bool)
+        later[1:] = ordered_keys[1:] == ordered_keys[:-1]
+        out = mask.copy()
+        out[docs[order[later]]] = False
+        return out
+
     def django_ids(self, *, docnums: list[int]) -> list[int]:
         stored = self.reader.stored_fields
         return [int(stored(d)[DJANGO_ID]) for d in docnums]
+
+
+def _query_fieldname(q: query.Query) -> str:
+    if isinstance(q, query.Term):
+        return q.fieldname
+    for sub in getattr(q, "subqueries", ()):
+        return _query_fieldname(sub)
+    return ""
+
+
+def _query_boost(q: query.Query) -> float:
+    if isinstance(q, query.Term):
+        return q.boost
+    boosts = [_query_boost(sub) for sub in getattr(q, "subqueries", ())]
+    return max(boosts) if boosts else 1.0
 
 
 class ChineseWhooshEngine(WhooshEngine):

@@ -35,12 +35,12 @@ SHINGLE_SIZE = 3
 # LSH banding of a 128-value signature: 32 bands of 4 rows. Two texts with shingle
 # Jaccard J share at least one band with probability 1 - (1 - J**4) ** 32:
 #   J = 0.2 → 5 %, 0.3 → 23 %, 0.4 → 57 %, 0.5 → 87 %, 0.6 → 98.8 %, 0.7 → 99.97 %.
-# The S-curve midpoint (1/32) ** (1/4) ≈ 0.42 sits just under the 0.5 similarity that
-# confirms a repost, so nearly every true repost (whose Jaccard is usually 0.6–0.95:
-# the same paragraphs with different boilerplate) becomes a candidate, while articles
-# of the same account that merely share vocabulary (J ≈ 0.05–0.2) rarely do. Fewer
-# rows (e.g. 42×3) would raise recall at 0.5 but make ~28 % of J = 0.2 pairs
-# candidates, which gets expensive as the archive grows.
+# The S-curve midpoint (1/32) ** (1/4) ≈ 0.42 sits below the 0.6 similarity that
+# confirms a repost (articles.reposts), so nearly every true repost (Jaccard usually
+# 0.8–1.0: the same paragraphs with different boilerplate) becomes a candidate, while
+# articles that merely share vocabulary (J ≈ 0.05–0.2) rarely do. Fewer rows (e.g.
+# 42×3) would raise recall around 0.5 but make ~28 % of J = 0.2 pairs candidates, which
+# gets expensive as the archive grows; more rows (e.g. 25×5) would miss ~13 % at 0.6.
 BANDS = 32
 ROWS = 4
 

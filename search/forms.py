@@ -42,6 +42,7 @@ FILTER_PARAMS: tuple[tuple[str, str, str], ...] = (
     ("source", "source", "来源"),
     ("author", "author", "作者"),
     ("tag", "tag", "标签"),
+    ("policy", "policy", "提及文件"),
     ("year", "year", "年份"),
     ("month", "month", "月份"),
 )
@@ -146,6 +147,7 @@ class SearchForm(forms.Form):
     source = MultiValueTextField(label="来源")
     author = MultiValueTextField(label="作者")
     tag = MultiValueTextField(label="标签")
+    policy = MultiValueTextField(label="提及文件")
     year = MultiYearField(label="年份")
     month = MultiMonthField(label="月份")
     date_from = _date_field("起始日期")
@@ -212,6 +214,7 @@ class SearchForm(forms.Form):
             sources=data.get("source") or (),
             authors=data.get("author") or (),
             tags=data.get("tag") or (),
+            policies=data.get("policy") or (),
             years=data.get("year") or (),
             months=data.get("month") or (),
             date_from=data.get("date_from"),

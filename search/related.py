@@ -63,7 +63,9 @@ def article_related(*, article: Article, limit: int = 5, exclude_ids: Iterable[i
     if not query_text or limit < 1:
         return []
     excluded = {article.pk, *exclude_ids}
-    params = SearchParams(q=query_text, sort="relevance", page_size=(limit + len(excluded)) * RELATED_OVERFETCH)
+    params = SearchParams(
+        q=query_text, sort="relevance", page_size=(limit + len(excluded)) * RELATED_OVERFETCH
+    )
     try:
         page = article_search(params=params)
     except QuerySyntaxError:

@@ -3,7 +3,8 @@
 Analysed fields (``text``, ``title``) hold jieba's precise words
 (``search.backends``; parts of words are found at query time from the term
 list); the ``*_exact``/``year``/``month`` fields are un-analysed sortable
-columns for facets. ``updated`` lets ``search_check`` spot
+columns for facets (``policy``: the policy documents mentioned), ``story`` the
+repost group used to collapse results. ``updated`` lets ``search_check`` spot
 stale documents.
 """
 
@@ -41,6 +42,11 @@ class ArticleIndex(indexes.SearchIndex, indexes.Indexable):
     source_exact = indexes.FacetCharField()
     author_exact = FacetMultiValueField()
     tag_exact = FacetMultiValueField()
+    # names of the policy documents the article mentions (facet "提及文件")
+    policy = FacetMultiValueField()
+    # the repost group; an article outside any group gets its own value (-id), so
+    # results can be collapsed to one hit per story
+    story = indexes.IntegerField()
     updated = indexes.CharField(indexed=False)
 
     def get_model(self) -> type[Article]:
@@ -50,7 +56,7 @@ class ArticleIndex(indexes.SearchIndex, indexes.Indexable):
         return (
             Article.objects.filter(status=Article.Status.PUBLISHED)
             .select_related("source")
-            .prefetch_related("authors", "tags")
+            .prefetch_related("authors", "tags", "policy_documents")
             .order_by("id")
         )
 
@@ -86,6 +92,12 @@ class ArticleIndex(indexes.SearchIndex, indexes.Indexable):
 
     def prepare_tag_exact(self, obj: Article) -> list[str]:
         return self.prepare_tags(obj)
+
+    def prepare_policy(self, obj: Article) -> list[str]:
+        return sorted({d.name for d in obj.policy_documents.all()})
+
+    def prepare_story(self, obj: Article) -> int:
+        return obj.story_id if obj.story_id else -obj.pk
 
     def prepare_updated(self, obj: Article) -> str:
         return obj.updated_at.isoformat() if obj.updated_at else ""

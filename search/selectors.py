@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Prefetch
+from django.urls import reverse
 
 from articles.models import Article, Author
 
@@ -50,6 +51,20 @@ class SearchParams:
     title_only: bool = False
     page: int = 1
     page_size: int = 20
+    policies: tuple[str, ...] = ()  # names of policy documents mentioned (facet "policy")
+    # One hit per story (repost group); SearchPage.count then counts stories.
+    collapse: bool = True
+
+
+@dataclass(frozen=True)
+class StoryMember:
+    """Another published article of a hit's story, for the "N 个来源" list."""
+
+    id: int
+    title: str
+    url: str
+    source: str
+    published: datetime.date | None
 
 
 @dataclass(frozen=True)
@@ -63,6 +78,9 @@ class Hit:
     title_html: str  # escaped, matched words wrapped in <mark>
     snippet_html: str  # escaped CJK-aware snippet around matched words, <mark>...</mark>
     snippet: str  # same as plain text
+    story_id: int | None = None
+    story_size: int = 1  # published articles in the story (1 when the article has none)
+    story_others: tuple[StoryMember, ...] = ()  # the story's other articles, oldest first
 
 
 @dataclass(frozen=True)
@@ -74,12 +92,14 @@ class FacetValue:
 
 @dataclass(frozen=True)
 class SearchPage:
+    # Matching stories when results are collapsed (params.collapse, the default): an
+    # article and its reposts count once. Facet counts always count articles.
     count: int
     page: int
     page_size: int
     num_pages: int
     results: list[Hit]
-    facets: dict[str, list[FacetValue]]  # keys: source, author, tag, year, month
+    facets: dict[str, list[FacetValue]]  # keys: source, author, tag, policy, year, month
 
 
 SORTS = ("relevance", "newest", "oldest")
@@ -92,6 +112,7 @@ FACET_FIELDS = {
     "source": "source_exact",
     "author": "author_exact",
     "tag": "tag_exact",
+    "policy": "policy",
     "year": "year",
     "month": "month",
 }
@@ -102,6 +123,10 @@ BOOST_TEXT = 1.0
 BOOST_TEXT_SUB = 0.3
 BOOST_TITLE = 3.0
 BOOST_TITLE_SUB = 1.0
+# Words of an unquoted query found apart score this much of what they score in a row.
+BOOST_UNIT = 0.6
+# Matches of a synonym score this much of a match of the word typed.
+BOOST_SYNONYM = 0.5
 
 
 # --- query syntax --------------------------------------------------------------------
@@ -306,12 +331,102 @@ def _exact_query(*, fieldname: str, words: list[str], boost: float):
     return wq.Phrase(fieldname, words, boost=boost)
 
 
+def query_units(*, words: list[str]) -> list[list[str]]:
+    """Group a run's jieba words into the units an unquoted query requires anywhere.
+
+    Words of two or more characters stand alone (俄罗斯 | 黑客). Single characters carry
+    little meaning apart: consecutive ones form one unit (密 评 → 密评), and a lone one
+    stays with its neighbour (恶意软件 包 → 恶意软件包), matched as adjacent words or
+    inside a longer indexed word.
+    """
+    chunks: list[list[str]] = []
+    for word in words:
+        if len(word) == 1 and chunks and all(len(w) == 1 for w in chunks[-1]):
+            chunks[-1].append(word)
+        else:
+            chunks.append([word])
+    units: list[list[str]] = []
+    pending: list[str] = []
+    for chunk in chunks:
+        if len(chunk) == 1 and len(chunk[0]) == 1 and not chunk[0].isascii():
+            if units:
+                units[-1] = [*units[-1], *chunk]
+            else:
+                pending = chunk
+            continue
+        units.append([*pending, *chunk])
+        pending = []
+    if pending:
+        units.append(pending)
+    return units
+
+
+def _unit_query(*, fieldname: str, words: list[str], boost: float, sub_boost: float, expand, span):
+    """One unit in one field: its words in a row, or inside (or across) longer indexed words."""
+    wq = _wq()
+    clauses = [_exact_query(fieldname=fieldname, words=words, boost=boost)]
+    joined = "".join(words)
+    clauses += [wq.Term(fieldname, t, boost=sub_boost) for t in expand(fieldname=fieldname, needle=joined)]
+    if span is not None and len(words) > 1 and query_segments(joined)[:1] == [("cjk", joined)]:
+        clauses += _span_queries(fieldname=fieldname, needle=joined, boost=sub_boost, span=span)
+    return clauses[0] if len(clauses) == 1 else wq.Or(clauses)
+
+
 def _variant_query(*, text: str, phrase: bool, title_only: bool, expand=None, span=None):
+    """One spelling of a query word.
+
+    Quoted text must match word for word. Unquoted text typed without spaces (俄罗斯黑客)
+    needs each of its words anywhere in the article; the words in a row score again
+    on top, so adjacent matches rank first.
+    """
     wq = _wq()
     words = text_words(text)
     segments = query_segments(text)
     if not words or not segments:
         return None
+    strict = _strict_clauses(
+        text=text,
+        words=words,
+        segments=segments,
+        phrase=phrase,
+        title_only=title_only,
+        expand=expand,
+        span=span,
+    )
+    if phrase or expand is None:
+        return wq.Or(strict)
+    units = [unit for _kind, seg in segments for unit in query_units(words=text_words(seg))]
+    if len(units) <= 1:
+        return wq.Or(strict)
+    fields = (
+        [("title", BOOST_TITLE, BOOST_TITLE_SUB)]
+        if title_only
+        else [("text", BOOST_TEXT, BOOST_TEXT_SUB), ("title", BOOST_TITLE, BOOST_TITLE_SUB)]
+    )
+    loose = wq.And(
+        [
+            wq.Or(
+                [
+                    _unit_query(
+                        fieldname=f,
+                        words=unit,
+                        boost=b * BOOST_UNIT,
+                        sub_boost=sb * BOOST_UNIT,
+                        expand=expand,
+                        span=span,
+                    )
+                    for f, b, sb in fields
+                ]
+            )
+            for unit in units
+        ]
+    )
+    return wq.Or([loose, *strict])
+
+
+def _strict_clauses(*, text, words, segments, phrase, title_only, expand, span) -> list:
+    """The query word as written: its words in a row (or inside longer indexed words)."""
+    wq = _wq()
     text_field = "title" if title_only else "text"
     clauses = [_exact_query(fieldname=text_field, words=words, boost=BOOST_TEXT)]
     if not title_only:
@@ -345,7 +460,7 @@ def _variant_query(*, text: str, phrase: bool, title_only: bool, expand=None, sp
                     clauses.extend(
                         _span_queries(fieldname=fieldname, needle=segments[0][1], boost=boost, span=span)
                     )
-    return wq.Or(clauses)
+    return clauses
 
 
 def _span_queries(*, fieldname: str, needle: str, boost: float, span) -> list:
@@ -363,17 +478,35 @@ def _span_queries(*, fieldname: str, needle: str, boost: float, span) -> list:
     return out
 
 
+def _rescale(q, factor: float):
+    """Multiply the boost of every term and phrase under ``q`` by ``factor`` (in place)."""
+    wq = _wq()
+    if isinstance(q, (wq.Term, wq.Phrase)):
+        q.boost *= factor
+    elif isinstance(q, wq.AndNot):
+        _rescale(q.a, factor)
+    else:
+        for sub in getattr(q, "subqueries", ()):
+            _rescale(sub, factor)
+    return q
+
+
 def _whoosh_compile(node: Node, *, title_only: bool, expand=None, span=None):
     wq = _wq()
     kind, value = node
     if kind in ("word", "phrase"):
+        # The spelling typed counts fully; its synonyms find more but rank below it, so
+        # an article that only says "ransomware" does not outrank one about 勒索软件.
         variants = [
-            q
-            for q in (
-                _variant_query(
-                    text=v, phrase=kind == "phrase", title_only=title_only, expand=expand, span=span
+            q if i == 0 else _rescale(q, BOOST_SYNONYM)
+            for i, q in (
+                (
+                    i,
+                    _variant_query(
+                        text=v, phrase=kind == "phrase", title_only=title_only, expand=expand, span=span
+                    ),
                 )
-                for v in synonyms_for(term=value)
+                for i, v in enumerate(synonyms_for(term=value))
             )
             if q is not None
         ]
@@ -431,6 +564,7 @@ def _selections(params: SearchParams) -> dict[str, tuple[str, ...]]:
         "source": tuple(dict.fromkeys(s for s in params.sources if s)),
         "author": tuple(dict.fromkeys(a for a in params.authors if a)),
         "tag": tuple(dict.fromkeys(t for t in params.tags if t)),
+        "policy": tuple(dict.fromkeys(p for p in params.policies if p)),
         "year": tuple(dict.fromkeys(f"{int(y):04d}" for y in params.years)),
         "month": tuple(dict.fromkeys(params.months)),
     }
@@ -505,6 +639,7 @@ def _run_whoosh(*, backend, node: Node | None, params: SearchParams, page: int, 
         facet_fields=list(FACET_FIELDS.values()),
         sort=sort,
         limit=page * page_size,
+        collapse=params.collapse,
     )
     # Past the last page, ``limit`` exceeded the count, so the last page is in ``ids``.
     ids = result.ids
@@ -565,6 +700,7 @@ def _hits(*, ids: list[int], needles: list[str]) -> list[Hit]:
         .prefetch_related(Prefetch("authors", queryset=Author.objects.only("id", "name")))
     )
     by_id = {a.id: a for a in rows}
+    members = _story_members(story_ids={a.story_id for a in by_id.values() if a.story_id})
     hits = []
     for article_id in ids:
         article = by_id.get(article_id)
@@ -583,9 +719,35 @@ def _hits(*, ids: list[int], needles: list[str]) -> list[Hit]:
                 title_html=text_highlight(text=article.title, needles=needles),
                 snippet_html=snippet_html,
                 snippet=snippet,
+                story_id=article.story_id,
+                story_size=len(members.get(article.story_id, ())) or 1,
+                story_others=tuple(m for m in members.get(article.story_id, ()) if m.id != article.id),
             )
         )
     return hits
+
+
+def _story_members(*, story_ids: set[int]) -> dict[int, list[StoryMember]]:
+    """Published articles of each story, oldest first (one query for the whole page)."""
+    if not story_ids:
+        return {}
+    out: dict[int, list[StoryMember]] = {}
+    rows = (
+        Article.objects.filter(story_id__in=story_ids, status=Article.Status.PUBLISHED)
+        .order_by("published_on", "id")
+        .values_list("id", "story_id", "title", "source__name", "published_on")
+    )
+    for article_id, story_id, title, source, published in rows:
+        out.setdefault(story_id, []).append(
+            StoryMember(
+                id=article_id,
+                title=title,
+                url=reverse("article-detail", args=[article_id]),
+                source=source,
+                published=published,
+            )
+        )
+    return out
 
 
 def _facets(*, raw: dict[str, dict[str, int]], params: SearchParams) -> dict[str, list[FacetValue]]:

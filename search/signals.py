@@ -6,6 +6,11 @@ primary key; when the transaction commits, the collected keys go to
 tasks, not one per row). The task decides from the row itself whether to update
 or remove the document, so a hidden or deleted article leaves the results.
 
+Policy mentions (created/deleted one by one at ingest) and policy documents (renamed or
+merged by editors) queue the articles concerned, because the index holds the names of the
+documents each article mentions. Story (repost group) changes made with
+``queryset.update()`` send no signal: whoever does that calls ``article_ids_enqueue``.
+
 Dictionary edits (``DictionaryTerm``/``Synonym``) bump the dictionary version and
 queue the articles that contain the changed word.
 """
@@ -18,7 +23,7 @@ from django.db import transaction
 from django.db.models import signals
 from haystack.signals import BaseSignalProcessor
 
-from articles.models import Article
+from articles.models import Article, PolicyDocument, PolicyMention
 
 # Keys per task message; large enough to coalesce a bulk save, small enough for one commit.
 ENQUEUE_CHUNK = 500
@@ -71,6 +76,24 @@ def _article_m2m_changed(sender, instance, action, reverse, model, pk_set, using
         article_ids_enqueue(ids=ids, using=using)
 
 
+def _policy_mention_changed(sender, instance, raw=False, using="default", **kwargs) -> None:
+    # The article's "policy" facet values changed.
+    if not raw and instance.article_id:
+        article_ids_enqueue(ids=[instance.article_id], using=using)
+
+
+def _policy_document_saved(sender, instance, raw=False, using="default", **kwargs) -> None:
+    # A rename or a merge (mentions moved with queryset.update, then the target saved):
+    # every article mentioning the document carries its name in the index.
+    if raw:
+        return
+    ids = list(
+        PolicyMention.objects.using(using).filter(document=instance).values_list("article_id", flat=True)
+    )
+    if ids:
+        article_ids_enqueue(ids=ids, using=using)
+
+
 def _dictionary_term_changed(sender, instance, using="default", **kwargs) -> None:
     from .services import dictionary_term_changed
 
@@ -95,6 +118,15 @@ class QueuedSignalProcessor(BaseSignalProcessor):
                 _article_m2m_changed, sender=through, dispatch_uid=f"search-m2m-{uid}"
             )
         signals.post_save.connect(
+            _policy_mention_changed, sender=PolicyMention, dispatch_uid="search-pm-save"
+        )
+        signals.post_delete.connect(
+            _policy_mention_changed, sender=PolicyMention, dispatch_uid="search-pm-del"
+        )
+        signals.post_save.connect(
+            _policy_document_saved, sender=PolicyDocument, dispatch_uid="search-pd-save"
+        )
+        signals.post_save.connect(
             _dictionary_term_changed, sender=DictionaryTerm, dispatch_uid="search-dict-save"
         )
         signals.post_delete.connect(
@@ -110,6 +142,9 @@ class QueuedSignalProcessor(BaseSignalProcessor):
         signals.post_delete.disconnect(dispatch_uid="search-article-delete", sender=Article)
         signals.m2m_changed.disconnect(dispatch_uid="search-m2m-authors", sender=Article.authors.through)
         signals.m2m_changed.disconnect(dispatch_uid="search-m2m-tags", sender=Article.tags.through)
+        signals.post_save.disconnect(dispatch_uid="search-pm-save", sender=PolicyMention)
+        signals.post_delete.disconnect(dispatch_uid="search-pm-del", sender=PolicyMention)
+        signals.post_save.disconnect(dispatch_uid="search-pd-save", sender=PolicyDocument)
         signals.post_save.disconnect(dispatch_uid="search-dict-save", sender=DictionaryTerm)
         signals.post_delete.disconnect(dispatch_uid="search-dict-del", sender=DictionaryTerm)
         signals.post_save.disconnect(dispatch_uid="search-syn-save", sender=Synonym)

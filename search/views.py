@@ -1,35 +1,65 @@
 from __future__ import annotations
 
-from django.db.models import Count, Q
+from urllib.parse import urlencode
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, reverse
 
-from articles.models import Article, PolicyDocument, Source
+from articles import selectors as article_reads
+from articles.models import Article, PolicyDocument
 from articles.rendering import IMAGE_SCHEMES, render_article_html, url_absolutise, url_is_allowed
 
+from .charts import bar_chart_svg, month_label, month_short_label, search_trend_chart
 from .forms import FILTER_PARAMS, SORT_CHOICES, SearchForm
 from .related import article_keywords_top, article_neighbours, article_related
-from .selectors import QuerySyntaxError, article_search
+from .selectors import FACET_LIMIT, QuerySyntaxError, article_search
+from .templatetags.search_tags import querystring_replace
 
 HOME_LATEST_COUNT = 20
+HOME_TRENDING_COUNT = 15
+HOME_TOPIC_MONTHS = 24
 PAGINATION_WINDOW = 2
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    articles = (
-        Article.objects.filter(status=Article.Status.PUBLISHED)
-        .select_related("source")
-        .prefetch_related("authors")[:HOME_LATEST_COUNT]
+    reference = article_reads.reference_get()
+    week_start = reference.since(days=7)
+    trending = article_reads.keywords_trending_many(
+        reference=reference, days=(7, 30), limit=HOME_TRENDING_COUNT
     )
-    sources = (
-        Source.objects.annotate(
-            published_count=Count("articles", filter=Q(articles__status=Article.Status.PUBLISHED))
+    topics = []
+    for item in article_reads.topic_trends(reference=reference, months=HOME_TOPIC_MONTHS):
+        topic = item["topic"]
+
+        def topic_link(month: str, query: str = topic.query) -> str:
+            return f"{reverse('search')}?{urlencode({'q': query, 'month': month, 'sort': 'newest'})}"
+
+        chart = bar_chart_svg(
+            series=item["series"],
+            title=f"“{topic.name}”每月相关文章数",
+            link=topic_link,
+            label=month_short_label,
+            long_label=month_label,
+            width=420,
+            height=150,
+            chart_id=f"topic-{topic.pk}",
         )
-        .filter(published_count__gt=0)
-        .order_by("-published_count", "name")
-    )
-    return render(request, "search/home.html", {"articles": articles, "sources": sources})
+        search_url = f"{reverse('search')}?{urlencode({'q': topic.query})}"
+        topics.append({**item, "chart": chart, "search_url": search_url})
+    months = article_reads.months_archive()
+    context = {
+        "reference": reference,
+        "week_start": week_start,
+        "articles": article_reads.articles_latest(limit=HOME_LATEST_COUNT),
+        "featured": article_reads.articles_featured(),
+        "busiest_sources": article_reads.sources_busiest(since=week_start, until=reference.day),
+        "trending_week": trending[7],
+        "trending_month": trending[30],
+        "archive_years": article_reads.months_archive_by_year(months=months),
+        "topics": topics,
+    }
+    return render(request, "search/home.html", context)
 
 
 def article_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -115,11 +145,33 @@ def search(request: HttpRequest) -> HttpResponse:
             # The selector shows the last page when asked for one past the end.
             "page_clamped": params.page > page.page,
             "page_numbers": pagination_numbers(current=page.page, last=page.num_pages),
-            "has_filters": any((params.sources, params.authors, params.tags, params.years, params.months))
+            "has_filters": any(
+                (params.sources, params.authors, params.tags, params.policies, params.years, params.months)
+            )
             or bool(params.date_from or params.date_to or params.title_only),
         }
     )
+    context["trend_chart"] = _search_trend_chart(request=request, page=page)
     return render(request, "search/search.html", context)
+
+
+def _search_trend_chart(*, request: HttpRequest, page) -> str:
+    """Matching articles per month as inline SVG; each bar narrows the same search to its month."""
+    months = page.facets.get("month", [])
+    if not months:
+        return ""
+
+    def month_link(month: str) -> str:
+        return reverse("search") + querystring_replace(
+            query=request.GET, changes={"month": month, "page": None}
+        )
+
+    return search_trend_chart(
+        months=months,
+        query_link=month_link,
+        capped=len(months) >= FACET_LIMIT,
+        title="检索结果每月文章数",
+    )
 
 
 def pagination_numbers(*, current: int, last: int) -> list[int | None]:

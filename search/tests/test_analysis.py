@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from search.analysis import (
     TermLexicon,
+    script_simplify,
     cjk_cut,
     query_segments,
     text_normalise,
@@ -14,8 +15,8 @@ from search.analysis import (
 
 
 def test_normalisation_converts_script_width_case_and_brackets():
-    norm, offsets = text_normalise("個人資料ＡＢＣ【2024】")
-    assert norm == "个人资料abc〔2024〕"
+    norm, offsets = text_normalise("個人隱私ＡＢＣ【2024】")
+    assert norm == "个人隐私abc〔2024〕"
     assert len(offsets) == len(norm) + 1
 
 
@@ -73,3 +74,42 @@ def test_index_and_query_analysis_agree():
 
 def test_query_segments_split_scripts():
     assert query_segments("5G网络") == [("alnum", "5g"), ("cjk", "网络")]
+
+
+def test_traditional_runs_get_taiwan_and_hong_kong_wording():
+    assert text_normalise("勒索軟體")[0] == "勒索软件"
+    assert text_normalise("網路釣魚")[0] == "网络钓鱼"
+    assert text_words("勒索軟體") == text_words("勒索软件")
+
+
+def test_simplified_text_is_left_exactly_as_written():
+    # tw2sp on mainland text would turn 文件 into 文档 and 程序 into 进程
+    text = "应用程序读取配置文件，核心功能显著增强"
+    assert script_simplify(text) == (text, None)
+    mixed = "配置文件与記憶體"
+    assert text_normalise(mixed)[0] == "配置文件与内存"
+
+
+def test_offsets_survive_a_phrase_that_changes_length():
+    text = "記憶體與軟體"
+    norm, offsets = text_normalise(text)
+    assert norm == "内存与软件"
+    start = norm.index("软件")
+    assert text[offsets[start] : offsets[start + 2]] == "軟體"
+    assert text[offsets[0] : offsets[2]] == "記憶體"
+
+
+def test_a_name_finds_its_numbered_variants():
+    lexicon = TermLexicon(["apt28", "apt", "windows11", "5g", "cve-2024-3094"])
+    assert lexicon.containing("apt") == ["apt28"]
+    assert lexicon.containing("windows") == ["windows11"]
+    assert lexicon.containing("5") == []
+
+
+def test_unquoted_words_group_single_characters():
+    from search.selectors import query_units
+
+    assert query_units(words=["俄罗斯", "黑客"]) == [["俄罗斯"], ["黑客"]]
+    assert query_units(words=["密", "评"]) == [["密", "评"]]
+    assert query_units(words=["恶意软件", "包"]) == [["恶意软件", "包"]]
+    assert query_units(words=["包", "恶意软件"]) == [["包", "恶意软件"]]

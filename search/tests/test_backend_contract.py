@@ -9,7 +9,7 @@ from django.db.models import Count
 from haystack import connections
 from whoosh import query as wq
 
-from articles.models import Article, Author, Source
+from articles.models import Article, Author, PolicyDocument, PolicyMention, Source, Story
 from search.models import DictionaryTerm
 from search.selectors import QuerySyntaxError, SearchParams, article_search
 
@@ -232,7 +232,7 @@ def test_an_empty_query_lists_everything_newest_first_with_facets(corpus):
     page = article_search(params=SearchParams())
     assert page.count == Article.objects.filter(status=Article.Status.PUBLISHED).count()
     assert page.results[0].id == corpus["pipl"].id
-    assert set(page.facets) == {"source", "author", "tag", "year", "month"}
+    assert set(page.facets) == {"source", "author", "tag", "policy", "year", "month"}
 
 
 def test_a_page_past_the_end_shows_the_last_page(corpus):
@@ -301,3 +301,129 @@ def test_a_malformed_query_raises_a_helpful_error(corpus, q):
     with pytest.raises(QuerySyntaxError) as err:
         article_search(params=SearchParams(q=q))
     assert any("\u4e00" <= ch <= "\u9fff" for ch in str(err.value))
+
+
+def test_words_typed_without_a_space_match_anywhere_in_the_article(
+    corpus, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        apart = article_make(
+            title="北欧能源企业遭入侵",
+            body="调查人员认为，这次入侵来自俄罗斯。多名黑客在论坛上炫耀战果。",
+        )
+        together = article_make(title="俄罗斯黑客组织再次活跃", body="俄罗斯黑客近期频繁出手。")
+        article_make(title="黑客大赛落幕", body="本届黑客大赛吸引了众多高校队伍。")
+    found = _ids(q="俄罗斯黑客")
+    assert set(found) == {apart.id, together.id}
+    assert found[0] == together.id  # the words in a row rank first
+    assert _ids(q='"俄罗斯黑客"') == [together.id]  # quotes still mean adjacent
+
+
+def test_a_taiwan_phrase_finds_the_mainland_word(corpus):
+    assert corpus["ransom"].id in _ids(q="勒索軟體")
+    assert _ids(q="勒索軟體")[0] == corpus["ransom"].id
+
+
+def test_traditional_text_is_indexed_with_mainland_wording(corpus, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        a = article_make(title="記憶體漏洞警訊", body="研究人員發現記憶體管理程式存在缺陷。")
+    assert _ids(q="内存") == [a.id]
+    hit = article_search(params=SearchParams(q="内存")).results[0]
+    assert "<mark>記憶體</mark>" in hit.title_html
+
+
+def test_the_added_synonym_groups_work_both_ways(corpus, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        chrome = article_make(title="Google Chrome 修复高危缺陷", body="Chrome 浏览器发布更新。")
+        android = article_make(title="安卓系统月度补丁", body="本月补丁覆盖多个组件。")
+        poc = article_make(title="研究人员公开PoC代码", body="PoC 演示了攻击过程。")
+    assert chrome.id in _ids(q="谷歌浏览器")
+    assert android.id in _ids(q="Android")
+    assert poc.id in _ids(q="概念验证")
+    assert corpus["ransom"].id in _ids(q="ransomware")
+
+
+def test_a_synonym_ranks_below_the_word_typed(corpus, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        english = article_make(title="Ransomware roundup", body="ransomware " * 30)
+    found = _ids(q="勒索软件")
+    assert english.id in found
+    assert found.index(corpus["ransom"].id) < found.index(english.id)
+
+
+def _mention(article: Article, name: str) -> None:
+    doc, _ = PolicyDocument.objects.get_or_create(name=name, defaults={"kind": PolicyDocument.Kind.TITLE})
+    PolicyMention.objects.create(article=article, document=doc)
+
+
+def test_the_policy_facet_counts_and_filters_mentioned_documents(corpus, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        _mention(corpus["pipl"], "个人信息保护法")
+        _mention(corpus["export"], "个人信息保护法")
+        _mention(corpus["export"], "数据出境安全评估办法")
+        _mention(corpus["cii"], "关键信息基础设施安全保护条例")
+    page = article_search(params=SearchParams())
+    counts = {f.value: f.count for f in page.facets["policy"]}
+    assert counts == {"个人信息保护法": 2, "数据出境安全评估办法": 1, "关键信息基础设施安全保护条例": 1}
+    assert set(_ids(policies=("个人信息保护法",))) == {corpus["pipl"].id, corpus["export"].id}
+    # OR within the facet, AND with the other facets
+    both = _ids(policies=("个人信息保护法", "关键信息基础设施安全保护条例"))
+    assert set(both) == {corpus["pipl"].id, corpus["export"].id, corpus["cii"].id}
+    assert _ids(policies=("个人信息保护法",), months=("2024-05",)) == [corpus["export"].id]
+    selected = article_search(params=SearchParams(policies=("数据出境安全评估办法",)))
+    assert [(f.value, f.selected) for f in selected.facets["policy"] if f.selected] == [
+        ("数据出境安全评估办法", True)
+    ]
+    assert selected.count == 1
+
+
+def test_renaming_a_policy_document_updates_the_facet(corpus, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        _mention(corpus["pipl"], "个保法")
+    with django_capture_on_commit_callbacks(execute=True):
+        doc = PolicyDocument.objects.get(name="个保法")
+        doc.name = "个人信息保护法"
+        doc.save()
+    assert _ids(policies=("个人信息保护法",)) == [corpus["pipl"].id]
+    assert _ids(policies=("个保法",)) == []
+
+
+def test_reposts_collapse_to_one_hit_per_story(corpus, django_capture_on_commit_callbacks):
+    body = "多家单位联合发布量子通信安全白皮书，提出分阶段推进抗量子密码迁移。"
+    with django_capture_on_commit_callbacks(execute=True):
+        first = article_make(
+            title="量子通信安全白皮书发布", body=body, source="甲号", published=D(2024, 6, 1)
+        )
+        second = article_make(
+            title="量子通信安全白皮书发布", body=body, source="乙号", published=D(2024, 6, 2)
+        )
+        third = article_make(
+            title="转载：量子通信安全白皮书发布", body=body, source="丙号", published=D(2024, 6, 3)
+        )
+        alone = article_make(title="量子通信试点启动", body="量子通信试点项目在三地启动。", source="甲号")
+    with django_capture_on_commit_callbacks(execute=True):
+        story = Story.objects.create()
+        Article.objects.filter(id__in=[first.id, second.id, third.id]).update(story=story)
+        from search.signals import article_ids_enqueue
+
+        article_ids_enqueue(ids=[first.id, second.id, third.id])
+    page = article_search(params=SearchParams(q="量子通信"))
+    ids = [h.id for h in page.results]
+    assert page.count == 2  # stories, not articles
+    assert alone.id in ids and len(ids) == 2
+    hit = next(h for h in page.results if h.id != alone.id)
+    assert hit.story_id == story.id and hit.story_size == 3
+    assert {m.id for m in hit.story_others} == {first.id, second.id, third.id} - {hit.id}
+    assert {m.source for m in hit.story_others} <= {"甲号", "乙号", "丙号"}
+    newest = article_search(params=SearchParams(q="量子通信", sort="newest"))
+    assert third.id in [h.id for h in newest.results]
+    oldest = article_search(params=SearchParams(q="量子通信", sort="oldest"))
+    assert first.id in [h.id for h in oldest.results]
+    # facets count articles
+    sources = {f.value: f.count for f in page.facets["source"]}
+    assert sources == {"甲号": 2, "乙号": 1, "丙号": 1}
+    # without collapsing every article is listed
+    flat = article_search(params=SearchParams(q="量子通信", collapse=False))
+    assert flat.count == 4
+    solo = [h for h in page.results if h.id == alone.id][0]
+    assert solo.story_id is None and solo.story_size == 1 and solo.story_others == ()

@@ -1,0 +1,215 @@
+"""Keywords of an article (jieba TF-IDF) and the keywords trending across recent articles.
+
+Extraction runs at ingest and stores ``[[word, weight], ...]`` on the article, best first.
+It reuses the jieba tokenizer of ``search.analysis`` (policy-term user dictionary and the
+admin's words included) so a keyword is always a word the search index knows as a whole.
+Text is normalised the same way as for the index (simplified characters, half-width,
+lowercase) so 個人資訊 and 个人信息 give one keyword; Latin words get their original
+spelling back for display.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+from .analysis import _jieba, text_normalise_plain
+
+STOPWORDS_FILE = Path(__file__).resolve().parent / "dicts" / "stopwords.txt"
+# Nouns, proper nouns, verbal nouns and Latin words; plain verbs and adjectives make poor topics.
+ALLOWED_POS = ("n", "nr", "ns", "nt", "nz", "nw", "vn", "eng", "user")
+# The title says what the article is about; counting it several times lets its words win ties.
+TITLE_REPEAT = 3
+# Enough text to tell what an article is about; keeps ingest fast on very long pages.
+BODY_MAX_CHARS = 12_000
+WEIGHT_DIGITS = 4
+_ENGLISH_STOPWORDS = frozenset(
+    """
+    a an the and or but if of to in on at by for from with as is are was were be been being this that these
+    those it its we you they he she i our your their his her them us not no so than then there here what which
+    who whom how when where why all any each more most other some such can could will would should may might
+    must do does did done have has had just also into over about after before up down out new one two http
+    https www com cn net org html htm php jpg png gif mp wx qq weixin mmbiz amp nbsp
+    """.split()
+)
+_LATIN_RE = re.compile(r"^[a-z0-9][a-z0-9.+_-]*$")
+_CJK_RE = re.compile(r"[\u3400-\u9fff]")
+# Links and image addresses are not what an article is about (qpic, mmbiz, fmt=jpeg ...).
+_URL_RE = re.compile(r"(?:https?://|www\.)\S+|\]\([^)]*\)|<[^>]+>", flags=re.IGNORECASE)
+
+_lock = threading.Lock()
+_extractor = None
+
+
+def stopwords_load(*, path: Path = STOPWORDS_FILE) -> frozenset[str]:
+    words: set[str] = set()
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        word = raw.split("#", 1)[0].strip()
+        if word:
+            words.add(text_normalise_plain(word))
+    return frozenset(words | _ENGLISH_STOPWORDS)
+
+
+class _DictionaryPOS:
+    """posseg over the shared tokenizer; words only the user dictionary knows count as nouns.
+
+    jieba tags a word it has no part of speech for as ``x`` (like punctuation); the
+    policy terms and admin words carry no tag, and they are exactly the words we want.
+    """
+
+    def __init__(self, tokenizer) -> None:
+        import jieba.posseg
+
+        self._tokenizer = tokenizer
+        self._pos = jieba.posseg.POSTokenizer(tokenizer)
+
+    def cut(self, sentence: str, HMM: bool = True):
+        import jieba.posseg
+
+        freq = self._tokenizer.FREQ
+        for pair in self._pos.cut(sentence, HMM=HMM):
+            if pair.flag == "x" and len(pair.word) > 1 and _CJK_RE.search(pair.word) and freq.get(pair.word):
+                yield jieba.posseg.pair(pair.word, "user")
+            else:
+                yield pair
+
+
+def _keyword_extractor():
+    global _extractor
+    if _extractor is None:
+        with _lock:
+            if _extractor is None:
+                import jieba.analyse
+
+                tokenizer = _jieba()
+                extractor = jieba.analyse.TFIDF()
+                extractor.tokenizer = tokenizer
+                extractor.postokenizer = _DictionaryPOS(tokenizer)
+                extractor.stop_words = set(stopwords_load())
+                _extractor = extractor
+    return _extractor
+
+
+def _is_keyword(word: str) -> bool:
+    if _CJK_RE.search(word):
+        return len(word) >= 2
+    # Latin: real words and names (ai, apt28, 5g), not numbers, hashes or URL pieces.
+    return bool(_LATIN_RE.match(word)) and 2 <= len(word) <= 30 and not word.replace(".", "").isdigit()
+
+
+def _display_form(word: str, original: str) -> str:
+    """The spelling the article used for a Latin keyword (AI, not ai)."""
+    if _CJK_RE.search(word):
+        return word
+    match = re.search(rf"(?<![A-Za-z0-9]){re.escape(word)}(?![A-Za-z0-9])", original, flags=re.IGNORECASE)
+    return match.group() if match else word
+
+
+def keywords_extract(*, title: str, text: str, top_k: int = 8) -> list[tuple[str, float]]:
+    """The article's best keywords with their TF-IDF weight, best first."""
+    title = (title or "").strip()
+    body = _URL_RE.sub(" ", (text or "")[:BODY_MAX_CHARS])
+    original = f"{title}\n{body}"
+    if not original.strip():
+        return []
+    combined = text_normalise_plain("\n".join([*([title] * TITLE_REPEAT), body]))
+    extractor = _keyword_extractor()
+    # Ask for more than needed: some candidates are dropped by the filters below.
+    candidates = extractor.extract_tags(combined, topK=top_k * 3, withWeight=True, allowPOS=ALLOWED_POS)
+    out: list[tuple[str, float]] = []
+    seen: set[str] = set()
+    for word, weight in candidates:
+        word = word.strip()
+        if word in seen or not _is_keyword(word):
+            continue
+        seen.add(word)
+        out.append((_display_form(word, original), round(float(weight), WEIGHT_DIGITS)))
+        if len(out) >= top_k:
+            break
+    return out
+
+
+def keywords_stored(*, keywords: Iterable) -> list[tuple[str, float]]:
+    """An article's stored keyword list read defensively (rows edited by hand may be odd)."""
+    out: list[tuple[str, float]] = []
+    for item in keywords or []:
+        if isinstance(item, (list, tuple)) and len(item) == 2 and isinstance(item[0], str):
+            try:
+                out.append((item[0], float(item[1])))
+            except (TypeError, ValueError):
+                continue
+        elif isinstance(item, str):
+            out.append((item, 1.0))
+    return out
+
+
+def keywords_trending_score(
+    *,
+    window: Iterable[Iterable],
+    background: dict[str, int],
+    background_total: int,
+    limit: int = 20,
+) -> list[tuple[str, float]]:
+    """Rank the keywords of recent articles by how much more often they appear than usual.
+
+    ``window`` holds the stored keyword lists of the recent articles, ``background`` how
+    many articles of the whole collection have each word (``background_total`` articles).
+    A word scores the sum of its TF-IDF weights in the window (each article once) times
+    the log of its lift: its share of recent articles over its share of all articles. A
+    word that is in every article has a lift of about 1 and sinks; a word that suddenly
+    fills the week rises. Scores are scaled so the best is 1.0.
+    """
+    weights: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    spelling: dict[str, str] = {}
+    articles = 0
+    for keywords in window:
+        articles += 1
+        seen: set[str] = set()
+        for word, weight in keywords_stored(keywords=keywords):
+            key = word.lower()
+            if key in seen:
+                continue
+            seen.add(key)
+            spelling.setdefault(key, word)
+            weights[key] = weights.get(key, 0.0) + weight
+            counts[key] = counts.get(key, 0) + 1
+    if not articles:
+        return []
+    total = max(background_total, articles)
+    # In a busy window a word from a single article is noise; in a quiet one it is all there is.
+    min_articles = 2 if articles >= 10 else 1
+    scored: list[tuple[str, float]] = []
+    for key, weight in weights.items():
+        count = counts[key]
+        if count < min_articles:
+            continue
+        share_recent = count / articles
+        share_all = (max(background.get(key, 0), count) + 1) / (total + 1)
+        lift = share_recent / share_all
+        scored.append((spelling[key], weight * math.log1p(lift)))
+    scored.sort(key=lambda item: (-item[1], item[0]))
+    top = scored[:limit]
+    if not top:
+        return []
+    best = top[0][1] or 1.0
+    return [(word, round(score / best, WEIGHT_DIGITS)) for word, score in top]
+
+
+def keywords_background(*, keyword_lists: Iterable[Iterable]) -> tuple[dict[str, int], int]:
+    """For each word, in how many of the given articles it is a keyword; and how many articles."""
+    counts: dict[str, int] = {}
+    total = 0
+    for keywords in keyword_lists:
+        total += 1
+        for key in {word.lower() for word, _ in keywords_stored(keywords=keywords)}:
+            counts[key] = counts.get(key, 0) + 1
+    return counts, total
+
+
+def keywords_json(*, title: str, text: str, top_k: int = 8) -> list[list]:
+    """``keywords_extract`` as stored on ``Article.keywords`` (lists, so a re-read compares equal)."""
+    return [[word, weight] for word, weight in keywords_extract(title=title, text=text, top_k=top_k)]
