@@ -73,7 +73,12 @@ def _converters():
     if _opencc is None:
         import opencc
 
-        _opencc = (opencc.OpenCC("t2s"), opencc.OpenCC("tw2sp"), opencc.OpenCC("hk2s"))
+        _opencc = (
+            opencc.OpenCC("t2s"),
+            opencc.OpenCC("tw2sp"),
+            opencc.OpenCC("hk2s"),
+            opencc.OpenCC("s2t"),
+        )
     return _opencc
 
 
@@ -88,20 +93,20 @@ def script_simplify(text: str) -> tuple[str, list[int] | None]:
     Returns the text and, when a phrase rule changed the length, a map from each output
     character to its index in ``text`` (plus ``len(text)``); ``None`` means one for one.
     """
-    t2s, tw2sp, hk2s = _converters()
+    t2s = _converters()[0]
     if t2s.convert(text) == text:
         return text, None  # nearly all text: nothing traditional in it
     parts: list[str] = []
     offsets: list[int] = []
     cursor = 0
-    for match in _CJK_RUN_RE.finditer(text):
+    for match in _traditional_runs(text):
         start, end = match.span()
         run = match.group()
         if start > cursor:
             parts.append(text[cursor:start])
             offsets.extend(range(cursor, start))
         plain = t2s.convert(run)
-        converted = hk2s.convert(tw2sp.convert(run)) if plain != run else run
+        converted = _phrase_convert(run) if plain != run else run
         parts.append(converted)
         if len(converted) == len(run):
             offsets.extend(range(start, end))
@@ -116,6 +121,30 @@ def script_simplify(text: str) -> tuple[str, list[int] | None]:
         return out, None
     offsets.append(len(text))
     return out, offsets
+
+
+def _phrase_convert(run: str) -> str:
+    _t2s, tw2sp, hk2s, _s2t = _converters()
+    return hk2s.convert(tw2sp.convert(run))
+
+
+def _traditional_runs(text: str) -> Iterator[re.Match]:
+    """Stretches of CJK text that may be traditional: CJK runs cut at simplified-only
+    characters (与, 这), so a simplified word next to a traditional one keeps its wording."""
+    t2s, _tw2sp, _hk2s, s2t = _converters()
+    for match in _CJK_RUN_RE.finditer(text):
+        run = match.group()
+        if t2s.convert(run) == run:
+            yield match
+            continue
+        start = 0
+        for i, ch in enumerate(run):
+            if s2t.convert(ch) != ch and t2s.convert(ch) == ch:
+                if i > start:
+                    yield _CJK_RUN_RE.match(text, match.start() + start, match.start() + i)
+                start = i + 1
+        if start < len(run):
+            yield _CJK_RUN_RE.match(text, match.start() + start, match.end())
 
 
 def _run_offsets(*, plain: str, converted: str, size: int) -> list[int]:

@@ -705,7 +705,7 @@ class IndexView:
         """Story id per document, 0 for documents in no story (or indexed before stories)."""
         if self._stories is None:
             values = np.zeros(self.size, dtype=np.int64)
-            if STORY_FIELD in self.reader.schema:
+            if self.size and STORY_FIELD in self.reader.schema:
                 column = self.reader.column_reader(STORY_FIELD)
                 values = np.fromiter(
                     ((v if v and v > 0 else 0) for v in column), dtype=np.int64, count=self.size
@@ -716,6 +716,8 @@ class IndexView:
     def collapse(self, *, mask: np.ndarray, scores: np.ndarray | None, sort: str) -> np.ndarray:
         """``mask`` keeping one document per story: the one ``top`` would list first."""
         candidates = np.flatnonzero(mask)
+        if not len(candidates):
+            return mask
         keys = self.stories()[candidates]
         grouped = keys > 0
         if not grouped.any():

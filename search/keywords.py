@@ -32,7 +32,9 @@ _ENGLISH_STOPWORDS = frozenset(
     those it its we you they he she i our your their his her them us not no so than then there here what which
     who whom how when where why all any each more most other some such can could will would should may might
     must do does did done have has had just also into over about after before up down out new one two http
-    https www com cn net org html htm php jpg png gif mp wx qq weixin mmbiz amp nbsp
+    https www com cn net org html htm php jpg png gif mp wx qq weixin mmbiz amp nbsp low medium high
+    moderate critical mod day days week year time via get set use used using based like make made many much
+    very well first last next per said says according including however while within without between
     """.split()
 )
 _LATIN_RE = re.compile(r"^[a-z0-9][a-z0-9.+_-]*$")
@@ -100,6 +102,19 @@ def _is_keyword(word: str) -> bool:
     return bool(_LATIN_RE.match(word)) and 2 <= len(word) <= 30 and not word.replace(".", "").isdigit()
 
 
+def _mostly_chinese(text: str) -> bool:
+    letters = sum(1 for ch in text if ch.isalpha())
+    return bool(letters) and len(_CJK_RE.findall(text)) * 3 >= letters
+
+
+def _latin_fits(*, shown: str, chinese: bool) -> bool:
+    """In Chinese text, Latin words worth a keyword are names (CVE, macOS, FortiMail), not
+    stray lowercase words from code or CVSS strings (low, mod); in English text, real words."""
+    if chinese:
+        return any(ch.isupper() or ch.isdigit() for ch in shown)
+    return len(shown) >= 4 or any(ch.isupper() for ch in shown)
+
+
 def _display_form(word: str, original: str) -> str:
     """The spelling the article used for a Latin keyword (AI, not ai)."""
     if _CJK_RE.search(word):
@@ -119,6 +134,7 @@ def keywords_extract(*, title: str, text: str, top_k: int = 8) -> list[tuple[str
     extractor = _keyword_extractor()
     # Ask for more than needed: some candidates are dropped by the filters below.
     candidates = extractor.extract_tags(combined, topK=top_k * 3, withWeight=True, allowPOS=ALLOWED_POS)
+    chinese = _mostly_chinese(original)
     out: list[tuple[str, float]] = []
     seen: set[str] = set()
     for word, weight in candidates:
@@ -126,7 +142,10 @@ def keywords_extract(*, title: str, text: str, top_k: int = 8) -> list[tuple[str
         if word in seen or not _is_keyword(word):
             continue
         seen.add(word)
-        out.append((_display_form(word, original), round(float(weight), WEIGHT_DIGITS)))
+        shown = _display_form(word, original)
+        if not _CJK_RE.search(word) and not _latin_fits(shown=shown, chinese=chinese):
+            continue
+        out.append((shown, round(float(weight), WEIGHT_DIGITS)))
         if len(out) >= top_k:
             break
     return out

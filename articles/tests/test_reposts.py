@@ -357,7 +357,11 @@ TEMPLATE_POST = """
 
 **复现过程**
 
-{steps}
+第一步，使用测绘语法找到暴露在互联网上的目标系统，确认登录页面可以正常访问。
+
+第二步，{steps}
+
+第三步，访问上传后的文件地址，页面返回命令执行结果，说明漏洞存在。
 """
 
 
@@ -368,16 +372,8 @@ def test_template_posts_of_one_account_about_different_products_stay_apart(tmp_p
     folder = tmp_path / "template"
     folder.mkdir()
     products = [
-        (
-            "星河协同办公平台 upload.jsp",
-            " 3.0 至 3.6 版本",
-            "先访问登录页获取会话，再向上传接口提交伪装成图片的脚本文件，返回路径后直接访问即可执行命令。",
-        ),
-        (
-            "云桥视频监控管理系统 fileUpload",
-            " 全部版本",
-            "抓取上传头像的请求，把文件扩展名改为可执行脚本后重放，服务器未做校验，访问返回的地址得到命令回显。",
-        ),
+        ("星河协同办公平台 upload.jsp", " 3.0 至 3.6 版本", "上传伪装成图片的脚本后访问返回路径。"),
+        ("云桥视频监控管理系统 fileUpload", " 全部版本", "重放改了扩展名的头像上传请求。"),
     ]
     for n, (product, versions, steps) in enumerate(products):
         write_article(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from search.analysis import (
     TermLexicon,
-    script_simplify,
     cjk_cut,
     query_segments,
+    script_simplify,
     text_normalise,
     text_terms,
     text_words,

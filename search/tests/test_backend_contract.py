@@ -425,5 +425,5 @@ def test_reposts_collapse_to_one_hit_per_story(corpus, django_capture_on_commit_
     # without collapsing every article is listed
     flat = article_search(params=SearchParams(q="量子通信", collapse=False))
     assert flat.count == 4
-    solo = [h for h in page.results if h.id == alone.id][0]
+    solo = next(h for h in page.results if h.id == alone.id)
     assert solo.story_id is None and solo.story_size == 1 and solo.story_others == ()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError, connection
 
 from search.bench.configs import OURS, TUTORIAL
 from search.bench.corpus import corpus_pool_load
@@ -43,6 +44,8 @@ class Command(BaseCommand):
             raise CommandError("--docs 必须大于 0")
         if repeat < 1:
             raise CommandError("--repeat 必须大于 0")
+        if not _database_migrated():
+            raise CommandError("数据库还没有建表：请先运行 python manage.py migrate，再运行本命令。")
         corpus: Path = options["corpus"]
         if not corpus.is_dir():
             raise CommandError(f"语料目录不存在：{corpus}")
@@ -81,3 +84,12 @@ class Command(BaseCommand):
             self.stdout.write(
                 hits_table(queries=queries, ours=figures.get(OURS), tutorial=figures.get(TUTORIAL))
             )
+
+
+def _database_migrated() -> bool:
+    """Whether the search tables exist (queries read the dictionary version and synonyms)."""
+    try:
+        tables = set(connection.introspection.table_names())
+    except DatabaseError:
+        return False
+    return {"search_dictionarystate", "search_synonym", "search_dictionaryterm"} <= tables

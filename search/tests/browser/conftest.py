@@ -16,6 +16,7 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 from haystack import connections
 
@@ -173,7 +174,12 @@ def corpus_ingest(*, paths: list[Path]) -> list[str]:
     errors: list[str] = []
     try:
         call_command(
-            "ingest", *[str(path) for path in paths], "--sync", "--no-progress", stdout=StringIO(), stderr=StringIO()
+            "ingest",
+            *[str(path) for path in paths],
+            "--sync",
+            "--no-progress",
+            stdout=StringIO(),
+            stderr=StringIO(),
         )
     except CommandError as exc:
         errors.append(str(exc))
@@ -188,20 +194,92 @@ def hostile_corpus_dir(tmp_path: Path) -> Path:
     return folder
 
 
+@dataclass
+class DataSnapshot:
+    """The database and index right after the first ingest of the session."""
+
+    fixture: Path
+    index_dir: Path
+    data: PortalData
+
+
+# Models the flush after each transactional test recreates itself (post_migrate) or that
+# only matter to the admin; everything else is restored from the snapshot.
+SNAPSHOT_EXCLUDE = ["contenttypes", "auth.permission", "admin.logentry", "sessions"]
+
+
+def index_dir() -> Path:
+    return Path(settings.HAYSTACK_CONNECTIONS["default"]["PATH"])
+
+
+def data_snapshot_take(*, folder: Path, data: PortalData) -> DataSnapshot:
+    fixture = folder / "portal.json"
+    call_command(
+        "dumpdata",
+        natural_foreign=True,
+        exclude=SNAPSHOT_EXCLUDE,
+        output=str(fixture),
+        stdout=StringIO(),
+    )
+    saved_index = folder / "index"
+    shutil.copytree(index_dir(), saved_index)
+    return DataSnapshot(fixture=fixture, index_dir=saved_index, data=data)
+
+
+def data_snapshot_restore(*, snapshot: DataSnapshot) -> None:
+    """Load the rows with their original ids and put the matching index files back.
+
+    The signal processor is off while loading: the index already holds these rows, and
+    reindexing them on every test would cost as much as the ingest this replaces.
+    """
+    from django.apps import apps
+
+    signal_processor = apps.get_app_config("haystack").signal_processor
+    index_clear()
+    shutil.copytree(snapshot.index_dir, index_dir(), dirs_exist_ok=True)
+    connections["default"].get_backend().setup_complete = False
+    signal_processor.teardown()
+    try:
+        call_command("loaddata", str(snapshot.fixture), stdout=StringIO())
+    finally:
+        signal_processor.setup()
+
+
+@pytest.fixture(scope="session")
+def data_snapshots(tmp_path_factory: pytest.TempPathFactory) -> dict[str, DataSnapshot]:
+    return {}
+
+
 @pytest.fixture
-def portal_data(transactional_db: None, hostile_corpus_dir: Path) -> Iterator[PortalData]:
+def portal_data(
+    transactional_db: None,
+    hostile_corpus_dir: Path,
+    data_snapshots: dict[str, DataSnapshot],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> PortalData:
+    """The demo corpus and the hostile article, ingested once per session and restored per test.
+
+    Ingesting takes several seconds (cleaning, segmenting, keywords, reposts, indexing);
+    restoring the dump of its result takes a fraction of that, and the database is flushed
+    after every test because the live server needs committed rows.
+    """
     from articles.models import Article
 
+    snapshot = data_snapshots.get("demo")
+    if snapshot is not None:
+        data_snapshot_restore(snapshot=snapshot)
+        return snapshot.data
     index_clear()
     errors = corpus_ingest(paths=[DEMO_CORPUS_DIR, hostile_corpus_dir])
     hostile = Article.objects.filter(url=HOSTILE_URL).first()
     assert hostile is not None, f"the hostile article was not ingested: {errors}"
-    yield PortalData(
+    data = PortalData(
         hostile_pk=hostile.pk,
         article_count=Article.objects.filter(status=Article.Status.PUBLISHED).count(),
         ingest_errors=errors,
     )
-    index_clear()
+    data_snapshots["demo"] = data_snapshot_take(folder=tmp_path_factory.mktemp("snapshot"), data=data)
+    return data
 
 
 def cjk_font_families() -> list[str]:

@@ -71,6 +71,7 @@ def test_an_article_page_fits_a_phone_screen(phone_page, base_url):
     assert_fits_phone(phone_page)
     # Images in the body shrink to the column instead of widening the page.
     wide_images = phone_page.evaluate(
-        f"() => Array.from(document.images).filter(i => i.getBoundingClientRect().width > {PHONE_WIDTH}).length"
+        "(limit) => Array.from(document.images).filter(i => i.getBoundingClientRect().width > limit).length",
+        PHONE_WIDTH,
     )
     assert wide_images == 0
