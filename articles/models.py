@@ -91,6 +91,9 @@ class Article(models.Model):
     story = models.ForeignKey(
         Story, null=True, blank=True, on_delete=models.SET_NULL, related_name="articles", verbose_name="转载组"
     )
+    # Set when an editor merged or split the article's story by hand: automatic repost
+    # detection then leaves its membership alone.
+    story_locked = models.BooleanField("转载组已人工确认", default=False)
     # MinHash signature of the body's jieba tokens (uint32 values, little-endian), for repost detection.
     minhash = models.BinaryField("MinHash 签名", blank=True, default=b"")
     # Keywords extracted with jieba at ingest, best first: [[word, weight], ...].

@@ -8,7 +8,10 @@ very same page (same source and same canonical link). Clusters are single-linkag
 article joins the story of every article it matches, and stories it bridges are merged.
 
 Story membership is written with ``QuerySet.update`` so reassigning many articles costs
-one statement and does not re-run the save hooks of unrelated rows.
+one statement and does not re-run the save hooks of unrelated rows; the moved ids are
+queued for the search index explicitly (``_story_set``), since results collapse by story.
+Editors' merges and splits set ``Article.story_locked``: automatic detection never moves
+a locked article, nor joins anything to a locked article that was split off.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from collections.abc import Callable, Iterable
 from django.db import connection, transaction
 from django.db.models import Count
 
+from search.signals import article_ids_enqueue
 from search.fingerprint import (
     BANDS,
     ROWS,
@@ -56,6 +60,15 @@ def _assign_lock() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
 
 
+def _story_set(*, articles, story: Story | None, **extra) -> int:
+    """Move the articles to ``story`` and queue them for reindexing once the move commits."""
+    ids = list(articles.values_list("id", flat=True))
+    if ids:
+        Article.objects.filter(id__in=ids).update(story=story, **extra)
+        article_ids_enqueue(ids=ids)
+    return len(ids)
+
+
 def article_signature(*, text: str) -> bytes:
     """The stored signature of a body: empty when the body is too short to compare."""
     if text_evidence(text=text) < MIN_EVIDENCE:
@@ -90,6 +103,7 @@ def article_matches(*, article: Article, signature: bytes, bands: list[str]) -> 
     candidates = (
         Article.objects.filter(id__in=sharing)
         .exclude(pk=article.pk)
+        .exclude(story_locked=True, story=None)
         .order_by()
         .values_list("id", "source_id", "canonical_url", "minhash", "story_id")
     )
@@ -112,7 +126,7 @@ def stories_dissolve_small(*, story_ids: Iterable[int]) -> int:
         .values_list("id", flat=True)
     )
     if small:
-        Article.objects.filter(story_id__in=small).update(story=None)
+        _story_set(articles=Article.objects.filter(story_id__in=small), story=None)
         Story.objects.filter(id__in=small).delete()
     return len(small)
 
@@ -130,9 +144,9 @@ def _stories_join(*, members: dict[int, int | None], story_ids: set[int]) -> Sto
     others = story_ids - {target.id}
     moving = [i for i, story_id in members.items() if story_id != target.id and story_id not in others]
     if moving:
-        Article.objects.filter(id__in=moving).update(story=target)
+        _story_set(articles=Article.objects.filter(id__in=moving), story=target)
     if others:
-        Article.objects.filter(story_id__in=others).update(story=target)
+        _story_set(articles=Article.objects.filter(story_id__in=others), story=target)
         Story.objects.filter(id__in=others).delete()
     return target
 
@@ -154,7 +168,7 @@ def article_story_link(*, article: Article, signature: bytes, bands: list[str]) 
     old_story_id = Article.objects.filter(pk=article.pk).values_list("story_id", flat=True).first()
     if not matches:
         if old_story_id is not None:
-            Article.objects.filter(pk=article.pk).update(story=None)
+            _story_set(articles=Article.objects.filter(pk=article.pk), story=None)
             stories_dissolve_small(story_ids=[old_story_id])
         article.story = None
         return None
@@ -176,6 +190,8 @@ def article_story_assign(*, article: Article) -> Story | None:
     with transaction.atomic():
         _assign_lock()
         signature, bands = article_fingerprint_store(article=article)
+        if Article.objects.filter(pk=article.pk, story_locked=True).exists():
+            return article.story
         return article_story_link(article=article, signature=signature, bands=bands)
 
 
@@ -194,7 +210,9 @@ def stories_merge(*, article_ids: Iterable[int]) -> Story | None:
         members.update(Article.objects.filter(story_id__in=story_ids).values_list("id", "story_id"))
         if len(members) < 2:
             return None
-        return _stories_join(members=members, story_ids=story_ids)
+        story = _stories_join(members=members, story_ids=story_ids)
+        Article.objects.filter(story=story).update(story_locked=True)
+        return story
 
 
 def articles_story_detach(*, article_ids: Iterable[int]) -> int:
@@ -205,7 +223,9 @@ def articles_story_detach(*, article_ids: Iterable[int]) -> int:
         story_ids = set(
             Article.objects.filter(id__in=ids, story__isnull=False).values_list("story_id", flat=True)
         )
-        count = Article.objects.filter(id__in=ids, story__isnull=False).update(story=None)
+        count = _story_set(
+            articles=Article.objects.filter(id__in=ids, story__isnull=False), story=None, story_locked=True
+        )
         stories_dissolve_small(story_ids=story_ids)
     return count
 
@@ -230,8 +250,10 @@ def stories_rebuild(*, progress: Callable[[], None] | None = None) -> tuple[int,
     called once per article and pass (for a progress bar).
     """
     with transaction.atomic():
-        Article.objects.exclude(story=None).update(story=None)
-        Story.objects.all().delete()
+        # Editors' decisions survive a rebuild: only automatic stories are recomputed.
+        locked_stories = Article.objects.filter(story_locked=True).exclude(story=None).values("story_id")
+        _story_set(articles=Article.objects.exclude(story=None).exclude(story_id__in=locked_stories), story=None)
+        Story.objects.exclude(id__in=locked_stories).delete()
     fields = ("id", "body_text", "minhash", "source_id", "canonical_url", "story_id")
     ordered = Article.objects.order_by("published_on", "id")
     for article in ordered.only(*fields).iterator(chunk_size=200):
@@ -239,7 +261,8 @@ def stories_rebuild(*, progress: Callable[[], None] | None = None) -> tuple[int,
             article_fingerprint_store(article=article)
         if progress is not None:
             progress()
-    for article in ordered.only("id", "minhash", "source_id", "canonical_url").iterator(chunk_size=200):
+    linkable = ordered.filter(story_locked=False).only("id", "minhash", "source_id", "canonical_url")
+    for article in linkable.iterator(chunk_size=200):
         signature = bytes(article.minhash or b"")
         bands = minhash_bands(signature=signature, bands=BANDS, rows=ROWS) if signature else []
         with transaction.atomic():

@@ -138,8 +138,14 @@ def _traditional_runs(text: str) -> Iterator[re.Match]:
             yield match
             continue
         start = 0
-        for i, ch in enumerate(run):
-            if s2t.convert(ch) != ch and t2s.convert(ch) == ch:
+        to_trad, to_simp = s2t.convert(run), t2s.convert(run)
+        if len(to_trad) == len(run) == len(to_simp):
+            # one call per run; both are character for character here
+            simplified_only = [a != c and b == c for a, b, c in zip(to_trad, to_simp, run, strict=True)]
+        else:
+            simplified_only = [s2t.convert(ch) != ch and t2s.convert(ch) == ch for ch in run]
+        for i, flag in enumerate(simplified_only):
+            if flag:
                 if i > start:
                     yield _CJK_RUN_RE.match(text, match.start() + start, match.start() + i)
                 start = i + 1

@@ -2,8 +2,6 @@ from __future__ import annotations
 
 from django.urls import path
 
-from articles import browse
-
 from . import feeds, views
 from .api import api
 
@@ -11,9 +9,6 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("search/", views.search, name="search"),
     path("articles/<int:pk>/", views.article_detail, name="article-detail"),
-    path("sources/<int:pk>/", browse.source_detail, name="source-detail"),
-    path("authors/<int:pk>/", browse.author_detail, name="author-detail"),
-    path("archive/<int:year>/<int:month>/", browse.archive_month, name="archive-month"),
     path("api/", api.urls),
     path("feeds/search.rss", feeds.SearchRssFeed(), name="feed-search-rss"),
     path("feeds/search.atom", feeds.SearchAtomFeed(), name="feed-search-atom"),

@@ -391,3 +391,17 @@ def test_template_posts_of_one_account_about_different_products_stay_apart(tmp_p
     # Close enough that a different account would count as a repost, yet one account's series.
     assert reposts.REPOST_THRESHOLD <= similarity < reposts.SAME_SOURCE_THRESHOLD
     assert first.story_id is None and second.story_id is None
+
+
+@pytest.mark.django_db
+def test_an_editors_split_survives_re_ingest_and_rebuild():
+    ingest(DEMO_CORPUS)
+    pair = list(Article.objects.filter(story__isnull=False).order_by("story_id", "id")[:2])
+    assert pair[0].story_id == pair[1].story_id
+    reposts.articles_story_detach(article_ids=[pair[1].pk])
+    reposts.stories_rebuild()
+    pair[1].refresh_from_db()
+    assert pair[1].story_id is None and pair[1].story_locked
+    reposts.article_story_assign(article=Article.objects.get(pk=pair[0].pk))
+    pair[1].refresh_from_db()
+    assert pair[1].story_id is None

@@ -160,6 +160,8 @@ class BenchArticle:
         self.source_id = 1
         self.authors = _Related(doc.authors)
         self.tags = _Related(())
+        self.policy_documents = _Related(())
+        self.story_id = None
         self.published_on = doc.published
         self.summary = ""
         self.body_text = doc.body

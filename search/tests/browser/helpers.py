@@ -23,7 +23,49 @@ def result_titles(page) -> list[str]:
 def search_submit(page, *, base_url: str, term: str) -> None:
     """Type a query into the search page's box and press the search button."""
     page.goto(f"{base_url}/search/")
-    box = page.get_by_role("searchbox", name="关键词")
-    box.fill(term)
+    page.locator("#search-q").fill(term)
     with page.expect_navigation():
         page.locator("#search-form").get_by_role("button", name="搜索", exact=True).click()
+
+
+def article_path(*, pk: int) -> str:
+    return f"/articles/{pk}/"
+
+
+def glyphs_render(page, *, sample: str = "数据安全", other: str = "政策新闻") -> bool:
+    """True when two different Chinese strings draw different pixels in the page's font.
+
+    Without a Chinese font every character falls back to the same empty box, so both
+    strings draw identical images; real glyphs never do.
+    """
+    return page.evaluate(
+        """([a, b]) => {
+            const font = '32px ' + getComputedStyle(document.body).fontFamily;
+            const draw = (text) => {
+                const canvas = document.createElement('canvas');
+                canvas.width = 200; canvas.height = 48;
+                const ctx = canvas.getContext('2d');
+                ctx.font = font; ctx.fillStyle = '#000'; ctx.textBaseline = 'top';
+                ctx.fillText(text, 0, 4);
+                return Array.from(ctx.getImageData(0, 0, 200, 48).data);
+            };
+            const one = draw(a), two = draw(b);
+            const ink = one.some((v, i) => i % 4 === 3 && v > 0);
+            return ink && one.some((v, i) => v !== two[i]);
+        }""",
+        [sample, other],
+    )
+
+
+def platform_fonts(page, *, selector: str) -> list[str]:
+    """Names of the fonts Chromium actually used to draw the text of ``selector``."""
+    session = page.context.new_cdp_session(page)
+    try:
+        session.send("DOM.enable")
+        session.send("CSS.enable")
+        root = session.send("DOM.getDocument")["root"]["nodeId"]
+        node = session.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+        fonts = session.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+    finally:
+        session.detach()
+    return [font["familyName"] for font in fonts]
