@@ -82,7 +82,7 @@ def _converters():
     return _opencc
 
 
-def script_simplify(text: str) -> tuple[str, list[int] | None]:
+def script_simplify(text: str, *, with_offsets: bool = True) -> tuple[str, list[int] | None]:
     """Traditional → simplified, with Taiwan/Hong Kong wording where the text is traditional.
 
     Only runs of CJK characters that contain a traditional character go through the
@@ -98,6 +98,16 @@ def script_simplify(text: str) -> tuple[str, list[int] | None]:
         return text, None  # nearly all text: nothing traditional in it
     parts: list[str] = []
     offsets: list[int] = []
+    if not with_offsets:
+        # indexing only needs the text
+        cursor = 0
+        for match in _traditional_runs(text):
+            run = match.group()
+            parts.append(text[cursor : match.start()])
+            parts.append(_phrase_convert(run) if t2s.convert(run) != run else run)
+            cursor = match.end()
+        parts.append(text[cursor:])
+        return "".join(parts), None
     cursor = 0
     for match in _traditional_runs(text):
         start, end = match.span()
@@ -207,7 +217,7 @@ def text_normalise_plain(text: str) -> str:
 
 def _normalise_fast(text: str) -> str:
     """``text_normalise(text)[0]`` without building the offset map when lengths agree."""
-    converted, _ = script_simplify(text)
+    converted, _ = script_simplify(text, with_offsets=False)
     fast = unicodedata.normalize("NFKC", converted).lower()
     if len(fast) == len(converted):
         return fast.translate(_BRACKETS)

@@ -39,7 +39,7 @@ api = NinjaAPI(
     renderer=ReadableJSONRenderer(),
 )
 
-FACET_KEYS = ("source", "author", "tag", "year", "month")
+FACET_KEYS = ("source", "author", "tag", "policy", "year", "month")
 
 
 class ErrorOut(Schema):
@@ -52,6 +52,7 @@ class SearchQueryIn(Schema):
     source: list[str] = Field([], description="来源，可重复")
     author: list[str] = Field([], description="作者，可重复")
     tag: list[str] = Field([], description="标签，可重复")
+    policy: list[str] = Field([], description="提及的政策文件（名称或文号），可重复")
     year: list[int] = Field([], description="年份，可重复，如 2024")
     month: list[str] = Field([], description="月份，可重复，如 2024-05")
     date_from: datetime.date | None = Field(None, description="起始日期，YYYY-MM-DD")
@@ -67,6 +68,14 @@ class FacetValueOut(Schema):
     count: int
 
 
+class RepostOut(Schema):
+    id: int
+    title: str
+    url: str
+    source: str
+    published: datetime.date | None
+
+
 class HitOut(Schema):
     id: int
     title: str
@@ -75,6 +84,8 @@ class HitOut(Schema):
     authors: list[str]
     published: datetime.date | None
     snippet: str
+    story_size: int = Field(1, description="同一报道被多少个来源发布（含本条）")
+    reposts: list[RepostOut] = Field([], description="同一报道的其他来源")
 
 
 class SearchOut(Schema):
@@ -125,9 +136,10 @@ def error_body(*, fields: dict[str, list[str]]) -> dict[str, object]:
     response={200: SearchOut, 400: ErrorOut},
     summary="检索文章",
     description=(
-        "参数与检索页面相同。source、author、tag、year、month 可重复出现：同一项的多个值之间为“或”，"
+        "参数与检索页面相同。source、author、tag、policy、year、month 可重复出现：同一项的多个值之间为“或”，"
         "不同项之间为“且”。sort 可选 relevance（相关度）、newest（最新）、oldest（最早）；"
-        "in=title 表示只检索标题。"
+        "in=title 表示只检索标题。同一报道被多个来源转载时只返回一条，count 按报道计，"
+        "其他来源见 reposts。"
     ),
 )
 def search_articles(request: HttpRequest, filters: Query[SearchQueryIn]):
@@ -158,6 +170,11 @@ def search_page_payload(*, page: SearchPage) -> dict[str, object]:
                 "authors": list(hit.authors),
                 "published": hit.published,
                 "snippet": hit.snippet,
+                "story_size": max(hit.story_size, 1),
+                "reposts": [
+                    {"id": o.id, "title": o.title, "url": o.url, "source": o.source, "published": o.published}
+                    for o in hit.story_others
+                ],
             }
             for hit in page.results
         ],

@@ -587,6 +587,8 @@ def article_search(*, params: SearchParams) -> SearchPage:
     _params_check(params)
     node = query_parse(text=params.q)
     dictionary_refresh()
+    # page_size=0 asks for the count and the facets only (charts): no result rows are loaded.
+    counts_only = int(params.page_size) == 0
     page_size = min(max(int(params.page_size), 1), MAX_PAGE_SIZE)
     page = max(int(params.page), 1)
     backend = _backend()
@@ -607,7 +609,7 @@ def article_search(*, params: SearchParams) -> SearchPage:
         page=page,
         page_size=page_size,
         num_pages=num_pages,
-        results=_hits(ids=page_ids, needles=needles),
+        results=[] if counts_only else _hits(ids=page_ids, needles=needles),
         facets=_facets(raw=raw_facets, params=params),
     )
 

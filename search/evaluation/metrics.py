@@ -3,6 +3,10 @@
 Recall is capped at ``k``: when more articles are relevant than fit on the page, a
 full page of relevant ones counts as 1.0. The judged sets are kept at ten or fewer,
 so for them this is plain recall@k.
+
+An entry of a ranking is one article id, or a frozenset of ids when the page shows one
+entry for a story republished by several sources ("N 个来源"): every article of the entry
+is found at that entry's rank.
 """
 
 from __future__ import annotations
@@ -11,19 +15,24 @@ from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 
+def _members(entry: Hashable) -> frozenset:
+    return entry if isinstance(entry, frozenset) else frozenset([entry])
+
+
 def recall_at_k(*, ranked: Sequence[Hashable], relevant: Iterable[Hashable], k: int) -> float:
     wanted = set(relevant)
     if not wanted:
         # Nothing to find: an empty judged set cannot be missed.
         return 1.0
-    found = wanted.intersection(ranked[:k])
+    shown = frozenset().union(*(_members(entry) for entry in ranked[:k]))
+    found = wanted & shown
     return len(found) / min(len(wanted), k)
 
 
 def reciprocal_rank(*, ranked: Sequence[Hashable], relevant: Iterable[Hashable]) -> float:
     wanted = set(relevant)
-    for index, item in enumerate(ranked, start=1):
-        if item in wanted:
+    for index, entry in enumerate(ranked, start=1):
+        if wanted & _members(entry):
             return 1.0 / index
     return 0.0
 

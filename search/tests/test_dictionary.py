@@ -46,3 +46,17 @@ def test_an_admin_synonym_group_works_both_ways(db, word):
     dictionary_refresh(check_now=True)
     assert set(synonyms_for(term="甲乙测试词")) == {"甲乙测试词", "丙丁测试词"}
     assert len(synonyms_for(term=word)) >= 2
+
+
+def test_the_later_migration_adds_vendor_and_security_synonyms(db):
+    dictionary_refresh(force=True)
+    assert "android" in synonyms_for(term="安卓")
+    assert "谷歌浏览器" in synonyms_for(term="Chrome")
+    assert "poc" in synonyms_for(term="概念验证")
+    # the group added for 零日 joins the first one instead of replacing it
+    assert {"0day", "零日漏洞", "zero-day"} <= set(synonyms_for(term="零日"))
+    assert (
+        Synonym.objects.filter(note="补充词表").count()
+        + Synonym.objects.filter(terms="安卓, Android").count()
+        >= 1
+    )

@@ -40,7 +40,7 @@ def test_an_empty_query_lists_every_published_article_with_all_facets(client: Cl
     assert body["count"] == 4
     assert (body["page"], body["page_size"], body["num_pages"]) == (1, 20, 1)
     assert sorted(titles(body)) == sorted(T.values())
-    assert set(body["facets"]) == {"source", "author", "tag", "year", "month"}
+    assert set(body["facets"]) == {"source", "author", "tag", "policy", "year", "month"}
     sources = {item["value"]: item["count"] for item in body["facets"]["source"]}
     assert sources == {"新华视点": 2, "经济日报": 1, "人民网": 1}
     years = {item["value"]: item["count"] for item in body["facets"]["year"]}
@@ -52,7 +52,7 @@ def test_each_result_carries_its_metadata_and_a_plain_snippet(client: Client, co
     _, body = api_get(client, "q=新能源汽车")
     assert titles(body) == [T["vehicles"]]
     hit = body["results"][0]
-    assert set(hit) == {"id", "title", "url", "source", "authors", "published", "snippet"}
+    assert set(hit) == {"id", "title", "url", "source", "authors", "published", "snippet", "story_size", "reposts"}
     assert hit["id"] == corpus["vehicles"].pk
     assert hit["source"] == "经济日报"
     assert sorted(hit["authors"]) == ["李华", "王明"]
@@ -184,7 +184,7 @@ def test_the_openapi_document_is_valid_json_listing_both_endpoints(client: Clien
     assert "/api/search" in document["paths"]
     assert "/api/articles/{id}" in document["paths"]
     parameters = {p["name"] for p in document["paths"]["/api/search"]["get"]["parameters"]}
-    assert {"q", "source", "author", "tag", "year", "month", "date_from", "date_to"} <= parameters
+    assert {"q", "source", "author", "tag", "policy", "year", "month", "date_from", "date_to"} <= parameters
     assert {"sort", "page", "page_size", "in"} <= parameters
 
 
@@ -192,3 +192,31 @@ def test_the_api_documentation_page_is_served(client: Client, db) -> None:
     response = client.get("/api/docs")
     assert response.status_code == 200
     assert b"openapi.json" in response.content
+
+
+def test_reposts_of_one_story_come_back_as_one_result_with_their_sources(client: Client, transactional_db) -> None:
+    from articles.models import PolicyDocument, PolicyMention, Story
+
+    from .factories import article_make
+
+    index_clear()
+    story = Story.objects.create()
+    first = article_make(title="转载测试：海港数据枢纽启用", body="海港数据枢纽正式启用。", source="甲号")
+    second = article_make(title="海港数据枢纽启用（转载）", body="海港数据枢纽正式启用。", source="乙号")
+    for article in (first, second):
+        article.story = story
+        article.save()
+    document = PolicyDocument.objects.create(name="海港数据管理办法", kind="title")
+    PolicyMention.objects.create(article=first, document=document, raw="海港数据管理办法")
+
+    status, body = api_get(client, "q=海港数据枢纽")
+    assert status == 200
+    assert body["count"] == 1
+    (hit,) = body["results"]
+    assert hit["story_size"] == 2
+    assert [r["source"] for r in hit["reposts"]] == [{"甲号": "乙号", "乙号": "甲号"}[hit["source"]]]
+
+    status, body = api_get(client, "policy=海港数据管理办法")
+    assert status == 200
+    assert [r["id"] for r in body["results"]] == [first.id]
+    assert body["facets"]["policy"] == [{"value": "海港数据管理办法", "count": 1}]

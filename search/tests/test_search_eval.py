@@ -180,3 +180,12 @@ def test_the_command_fails_when_recall_is_below_the_floor(ingested_fixtures, tmp
 def test_the_command_refuses_to_run_on_an_empty_database(db, tmp_path):
     with pytest.raises(CommandError, match="ingest"):
         call_command("search_eval", queries=_judged_file(tmp_path), stdout=io.StringIO())
+
+
+def test_a_story_entry_finds_every_article_of_the_story_at_its_rank():
+    from search.evaluation.metrics import recall_at_k, reciprocal_rank
+
+    ranked = [1, frozenset({2, 3}), 4]
+    assert recall_at_k(ranked=ranked, relevant={3, 4}, k=2) == 0.5
+    assert recall_at_k(ranked=ranked, relevant={2, 3}, k=2) == 1.0
+    assert reciprocal_rank(ranked=ranked, relevant={3}) == 0.5

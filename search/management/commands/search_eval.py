@@ -35,15 +35,18 @@ GROUP_LABELS = {
 }
 
 
-def product_search_ids(query: str, k: int) -> list[int]:
-    """Article ids of the first result page, as the search page would show them."""
+def product_search_ids(query: str, k: int) -> list[int | frozenset[int]]:
+    """The first result page as the search page shows it: one entry per story, with its reposts."""
     from search.selectors import QuerySyntaxError, SearchParams, article_search
 
     try:
         page = article_search(params=SearchParams(q=query, page=1, page_size=k))
     except QuerySyntaxError:
         return []
-    return [int(hit.id) for hit in page.results]
+    return [
+        frozenset([int(hit.id), *(int(other.id) for other in hit.story_others)]) if hit.story_others else int(hit.id)
+        for hit in page.results
+    ]
 
 
 def outcomes_table(*, outcomes: list[QueryOutcome], k: int) -> str:

@@ -75,9 +75,17 @@ def test_desktop_screenshots_of_home_search_and_article(page, base_url, artifact
     page_ready(page)
     screenshot_save(page, folder=artifacts_dir, name="article-desktop")
 
+    policies = page.locator(".article-policies a")
+    if policies.count():
+        with page.expect_navigation():
+            policies.first.click()
+        page_ready(page)
+        screenshot_save(page, folder=artifacts_dir, name="policy-desktop")
+
 
 def test_phone_screenshots_of_search_and_article(phone_page, base_url, artifacts_dir):
-    phone_page.goto(f"{base_url}/search/?q={SEARCH_TERM}")
+    # A short page of results keeps the full-page image readable.
+    phone_page.goto(f"{base_url}/search/?q={SEARCH_TERM}&page_size=5")
     page_ready(phone_page)
     screenshot_save(phone_page, folder=artifacts_dir, name="search-phone")
 
