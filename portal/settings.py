@@ -181,6 +181,10 @@ if CELERY_BROKER_URL and urlparse(CELERY_BROKER_URL).scheme not in {"redis", "re
         f"CELERY_BROKER_URL must be a redis:// URL, not {CELERY_BROKER_URL!r}"
     )
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+if not CELERY_BROKER_URL:
+    # Celery still builds a producer for inline tasks; an in-memory transport keeps it from
+    # reaching for an AMQP server on localhost.
+    CELERY_BROKER_URL = "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True

@@ -9,6 +9,11 @@ _IMAGE_RE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 _LINK_RE = re.compile(r"\[([^\]]*)\]\(([^)\s]*)[^)]*\)")
 _AUTOLINK_RE = re.compile(r"<(https?://[^>]+)>")
 _HTML_TAG_RE = re.compile(r"</?[a-zA-Z][^>]{0,200}>")
+# Raw HTML elements whose content is code or markup, never reading text.
+_HIDDEN_BLOCK_RE = re.compile(
+    r"<(script|style|noscript|template|iframe|object|svg|math)\b[^>]*>.*?(</\1\s*>|\Z)|<!--.*?(-->|\Z)",
+    re.IGNORECASE | re.DOTALL,
+)
 _HEADING_RE = re.compile(r"^\s{0,3}#{1,6}\s*")
 _QUOTE_RE = re.compile(r"^\s*(>\s?)+")
 _BULLET_RE = re.compile(r"^\s*[*+-]\s+")
@@ -60,8 +65,31 @@ def _join(left: str, right: str) -> str:
     return left + right
 
 
+def _hidden_blocks_strip(markdown: str) -> str:
+    """Drop raw script/style/comment blocks, but not inside fenced code (an XSS write-up keeps its payload)."""
+    chunks: list[str] = []
+    prose: list[str] = []
+    in_code = False
+    for line in markdown.split("\n"):
+        if _FENCE_RE.match(line):
+            if not in_code:
+                chunks.append(_HIDDEN_BLOCK_RE.sub("", "\n".join(prose)))
+                prose = []
+                chunks.append(line)
+            else:
+                chunks.append(line)
+            in_code = not in_code
+        elif in_code:
+            chunks.append(line)
+        else:
+            prose.append(line)
+    chunks.append(_HIDDEN_BLOCK_RE.sub("", "\n".join(prose)))
+    return "\n".join(chunk for chunk in chunks)
+
+
 def markdown_to_text(markdown: str) -> str:
     """Plain text: markdown syntax removed, one paragraph (or list item / code line) per line."""
+    markdown = _hidden_blocks_strip(markdown)
     out: list[str] = []
     paragraph = ""
     in_code = False

@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from articles.cleaning.plaintext import markdown_to_text
+
+
+def test_raw_script_style_and_comments_never_reach_the_plain_text():
+    text = markdown_to_text("前文\n\n<script>window.x = 1;\nalert(1)</script>\n\n正文<style>p {}</style>结束\n\n<!-- 隐藏 -->尾")
+    assert text.split("\n") == ["前文", "正文结束", "尾"]
+
+
+def test_an_unclosed_script_hides_the_rest_of_its_block_only():
+    assert markdown_to_text("<SCRIPT src=x>alert(1)\n\n```\ncode\n```") == "code"
+
+
+def test_payloads_inside_fenced_code_are_kept_for_write_ups():
+    text = markdown_to_text("XSS 示例：\n\n```html\n<script>alert(1)</script>\n```")
+    assert "<script>alert(1)</script>" in text
