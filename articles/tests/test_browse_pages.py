@@ -13,7 +13,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from articles.models import Article, Author, Source
-from search.tests.factories import article_make
+from articles.tests.factories import article_make
 
 pytestmark = pytest.mark.django_db
 

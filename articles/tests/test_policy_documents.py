@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import datetime
-import hashlib
 import io
-import itertools
 from pathlib import Path
 
 import pytest
@@ -13,7 +11,7 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from articles.models import Article, Author, PolicyDocument, PolicyMention, Source
+from articles.models import Article, PolicyDocument, PolicyMention
 from articles.policy import (
     POLICY_ARTICLES_PER_PAGE,
     article_policy_mentions_sync,
@@ -25,6 +23,7 @@ from articles.policy import (
 )
 from articles.services import article_reclean
 
+from . import factories
 from .helpers import wechat_url, write_article
 
 pytestmark = pytest.mark.django_db
@@ -62,36 +61,9 @@ def write_bracket_articles(folder: Path) -> list[Path]:
     ]
 
 
-_seq = itertools.count(1)
-
-
-def article_make(
-    *,
-    body: str,
-    title: str = "",
-    published: datetime.date | None = datetime.date(2024, 5, 1),
-    status: str = Article.Status.PUBLISHED,
-    source: str = "测试来源",
-    authors: tuple[str, ...] = (),
-) -> Article:
+def article_make(*, body: str, title: str = "", **fields) -> Article:
     """An article row written directly, with its mentions synced as ingest would."""
-    n = next(_seq)
-    url = f"https://news.example.cn/policy-test/{n}"
-    article = Article.objects.create(
-        title=title or f"测试文章{n}",
-        url=url,
-        canonical_url=url,
-        url_key=hashlib.sha256(url.encode()).hexdigest(),
-        source=Source.objects.get_or_create(name=source)[0],
-        published_on=published,
-        raw_text=body,
-        body_markdown=body,
-        body_text=body,
-        status=status,
-        content_hash=hashlib.sha256(body.encode()).hexdigest(),
-    )
-    if authors:
-        article.authors.set([Author.objects.get_or_create(name=a)[0] for a in authors])
+    article = factories.article_make(title=title or "测试文章", body=body, **fields)
     article_policy_mentions_sync(article=article)
     return article
 

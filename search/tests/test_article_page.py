@@ -41,13 +41,13 @@ def articles(transactional_db: None) -> Iterator[dict[str, Article]]:
             "older": article_make(
                 title="数据安全检查工作部署会召开",
                 source="网信观察",
-                published_on=datetime.date(2024, 3, 1),
+                published=datetime.date(2024, 3, 1),
                 body="会议部署开展数据安全检查，要求梳理重要数据目录，落实数据安全责任。",
             ),
             "main": article_make(
                 title="关于开展数据安全专项检查的通知",
                 source="网信观察",
-                published_on=datetime.date(2024, 4, 2),
+                published=datetime.date(2024, 4, 2),
                 authors=("陈立",),
                 tags=("数据安全",),
                 body=HOSTILE_BODY,
@@ -55,19 +55,19 @@ def articles(transactional_db: None) -> Iterator[dict[str, Article]]:
             "newer": article_make(
                 title="个人信息保护合规审计办法解读",
                 source="网信观察",
-                published_on=datetime.date(2024, 5, 6),
+                published=datetime.date(2024, 5, 6),
                 body="办法明确个人信息处理者应当定期开展合规审计。",
             ),
             "elsewhere": article_make(
                 title="重要数据目录编制指南发布",
                 source="安全日报",
-                published_on=datetime.date(2024, 4, 20),
+                published=datetime.date(2024, 4, 20),
                 body="指南说明了重要数据目录的编制方法，数据安全检查将以目录为依据。",
             ),
             "hidden": article_make(
                 title="数据安全检查内部材料",
                 source="网信观察",
-                published_on=datetime.date(2024, 4, 10),
+                published=datetime.date(2024, 4, 10),
                 body="不公开的数据安全检查材料。",
                 status=Article.Status.HIDDEN,
             ),
@@ -189,7 +189,7 @@ def test_reposts_of_the_same_story_are_listed_as_also_published_by(client: Clien
     copy = article_make(
         title="转发：关于开展数据安全专项检查的通知",
         source="安全转载号",
-        published_on=datetime.date(2024, 4, 3),
+        published=datetime.date(2024, 4, 3),
         body=HOSTILE_BODY,
     )
     Article.objects.filter(pk__in=[articles["main"].pk, copy.pk]).update(story=story)
@@ -215,7 +215,7 @@ def test_the_page_makes_a_bounded_number_of_queries(
     copy = article_make(
         title="转发：关于开展数据安全专项检查的通知",
         source="安全转载号",
-        published_on=datetime.date(2024, 4, 3),
+        published=datetime.date(2024, 4, 3),
         body=HOSTILE_BODY,
     )
     Article.objects.filter(pk__in=[main.pk, copy.pk]).update(story=Story.objects.create())

@@ -10,10 +10,9 @@ from haystack import connections
 from whoosh import query as wq
 
 from articles.models import Article, Author, PolicyDocument, PolicyMention, Source, Story
+from articles.tests.factories import article_make
 from search.models import DictionaryTerm
 from search.selectors import QuerySyntaxError, SearchParams, article_search
-
-from .factories import article_make
 
 D = datetime.date
 

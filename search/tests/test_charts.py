@@ -140,7 +140,7 @@ def indexed(transactional_db: None):
     from django.db import transaction
     from haystack import connections
 
-    from search.tests.factories import article_make
+    from articles.tests.factories import article_make
 
     backend = connections["default"].get_backend()
     backend.clear()

@@ -135,7 +135,7 @@ def test_a_feed_holds_at_most_thirty_items(client: Client, corpus) -> None:
         article_make(
             title=f"营商环境观察第{n}期",
             source="批量来源",
-            published_on=datetime.date(2022, 1, 1) + datetime.timedelta(days=n),
+            published=datetime.date(2022, 1, 1) + datetime.timedelta(days=n),
             body="营商环境持续优化。",
         )
     root = feed_get(client, "/feeds/search.rss?source=批量来源")

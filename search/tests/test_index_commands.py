@@ -10,9 +10,8 @@ from django.utils import timezone
 from haystack import connections
 
 from articles.models import Article
+from articles.tests.factories import article_make
 from search.selectors import SearchParams, article_search
-
-from .factories import article_make
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

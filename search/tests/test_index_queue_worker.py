@@ -9,10 +9,9 @@ from celery.contrib.testing.worker import start_worker
 from haystack import connections
 
 from articles.models import Article
+from articles.tests.factories import article_make
 from conftest import REDIS_INDEX_URL, celery_on_redis
 from search.selectors import SearchParams, article_search
-
-from .factories import article_make
 
 pytestmark = pytest.mark.redis
 

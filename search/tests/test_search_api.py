@@ -196,8 +196,7 @@ def test_the_api_documentation_page_is_served(client: Client, db) -> None:
 
 def test_reposts_of_one_story_come_back_as_one_result_with_their_sources(client: Client, transactional_db) -> None:
     from articles.models import PolicyDocument, PolicyMention, Story
-
-    from .factories import article_make
+    from articles.tests.factories import article_make
 
     index_clear()
     story = Story.objects.create()

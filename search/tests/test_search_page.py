@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import hashlib
 import re
 from collections.abc import Iterator
 
@@ -13,7 +12,8 @@ from django.http import QueryDict
 from django.test import Client
 from haystack import connections
 
-from articles.models import Article, Author, Source, Tag
+from articles.models import Article
+from articles.tests.factories import article_make
 from search.templatetags.search_tags import querystring_replace, querystring_toggle
 
 SEARCH_URL = "/search/"
@@ -21,37 +21,6 @@ SEARCH_URL = "/search/"
 
 def index_clear() -> None:
     connections["default"].get_backend().clear()
-
-
-def article_make(
-    *,
-    title: str,
-    source: str,
-    published_on: datetime.date | None,
-    body: str,
-    authors: tuple[str, ...] = (),
-    tags: tuple[str, ...] = (),
-    status: str = Article.Status.PUBLISHED,
-) -> Article:
-    url = f"https://news.example.cn/{hashlib.sha1(title.encode()).hexdigest()[:12]}"
-    article = Article.objects.create(
-        title=title,
-        url=url,
-        canonical_url=url,
-        url_key=hashlib.sha256(url.encode()).hexdigest(),
-        source=Source.objects.get_or_create(name=source)[0],
-        published_on=published_on,
-        fetched_at=datetime.datetime(2024, 6, 1, 8, 0, tzinfo=datetime.UTC),
-        raw_text=body,
-        body_markdown=body,
-        body_text=body,
-        summary=body[:40],
-        status=status,
-        content_hash=hashlib.sha256(body.encode()).hexdigest(),
-    )
-    article.authors.set([Author.objects.get_or_create(name=name)[0] for name in authors])
-    article.tags.set([Tag.objects.get_or_create(name=name)[0] for name in tags])
-    return article
 
 
 def corpus_create() -> dict[str, Article]:
@@ -70,7 +39,7 @@ def corpus_articles_make() -> dict[str, Article]:
         "digital": article_make(
             title="关于加快发展数字经济的若干意见",
             source="新华视点",
-            published_on=datetime.date(2024, 5, 10),
+            published=datetime.date(2024, 5, 10),
             authors=("王明",),
             tags=("数字经济",),
             body="意见提出，要推动数字经济和实体经济深度融合，培育一批具有竞争力的数字产业集群。",
@@ -78,7 +47,7 @@ def corpus_articles_make() -> dict[str, Article]:
         "vehicles": article_make(
             title="新能源汽车产业发展规划解读",
             source="经济日报",
-            published_on=datetime.date(2024, 3, 2),
+            published=datetime.date(2024, 3, 2),
             authors=("李华", "王明"),
             tags=("产业政策",),
             body="规划明确了新能源汽车充电设施的建设目标，并提出持续优化营商环境，支持企业扩大投资。",
@@ -86,7 +55,7 @@ def corpus_articles_make() -> dict[str, Article]:
         "business": article_make(
             title="优化营商环境条例实施一周年回顾",
             source="新华视点",
-            published_on=datetime.date(2023, 11, 20),
+            published=datetime.date(2023, 11, 20),
             authors=("赵强",),
             tags=("营商环境",),
             body="条例实施以来，各地简化审批流程，企业开办时间大幅缩短，市场主体活力持续增强。",
@@ -94,13 +63,13 @@ def corpus_articles_make() -> dict[str, Article]:
         "government": article_make(
             title="数字政府建设工作要点发布",
             source="人民网",
-            published_on=datetime.date(2023, 5, 8),
+            published=datetime.date(2023, 5, 8),
             body="要点要求加快政务服务一网通办，提升基层治理效能，推进公共数据有序开放。",
         ),
         "hidden": article_make(
             title="新能源汽车内部讨论稿",
             source="经济日报",
-            published_on=datetime.date(2024, 4, 1),
+            published=datetime.date(2024, 4, 1),
             body="这是一篇不应公开的新能源汽车讨论稿。",
             status=Article.Status.HIDDEN,
         ),

@@ -26,7 +26,7 @@ def titles(transactional_db: None) -> Iterator[dict[str, Article]]:
             f"economy{n}": article_make(
                 title=f"数字经济发展观察第{n}期",
                 source="观察来源",
-                published_on=datetime.date(2024, 1, 1) + datetime.timedelta(days=n),
+                published=datetime.date(2024, 1, 1) + datetime.timedelta(days=n),
                 body="本期观察聚焦产业数字化转型。",
             )
             for n in range(10)
@@ -34,13 +34,13 @@ def titles(transactional_db: None) -> Iterator[dict[str, Article]]:
         made["vehicles"] = article_make(
             title="新能源汽车下乡活动启动",
             source="经济日报",
-            published_on=datetime.date(2024, 6, 1),
+            published=datetime.date(2024, 6, 1),
             body="活动将持续到年底，数字经济企业也参与其中。",
         )
         made["hidden"] = article_make(
             title="新能源汽车内部通报",
             source="经济日报",
-            published_on=datetime.date(2024, 6, 2),
+            published=datetime.date(2024, 6, 2),
             body="内部材料。",
             status=Article.Status.HIDDEN,
         )

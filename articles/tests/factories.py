@@ -20,6 +20,7 @@ def article_make(
     tags: tuple[str, ...] = (),
     published: datetime.date | None = datetime.date(2024, 5, 1),
     status: str = Article.Status.PUBLISHED,
+    fetched_at: datetime.datetime | None = datetime.datetime(2024, 6, 1, 8, 0, tzinfo=datetime.UTC),
 ) -> Article:
     n = next(_seq)
     url = f"https://example.org/test/{n}"
@@ -30,6 +31,8 @@ def article_make(
         url_key=hashlib.sha256(url.encode()).hexdigest(),
         source=Source.objects.get_or_create(name=source)[0],
         published_on=published,
+        fetched_at=fetched_at,
+        summary=body[:40],
         raw_text=body,
         body_markdown=body,
         body_text=body,
