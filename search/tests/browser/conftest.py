@@ -7,6 +7,7 @@ real ingest command so they are cleaned and indexed exactly as in production.
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import subprocess
@@ -266,6 +267,22 @@ def data_snapshot_restore(*, snapshot: DataSnapshot) -> None:
         signal_processor.setup()
 
 
+def migration_seeds_restore() -> None:
+    """Re-create the rows the data migrations seed (synonyms, trend topics).
+
+    A transactional test ends with a flush that empties every table, seeds included; the
+    portal as deployed always has them.
+    """
+    from django.apps import apps
+
+    for module, function in (
+        ("search.migrations.0002_seed_synonyms", "seed_synonyms"),
+        ("search.migrations.0004_seed_trend_topics", "seed_topics"),
+        ("search.migrations.0005_seed_more_synonyms", "seed_more"),
+    ):
+        getattr(importlib.import_module(module), function)(apps, None)
+
+
 @pytest.fixture(scope="session")
 def data_snapshots(tmp_path_factory: pytest.TempPathFactory) -> dict[str, DataSnapshot]:
     return {}
@@ -291,7 +308,13 @@ def portal_data(
         data_snapshot_restore(snapshot=snapshot)
         return snapshot.data
     index_clear()
+    migration_seeds_restore()
     errors = corpus_ingest(paths=[DEMO_CORPUS_DIR, hostile_corpus_dir])
+    # Editors' picks, so the home page shows its featured block as it does in use.
+    featured = Article.objects.filter(status=Article.Status.PUBLISHED).exclude(url=HOSTILE_URL)
+    Article.objects.filter(
+        pk__in=list(featured.order_by("-published_on").values_list("pk", flat=True)[:2])
+    ).update(featured=True)
     hostile = Article.objects.filter(url=HOSTILE_URL).first()
     assert hostile is not None, f"the hostile article was not ingested: {errors}"
     data = PortalData(
