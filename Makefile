@@ -31,7 +31,7 @@ demo: venv
 	@echo "门户已启动：http://127.0.0.1:8000/  后台：http://127.0.0.1:8000/admin/（账号见上）"
 	$(MANAGE) runserver 127.0.0.1:8000
 
-test: venv system-deps test-sqlite test-postgres
+test: venv system-deps lint test-sqlite test-postgres
 
 test-sqlite: venv
 	$(BIN)/pytest -q

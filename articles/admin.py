@@ -44,12 +44,26 @@ class ArticleAdmin(admin.ModelAdmin):
     autocomplete_fields = ["source", "authors"]
     filter_horizontal = ["tags"]
     actions = ["publish", "hide", "feature", "unfeature", "reclean"]
-    readonly_fields = ["raw_text", "url_key", "content_hash", "canonical_url", "created_at", "updated_at", "original_link"]
+    readonly_fields = [
+        "raw_text",
+        "url_key",
+        "content_hash",
+        "canonical_url",
+        "created_at",
+        "updated_at",
+        "original_link",
+    ]
     fieldsets = [
         (None, {"fields": ["title", "source", "authors", "tags", "published_on", "status", "featured"]}),
         ("出处", {"fields": ["original_link", "canonical_url", "attribution", "fetched_at", "cover_image"]}),
         ("正文", {"fields": ["summary", ("body_markdown", "raw_text")], "classes": ["wide"]}),
-        ("记录", {"fields": ["url", "url_key", "content_hash", "created_at", "updated_at"], "classes": ["collapse"]}),
+        (
+            "记录",
+            {
+                "fields": ["url", "url_key", "content_hash", "created_at", "updated_at"],
+                "classes": ["collapse"],
+            },
+        ),
     ]
 
     class Media:
@@ -70,7 +84,9 @@ class ArticleAdmin(admin.ModelAdmin):
 
     @admin.action(description="发布所选文章", permissions=["change"])
     def publish(self, request: HttpRequest, queryset: QuerySet[Article]) -> None:
-        n = services.articles_status_set(article_ids=queryset.values_list("id", flat=True), status="published")
+        n = services.articles_status_set(
+            article_ids=queryset.values_list("id", flat=True), status="published"
+        )
         self.message_user(request, f"已发布 {n} 篇文章。", messages.SUCCESS)
 
     @admin.action(description="隐藏所选文章", permissions=["change"])
@@ -251,7 +267,17 @@ class IngestItemAdmin(admin.ModelAdmin):
     list_filter = ["outcome", "run__trigger"]
     list_select_related = ["run", "article"]
     search_fields = ["path", "reason"]
-    readonly_fields = ["run", "path", "size", "outcome", "reason", "article", "attempts", "created_at", "finished_at"]
+    readonly_fields = [
+        "run",
+        "path",
+        "size",
+        "outcome",
+        "reason",
+        "article",
+        "attempts",
+        "created_at",
+        "finished_at",
+    ]
     exclude = ["raw"]
     actions = ["retry"]
 

@@ -62,8 +62,10 @@ def inbox_process(*, inbox_dir: Path, settle_seconds: float = SETTLE_SECONDS) ->
     run = ingest_run_create(trigger=IngestRun.Trigger.INBOX, paths=[p.name for p in claimed])
     for path in claimed:
         items = [ingest_item_add(run=run, source=source) for source in ingest_inputs_iter(paths=[path])]
-        outcomes = [ingest_item_process(item_id=item.id) if item.outcome == "pending" else item.outcome
-                    for item in items]
+        outcomes = [
+            ingest_item_process(item_id=item.id) if item.outcome == "pending" else item.outcome
+            for item in items
+        ]
         if not items or IngestItem.Outcome.FAILED in outcomes:
             reasons = [
                 f"{item.path}: {item.reason}"
@@ -71,7 +73,9 @@ def inbox_process(*, inbox_dir: Path, settle_seconds: float = SETTLE_SECONDS) ->
             ] or ["压缩包里没有 .md 文件"]
             target = _unique_target(failed, path.name)
             path.rename(target)
-            target.with_name(target.name + ".reason.txt").write_text("\n".join(reasons) + "\n", encoding="utf-8")
+            target.with_name(target.name + ".reason.txt").write_text(
+                "\n".join(reasons) + "\n", encoding="utf-8"
+            )
         else:
             path.rename(_unique_target(done, path.name))
     logger.info("inbox: ingested %d files in run %s", len(claimed), run.pk)

@@ -89,7 +89,12 @@ class Article(models.Model):
     featured = models.BooleanField("精选", default=False)
     content_hash = models.CharField("内容指纹", max_length=64)
     story = models.ForeignKey(
-        Story, null=True, blank=True, on_delete=models.SET_NULL, related_name="articles", verbose_name="转载组"
+        Story,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="articles",
+        verbose_name="转载组",
     )
     # Set when an editor merged or split the article's story by hand: automatic repost
     # detection then leaves its membership alone.
@@ -134,6 +139,9 @@ class ArticleBand(models.Model):
         verbose_name_plural = "MinHash 分段"
         constraints = [models.UniqueConstraint(fields=["article", "band"], name="articleband_unique")]
 
+    def __str__(self) -> str:
+        return self.band
+
 
 class PolicyDocument(models.Model):
     """A policy document articles mention: by title in 《》 or by document number."""
@@ -171,6 +179,9 @@ class PolicyMention(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["article", "document"], name="policymention_unique"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.article_id} → {self.document}"
 
 
 class IngestRun(models.Model):
@@ -228,7 +239,12 @@ class IngestItem(models.Model):
     )
     reason = models.TextField("原因", blank=True)
     article = models.ForeignKey(
-        Article, null=True, blank=True, on_delete=models.SET_NULL, related_name="ingest_items", verbose_name="文章"
+        Article,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="ingest_items",
+        verbose_name="文章",
     )
     attempts = models.PositiveSmallIntegerField("尝试次数", default=0)
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
@@ -242,4 +258,3 @@ class IngestItem(models.Model):
 
     def __str__(self) -> str:
         return self.path
-

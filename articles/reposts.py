@@ -21,7 +21,6 @@ from collections.abc import Callable, Iterable
 from django.db import connection, transaction
 from django.db.models import Count
 
-from search.signals import article_ids_enqueue
 from search.fingerprint import (
     BANDS,
     ROWS,
@@ -30,6 +29,7 @@ from search.fingerprint import (
     minhash_similarity,
     text_evidence,
 )
+from search.signals import article_ids_enqueue
 
 from .models import Article, ArticleBand, Story
 
@@ -252,7 +252,9 @@ def stories_rebuild(*, progress: Callable[[], None] | None = None) -> tuple[int,
     with transaction.atomic():
         # Editors' decisions survive a rebuild: only automatic stories are recomputed.
         locked_stories = Article.objects.filter(story_locked=True).exclude(story=None).values("story_id")
-        _story_set(articles=Article.objects.exclude(story=None).exclude(story_id__in=locked_stories), story=None)
+        _story_set(
+            articles=Article.objects.exclude(story=None).exclude(story_id__in=locked_stories), story=None
+        )
         Story.objects.exclude(id__in=locked_stories).delete()
     fields = ("id", "body_text", "minhash", "source_id", "canonical_url", "story_id")
     ordered = Article.objects.order_by("published_on", "id")

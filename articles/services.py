@@ -68,7 +68,11 @@ def _read_file(path: Path) -> InputFile:
 
 def _zip_members(*, archive: zipfile.ZipFile, label: str) -> Iterator[InputFile]:
     members = sorted(
-        (m for m in archive.infolist() if not m.is_dir() and Path(m.filename).suffix.lower() in ARTICLE_SUFFIXES),
+        (
+            m
+            for m in archive.infolist()
+            if not m.is_dir() and Path(m.filename).suffix.lower() in ARTICLE_SUFFIXES
+        ),
         key=lambda m: m.filename,
     )
     for member in members:

@@ -28,9 +28,11 @@ def ingest_item(self, item_id: int) -> str:
     except TRANSIENT_ERRORS as exc:
         if self.request.retries >= self.max_retries:
             logger.exception("ingest item %s failed after %s retries", item_id, self.request.retries)
-            services.ingest_item_fail(item_id=item_id, reason=f"内部错误，已重试 {self.max_retries} 次：{exc}")
+            services.ingest_item_fail(
+                item_id=item_id, reason=f"内部错误，已重试 {self.max_retries} 次：{exc}"
+            )
             return "failed"
-        raise self.retry(exc=exc, countdown=2 ** self.request.retries) from exc
+        raise self.retry(exc=exc, countdown=2**self.request.retries) from exc
 
 
 @shared_task(bind=True, acks_late=True, max_retries=settings.CELERY_TASK_MAX_RETRIES)
@@ -38,7 +40,7 @@ def reclean_article(self, article_id: int) -> bool:
     try:
         return services.article_reclean(article_id=article_id)
     except TRANSIENT_ERRORS as exc:
-        raise self.retry(exc=exc, countdown=2 ** self.request.retries) from exc
+        raise self.retry(exc=exc, countdown=2**self.request.retries) from exc
 
 
 @shared_task(acks_late=True)

@@ -177,9 +177,7 @@ X_FRAME_OPTIONS = "DENY"
 # needs no Redis. With CELERY_BROKER_URL set, real workers do the work.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
 if CELERY_BROKER_URL and urlparse(CELERY_BROKER_URL).scheme not in {"redis", "rediss", "memory"}:
-    raise ImproperlyConfigured(
-        f"CELERY_BROKER_URL must be a redis:// URL, not {CELERY_BROKER_URL!r}"
-    )
+    raise ImproperlyConfigured(f"CELERY_BROKER_URL must be a redis:// URL, not {CELERY_BROKER_URL!r}")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 if not CELERY_BROKER_URL:
     # Celery still builds a producer for inline tasks; an in-memory transport keeps it from

@@ -66,7 +66,7 @@ def _join(left: str, right: str) -> str:
 
 
 def _hidden_blocks_strip(markdown: str) -> str:
-    """Drop raw script/style/comment blocks, but not inside fenced code (an XSS write-up keeps its payload)."""
+    """Drop raw script/style/comment blocks, except inside fenced code (a write-up keeps its payload)."""
     chunks: list[str] = []
     prose: list[str] = []
     in_code = False

@@ -36,7 +36,9 @@ def article_text(
     byline: str = "",
     body: str,
 ) -> str:
-    header = f"---\ntitle: {title}\nurl: {url}\nsource: {source}\ndate: {date}\nfetch_date: {fetch_date}\n---\n\n"
+    header = (
+        f"---\ntitle: {title}\nurl: {url}\nsource: {source}\ndate: {date}\nfetch_date: {fetch_date}\n---\n\n"
+    )
     intro = f"# {title}\n\n"
     if byline:
         intro += f"# {title}\n\n{byline}\n\n{source}\n\n"
@@ -59,7 +61,13 @@ def write_article(folder: Path, name: str, **fields: str) -> Path:
 def sample_folder(folder: Path, count: int = 3) -> list[Path]:
     """A folder of distinct, well-formed WeChat articles."""
     folder.mkdir(parents=True, exist_ok=True)
-    topics = ["数据要素市场建设", "关键信息基础设施保护", "个人信息出境评估", "生成式人工智能备案", "勒索软件应急处置"]
+    topics = [
+        "数据要素市场建设",
+        "关键信息基础设施保护",
+        "个人信息出境评估",
+        "生成式人工智能备案",
+        "勒索软件应急处置",
+    ]
     paths = []
     for i in range(count):
         topic = topics[i % len(topics)]
@@ -72,7 +80,10 @@ def sample_folder(folder: Path, count: int = 3) -> list[Path]:
                 source="测试政策观察" if i % 2 == 0 else "测试网安周报",
                 date=f"2024-0{1 + i % 9}-1{i % 10}",
                 byline=f"测试作者{i}",
-                body=f"本文介绍{topic}的第{i}项工作安排。\n\n## 主要内容\n\n- 明确责任分工\n- **加强**统筹协调\n",
+                body=(
+                    f"本文介绍{topic}的第{i}项工作安排。\n\n## 主要内容\n\n"
+                    "- 明确责任分工\n- **加强**统筹协调\n"
+                ),
             )
         )
     return paths

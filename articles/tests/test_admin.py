@@ -26,8 +26,16 @@ def articles(tmp_path):
 @pytest.fixture
 def staff_client(client):
     user = User.objects.create_user("editor", password="pw-editor-123", is_staff=True)
-    codenames = ["view_article", "change_article", "add_article", "view_ingestrun", "view_ingestitem",
-                 "change_ingestitem", "view_source", "view_author"]
+    codenames = [
+        "view_article",
+        "change_article",
+        "add_article",
+        "view_ingestrun",
+        "view_ingestitem",
+        "change_ingestitem",
+        "view_source",
+        "view_author",
+    ]
     user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
     client.force_login(user)
     return client
@@ -98,7 +106,8 @@ def test_bulk_actions_change_the_selected_articles(staff_client, articles, actio
 def test_publish_brings_hidden_articles_back(staff_client, articles):
     Article.objects.update(status="hidden")
     staff_client.post(
-        reverse("admin:articles_article_changelist"), {"action": "publish", "_selected_action": [articles[0].pk]}
+        reverse("admin:articles_article_changelist"),
+        {"action": "publish", "_selected_action": [articles[0].pk]},
     )
     assert Article.objects.get(pk=articles[0].pk).status == "published"
 
@@ -129,7 +138,9 @@ def test_sources_list_their_article_counts(staff_client, articles):
 def test_an_upload_queues_an_ingest_run_and_reports_its_progress(staff_client):
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("a.md", article_text(title="上传一", url=wechat_url(41), source="上传源", body="第一篇上传。"))
+        archive.writestr(
+            "a.md", article_text(title="上传一", url=wechat_url(41), source="上传源", body="第一篇上传。")
+        )
         archive.writestr("b.md", "不是文章")
     single = article_text(title="上传二", url=wechat_url(42), source="上传源", body="第二篇上传。")
     response = staff_client.post(
@@ -146,7 +157,12 @@ def test_an_upload_queues_an_ingest_run_and_reports_its_progress(staff_client):
     assert response["Location"] == reverse("admin:articles_ingestrun_change", args=[run.pk])
     assert run.trigger == "upload" and run.created_by.username == "editor"
     progress = staff_client.get(reverse("admin:articles_ingestrun_progress", args=[run.pk])).json()
-    assert (progress["total"], progress["created"], progress["failed"], progress["finished"]) == (3, 2, 1, True)
+    assert (progress["total"], progress["created"], progress["failed"], progress["finished"]) == (
+        3,
+        2,
+        1,
+        True,
+    )
     page = staff_client.get(reverse("admin:articles_ingestrun_change", args=[run.pk])).content.decode()
     assert "batch.zip!b.md" in page
 
@@ -164,7 +180,9 @@ def test_failed_items_can_be_fixed_and_retried(staff_client, tmp_path):
     path = tmp_path / "later.md"
     path.write_bytes(b"\x00broken")
     try:
-        call_command("ingest", str(path), "--sync", "--no-progress", stdout=io.StringIO(), stderr=io.StringIO())
+        call_command(
+            "ingest", str(path), "--sync", "--no-progress", stdout=io.StringIO(), stderr=io.StringIO()
+        )
     except Exception:
         pass
     item = IngestItem.objects.get()

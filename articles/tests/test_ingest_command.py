@@ -69,7 +69,12 @@ def test_the_same_article_crawled_twice_with_other_tracking_params_is_one_articl
     body = "同一篇文章被抓取了两次，链接里的跟踪参数不同。"
     write_article(tmp_path, "a.md", title="重复抓取", url=first, source="测试源", body=body)
     write_article(
-        tmp_path, "b.md", title="重复抓取", url=second, source="测试源", body=body,
+        tmp_path,
+        "b.md",
+        title="重复抓取",
+        url=second,
+        source="测试源",
+        body=body,
         fetch_date="2025-11-01T00:00:00",
     )
     out, _, _ = run_ingest(tmp_path)
@@ -80,7 +85,9 @@ def test_the_same_article_crawled_twice_with_other_tracking_params_is_one_articl
 def test_a_broken_file_is_recorded_with_its_reason_and_the_batch_goes_on(tmp_path):
     sample_folder(tmp_path, count=2)
     (tmp_path / "notes.md").write_text("这只是一份说明，不是文章。\n", encoding="utf-8")
-    (tmp_path / "empty.md").write_text("---\ntitle: 空文章\nurl: https://example.com/a\nsource: 测试\n---\n\n", encoding="utf-8")
+    (tmp_path / "empty.md").write_text(
+        "---\ntitle: 空文章\nurl: https://example.com/a\nsource: 测试\n---\n\n", encoding="utf-8"
+    )
     (tmp_path / "binary.md").write_bytes(b"\x00\x01\x02PK\x00garbage")
     out, err, code = run_ingest(tmp_path)
     assert code == 1
@@ -107,7 +114,9 @@ def test_a_failed_file_does_not_damage_the_stored_article(tmp_path):
 
 def test_it_reads_zip_archives_and_gb18030_files(tmp_path):
     gb = article_text(
-        title="编码测试：国标文件", url="https://www.example.com/news/1.html?utm_source=x", source="测试新闻网",
+        title="编码测试：国标文件",
+        url="https://www.example.com/news/1.html?utm_source=x",
+        source="测试新闻网",
         body="这篇文章以 GB18030 编码保存，内容需要正确解码。",
     ).encode("gb18030")
     buffer = io.BytesIO()
@@ -125,7 +134,7 @@ def test_it_reads_zip_archives_and_gb18030_files(tmp_path):
 
 def test_a_missing_path_and_a_bad_zip_are_failures_not_crashes(tmp_path):
     (tmp_path / "bad.zip").write_bytes(b"not a zip at all")
-    _, err, code = run_ingest(tmp_path / "nope.md", tmp_path / "bad.zip")
+    _, _, code = run_ingest(tmp_path / "nope.md", tmp_path / "bad.zip")
     assert code == 1
     reasons = dict(IngestItem.objects.values_list("path", "reason"))
     assert "路径不存在" in reasons[str(tmp_path / "nope.md")]

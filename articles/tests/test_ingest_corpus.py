@@ -13,7 +13,14 @@ from articles.models import Article, IngestItem
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.corpus]
 
-WECHAT_MARKERS = ["微信扫一扫", "预览时标签不可点", "扫码订阅", "继续滑动看下一个", "轻触阅读原文", "向上滑动看下一个"]
+WECHAT_MARKERS = [
+    "微信扫一扫",
+    "预览时标签不可点",
+    "扫码订阅",
+    "继续滑动看下一个",
+    "轻触阅读原文",
+    "向上滑动看下一个",
+]
 TRAILING_WIDGETS = {"赞", "在看", "分享", "留言", "写留言", "知道了"}
 
 
@@ -50,7 +57,9 @@ def test_the_whole_real_corpus_is_ingested_without_losing_a_file(corpus_dir):
     files = sorted(corpus_dir.glob("*.md"))
     _ingest(corpus_dir)
 
-    items = {Path(item.path).name: item for item in IngestItem.objects.select_related("article", "article__source")}
+    items = {
+        Path(item.path).name: item for item in IngestItem.objects.select_related("article", "article__source")
+    }
     assert set(items) == {f.name for f in files}, "every file must have an ingest item"
     failed = {name: item.reason for name, item in items.items() if item.outcome == "failed"}
     assert all(failed.values()), "every failure carries a reason"

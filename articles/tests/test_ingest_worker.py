@@ -17,7 +17,9 @@ def test_a_folder_is_ingested_through_redis_by_a_real_worker(tmp_path, ingest_wo
     (tmp_path / "broken.md").write_text("没有头信息的文件\n", encoding="utf-8")
     out = io.StringIO()
     with pytest.raises(Exception) as failure:
-        call_command("ingest", str(tmp_path), "--no-progress", "--timeout", "60", stdout=out, stderr=io.StringIO())
+        call_command(
+            "ingest", str(tmp_path), "--no-progress", "--timeout", "60", stdout=out, stderr=io.StringIO()
+        )
     assert "1 个文件导入失败" in str(failure.value)
     assert "已将 6 个文件加入 ingest 队列" in out.getvalue()
     assert Article.objects.count() == 5
@@ -26,4 +28,3 @@ def test_a_folder_is_ingested_through_redis_by_a_real_worker(tmp_path, ingest_wo
     assert (counts["created"], counts["failed"], counts["pending"]) == (5, 1, 0)
     # Each item was processed exactly once even though acks are late.
     assert set(IngestItem.objects.values_list("attempts", flat=True)) == {1}
-

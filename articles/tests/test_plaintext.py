@@ -4,7 +4,9 @@ from articles.cleaning.plaintext import markdown_to_text
 
 
 def test_raw_script_style_and_comments_never_reach_the_plain_text():
-    text = markdown_to_text("前文\n\n<script>window.x = 1;\nalert(1)</script>\n\n正文<style>p {}</style>结束\n\n<!-- 隐藏 -->尾")
+    text = markdown_to_text(
+        "前文\n\n<script>window.x = 1;\nalert(1)</script>\n\n正文<style>p {}</style>结束\n\n<!-- 隐藏 -->尾"
+    )
     assert text.split("\n") == ["前文", "正文结束", "尾"]
 
 

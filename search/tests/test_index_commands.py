@@ -29,7 +29,10 @@ def _found(q: str) -> list[int]:
 
 
 def test_rebuild_index_indexes_every_published_article_with_a_progress_bar(backend):
-    shown = [article_make(title=f"索引重建测试第{i}篇：数据资产入表", body="数据资产入表的会计处理。") for i in range(3)]
+    shown = [
+        article_make(title=f"索引重建测试第{i}篇：数据资产入表", body="数据资产入表的会计处理。")
+        for i in range(3)
+    ]
     article_make(title="隐藏的数据资产入表文章", body="不应出现在索引里。", status=Article.Status.HIDDEN)
     backend.clear()
     assert _found("数据资产入表") == []

@@ -52,7 +52,17 @@ def test_each_result_carries_its_metadata_and_a_plain_snippet(client: Client, co
     _, body = api_get(client, "q=新能源汽车")
     assert titles(body) == [T["vehicles"]]
     hit = body["results"][0]
-    assert set(hit) == {"id", "title", "url", "source", "authors", "published", "snippet", "story_size", "reposts"}
+    assert set(hit) == {
+        "id",
+        "title",
+        "url",
+        "source",
+        "authors",
+        "published",
+        "snippet",
+        "story_size",
+        "reposts",
+    }
     assert hit["id"] == corpus["vehicles"].pk
     assert hit["source"] == "经济日报"
     assert sorted(hit["authors"]) == ["李华", "王明"]
@@ -194,7 +204,9 @@ def test_the_api_documentation_page_is_served(client: Client, db) -> None:
     assert b"openapi.json" in response.content
 
 
-def test_reposts_of_one_story_come_back_as_one_result_with_their_sources(client: Client, transactional_db) -> None:
+def test_reposts_of_one_story_come_back_as_one_result_with_their_sources(
+    client: Client, transactional_db
+) -> None:
     from articles.models import PolicyDocument, PolicyMention, Story
     from articles.tests.factories import article_make
 

@@ -7,9 +7,6 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from portal.celery import app as celery_app
-from search.bulk import index_updates_batched
-
 from articles.models import IngestItem, IngestRun
 from articles.services import (
     ingest_inputs_iter,
@@ -19,6 +16,8 @@ from articles.services import (
     ingest_run_create,
     run_article_ids,
 )
+from portal.celery import app as celery_app
+from search.bulk import index_updates_batched
 
 Outcome = IngestItem.Outcome
 
@@ -92,7 +91,8 @@ class Command(BaseCommand):
         counts = run.outcome_counts()
         self.stdout.write(
             f"批次 #{run.pk}：共 {counts['total']} 个文件 — 新建 {counts[Outcome.CREATED]}，"
-            f"更新 {counts[Outcome.UPDATED]}，未变化 {counts[Outcome.UNCHANGED]}，失败 {counts[Outcome.FAILED]}"
+            f"更新 {counts[Outcome.UPDATED]}，未变化 {counts[Outcome.UNCHANGED]}，"
+            f"失败 {counts[Outcome.FAILED]}"
         )
         failed = run.items.filter(outcome=Outcome.FAILED).values_list("path", "reason")
         for path, reason in failed:

@@ -44,7 +44,9 @@ def product_search_ids(query: str, k: int) -> list[int | frozenset[int]]:
     except QuerySyntaxError:
         return []
     return [
-        frozenset([int(hit.id), *(int(other.id) for other in hit.story_others)]) if hit.story_others else int(hit.id)
+        frozenset([int(hit.id), *(int(other.id) for other in hit.story_others)])
+        if hit.story_others
+        else int(hit.id)
         for hit in page.results
     ]
 

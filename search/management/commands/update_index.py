@@ -12,7 +12,9 @@ from tqdm import tqdm
 class Command(haystack_update_index.Command):
     def update_backend(self, label, using):
         original = haystack_update_index.do_update
-        bar = tqdm(desc=f"索引 {label}", unit="篇", disable=self.verbosity == 0, total=None, file=self.stderr._out)
+        bar = tqdm(
+            desc=f"索引 {label}", unit="篇", disable=self.verbosity == 0, total=None, file=self.stderr._out
+        )
 
         # haystack indexes batch by batch through this module-level function and has no hook
         # for progress; wrapping it for the duration of the command is the least invasive way.
