@@ -193,6 +193,13 @@ def _authors_set(*, article: Article, names: Iterable[str]) -> None:
     article.authors.set(authors)
 
 
+def _article_links_sync(*, article: Article, cleaned: CleanResult) -> None:
+    """What hangs off a stored body: its authors, the policy documents it mentions, its story."""
+    _authors_set(article=article, names=cleaned.authors)
+    article_policy_mentions_sync(article=article)
+    article_story_assign(article=article)
+
+
 def article_upsert(*, parsed: ParsedFile) -> tuple[Article, str, str]:
     """Create or update the article a parsed file describes. Returns (article, outcome, note).
 
@@ -238,9 +245,7 @@ def article_upsert(*, parsed: ParsedFile) -> tuple[Article, str, str]:
             setattr(article, name, value)
         article.source = source
         article.save()
-    _authors_set(article=article, names=cleaned.authors)
-    article_policy_mentions_sync(article=article)
-    article_story_assign(article=article)
+    _article_links_sync(article=article, cleaned=cleaned)
     return article, outcome, ""
 
 
@@ -307,9 +312,7 @@ def article_reclean(*, article_id: int) -> bool:
             for name, value in fields.items():
                 setattr(article, name, value)
             article.save()
-        _authors_set(article=article, names=cleaned.authors)
-        article_policy_mentions_sync(article=article)
-        article_story_assign(article=article)
+        _article_links_sync(article=article, cleaned=cleaned)
     return changed
 
 

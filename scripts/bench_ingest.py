@@ -66,6 +66,12 @@ def _ingest(env: dict[str, str], corpus: Path) -> tuple[float, str]:
     return elapsed, summary
 
 
+def _worker(*, env: dict[str, str], queue: str, concurrency: int) -> subprocess.Popen:
+    command = [PYTHON, "-m", "celery", "-A", "portal", "worker", "-Q", queue, "-c", str(concurrency)]
+    command += ["--prefetch-multiplier", "1", "-l", "warning", "-n", f"bench-{queue}@%h"]
+    return subprocess.Popen(command, cwd=ROOT, env=env)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("corpus", type=Path)
@@ -98,48 +104,9 @@ def main() -> None:
             broker=args.redis,
         )
         workers = [
-            subprocess.Popen(
-                [
-                    PYTHON,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "portal",
-                    "worker",
-                    "-Q",
-                    "ingest",
-                    "-c",
-                    str(args.workers),
-                    "--prefetch-multiplier",
-                    "1",
-                    "-l",
-                    "warning",
-                    "-n",
-                    "bench-ingest@%h",
-                ],
-                cwd=ROOT,
-                env=env,
-            ),
-            subprocess.Popen(
-                [
-                    PYTHON,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "portal",
-                    "worker",
-                    "-Q",
-                    "index",
-                    "-c",
-                    "1",
-                    "-l",
-                    "warning",
-                    "-n",
-                    "bench-index@%h",
-                ],
-                cwd=ROOT,
-                env=env,
-            ),
+            _worker(env=env, queue="ingest", concurrency=args.workers),
+            # Whoosh has one writer: the index queue always has a single consumer.
+            _worker(env=env, queue="index", concurrency=1),
         ]
         try:
             time.sleep(8)  # let the pools start before the clock runs
