@@ -115,6 +115,9 @@ TEMPLATES = [
 
 # --- Database -----------------------------------------------------------------
 # SQLite under var/ by default; DATABASE_URL (e.g. postgres://...) switches engines.
+if not env_str("DATABASE_URL"):
+    # The default SQLite file lives under var/, which a fresh clone does not have yet.
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
 DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'portal.sqlite3'}"),
