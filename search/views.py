@@ -4,11 +4,13 @@ from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from articles import selectors as article_reads
-from articles.models import Article, PolicyDocument
+from articles.models import Article
+from articles.policy import policy_documents_for_article
 from articles.rendering import IMAGE_SCHEMES, render_article_html, url_absolutise, url_is_allowed
+from articles.reposts import article_reposts
 
 from .charts import bar_chart_svg, month_label, month_short_label, search_trend_chart
 from .forms import FILTER_PARAMS, SORT_CHOICES, SearchForm
@@ -70,20 +72,20 @@ def article_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     # The body is untrusted crawled markdown; render_article_html sanitises it.
     body_html = render_article_html(markdown_text=article.body_markdown)
-    reposts = _article_reposts(article=article)
+    reposts = article_reposts(article=article)
     previous, following = article_neighbours(article=article)
     context = {
         "article": article,
         "body_html": body_html,
         "cover_url": _image_url(value=article.cover_image),
-        "source_url": _url_or_none("source-detail", article.source_id),
-        "authors": [(author, _url_or_none("author-detail", author.pk)) for author in article.authors.all()],
+        "source_url": reverse("source-detail", args=[article.source_id]),
+        "authors": [(author, reverse("author-detail", args=[author.pk])) for author in article.authors.all()],
         "keywords": article_keywords_top(article=article),
         "reposts": reposts,
         "related": article_related(article=article, exclude_ids=[r.pk for r in reposts]),
         "policy_documents": [
-            (document, _url_or_none("policy-detail", document.pk))
-            for document in _article_policy_documents(article=article)
+            (document, reverse("policy-detail", args=[document.pk]))
+            for document in policy_documents_for_article(article=article)
         ],
         "previous": previous,
         "next": following,
@@ -91,34 +93,9 @@ def article_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "search/article.html", context)
 
 
-def _url_or_none(name: str, pk: int) -> str | None:
-    # Source, author and policy pages are separate features; the article page must not
-    # break while one of them is missing from the URLconf.
-    try:
-        return reverse(name, args=[pk])
-    except NoReverseMatch:
-        return None
-
-
 def _image_url(*, value: str) -> str | None:
     url = url_absolutise(value=value or "")
     return url if url and url_is_allowed(value=url, schemes=IMAGE_SCHEMES) else None
-
-
-def _article_reposts(*, article: Article) -> list[Article]:
-    try:
-        from articles.reposts import article_reposts
-    except ImportError:
-        return []
-    return [r for r in article_reposts(article=article) if r.pk != article.pk]
-
-
-def _article_policy_documents(*, article: Article) -> list[PolicyDocument]:
-    try:
-        from articles.policy import policy_documents_for_article
-    except ImportError:
-        return []
-    return list(policy_documents_for_article(article=article))
 
 
 def search(request: HttpRequest) -> HttpResponse:
