@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -12,7 +13,7 @@ from django.urls import reverse
 from search.charts import bar_chart_svg, month_label, month_short_label, months_recent
 
 from . import selectors
-from .models import Author, Source
+from .models import Article, Author, Source
 
 PAGE_SIZE = 20
 # A source crawled for ten years would give a hundred hair-thin bars; the chart shows the
@@ -41,33 +42,52 @@ def _page(request: HttpRequest, queryset):
     return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
 
 
-def source_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    source = get_object_or_404(Source, pk=pk)
-    series, total = selectors.source_month_counts(source=source)
-    search = {"source": source.name}
-    context = {
-        "source": source,
+def _listing_context(
+    *,
+    request: HttpRequest,
+    month_counts: tuple[list[tuple[str, int]], int],
+    chart_title: str,
+    search: dict[str, str],
+    articles: QuerySet[Article],
+) -> dict[str, object]:
+    """The source and author pages are the same page over a different filter (``_browse_page.html``)."""
+    series, total = month_counts
+    return {
         "total": total,
         "months_shown": len(months_recent(series=series, limit=CHART_MONTHS)),
-        "chart": _month_chart(series=series, title=f"{source.name}每月发布的文章数", search=search),
-        "page_obj": _page(request, selectors.source_articles(source=source)),
+        "chart": _month_chart(series=series, title=chart_title, search=search),
+        "page_obj": _page(request, articles),
         "search_url": _search_url(**search, sort="newest"),
+    }
+
+
+def source_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    source = get_object_or_404(Source, pk=pk)
+    context = {
+        "source": source,
+        **_listing_context(
+            request=request,
+            month_counts=selectors.source_month_counts(source=source),
+            chart_title=f"{source.name}每月发布的文章数",
+            search={"source": source.name},
+            articles=selectors.source_articles(source=source),
+        ),
     }
     return render(request, "articles/source.html", context)
 
 
 def author_detail(request: HttpRequest, pk: int) -> HttpResponse:
     author = get_object_or_404(Author, pk=pk)
-    series, total = selectors.author_month_counts(author=author)
-    search = {"author": author.name}
     context = {
         "author": author,
-        "total": total,
-        "months_shown": len(months_recent(series=series, limit=CHART_MONTHS)),
-        "chart": _month_chart(series=series, title=f"{author.name}每月发表的文章数", search=search),
+        **_listing_context(
+            request=request,
+            month_counts=selectors.author_month_counts(author=author),
+            chart_title=f"{author.name}每月发表的文章数",
+            search={"author": author.name},
+            articles=selectors.author_articles(author=author),
+        ),
         "sources": selectors.author_sources(author=author),
-        "page_obj": _page(request, selectors.author_articles(author=author)),
-        "search_url": _search_url(**search, sort="newest"),
     }
     return render(request, "articles/author.html", context)
 
