@@ -11,10 +11,8 @@ query side can never drift apart:
 * ``WordTokenizer`` — precise tokens: jieba (with the policy-term user dictionary)
   for Chinese runs, whole tokens for CVE ids, versions, ``5g`` and document numbers
   such as ``〔2024〕1号``. Positions are consecutive integers, so phrases work.
-* ``SubwordTokenizer`` — recall tokens: every CJK character and every overlapping
-  pair of characters, with the position of the token's first character; the parts
-  of compound Latin tokens as well. A substring of any length can then be matched
-  (one character as a term, two as a term, longer as a phrase of pairs).
+* ``TermLexicon`` — the index's own term list, searched at query time so that part
+  of a word (心理 → 心理健康, 税 → 增值税) finds the longer indexed words around it.
 
 jieba is set up once per process, lazily, with its cache file under
 ``settings.JIEBA_CACHE_DIR``. User words from the admin (``DictionaryTerm``) and the
@@ -416,38 +414,8 @@ def pieces_words(norm: str) -> list[Piece]:
     return [Piece(text, pos, start, end) for pos, (text, start, end) in enumerate(_word_pieces(norm))]
 
 
-def pieces_subwords(norm: str) -> list[Piece]:
-    """Unigrams and overlapping bigrams of CJK runs (position = character index)."""
-    pieces: list[Piece] = []
-    for match in _TOKEN_RE.finditer(norm):
-        kind = match.lastgroup
-        start = match.start()
-        text = match.group()
-        if kind == "cjk":
-            for i, ch in enumerate(text):
-                pos = start + i
-                pieces.append(Piece(ch, pos, pos, pos + 1))
-                if i + 1 < len(text):
-                    pieces.append(Piece(text[i : i + 2], pos, pos, pos + 2))
-        else:
-            pieces.append(Piece(text, start, start, match.end()))
-            # Parts of compound tokens (cve, 2024, 3094) so a bare number still matches.
-            if kind in ("alnum", "docnum"):
-                parts = list(_ALNUM_PART_RE.finditer(text))
-                if len(parts) > 1:
-                    for part in parts:
-                        pieces.append(
-                            Piece(
-                                part.group(), start + part.start(), start + part.start(), start + part.end()
-                            )
-                        )
-    return pieces
-
-
-class _BaseTokenizer(Tokenizer):
-    """Whoosh tokenizer over ``pieces_*``; normalisation happens inside so offsets are exact."""
-
-    kind = "word"
+class WordTokenizer(Tokenizer):
+    """Whoosh tokenizer over ``pieces_words``; normalisation happens inside so offsets are exact."""
 
     def __eq__(self, other: object) -> bool:
         return type(self) is type(other)
@@ -480,8 +448,7 @@ class _BaseTokenizer(Tokenizer):
             yield token
             return
         norm, offsets = text_normalise(value)
-        pieces = pieces_words(norm) if self.kind == "word" else pieces_subwords(norm)
-        for piece in pieces:
+        for piece in pieces_words(norm):
             if not _is_content(piece.text):
                 continue
             token.text = piece.text
@@ -497,20 +464,8 @@ class _BaseTokenizer(Tokenizer):
             yield token
 
 
-class WordTokenizer(_BaseTokenizer):
-    kind = "word"
-
-
-class SubwordTokenizer(_BaseTokenizer):
-    kind = "sub"
-
-
 def word_analyzer() -> WordTokenizer:
     return WordTokenizer()
-
-
-def subword_analyzer() -> SubwordTokenizer:
-    return SubwordTokenizer()
 
 
 def text_words(text: str) -> list[str]:

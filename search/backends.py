@@ -30,7 +30,11 @@ What differs from haystack's ``WhooshSearchBackend`` (and only that):
 from __future__ import annotations
 
 import datetime
+import itertools
+import sys
 import threading
+from array import array
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -54,6 +58,8 @@ EXPANSION_LIMIT = 1000
 FACET_FIELDS = {"source_exact", "year", "month"}
 LIST_FIELDS = {"author_exact", "tag_exact", "authors", "tags", "policy"}
 FACET_LIST_FIELDS = {"author_exact", "tag_exact", "policy"}
+# Decoded term positions kept per index generation (phrase matching), least recently used first out.
+POSITIONS_CACHE_BYTES = 256 * 1024 * 1024
 # Integer column: the article's story (repost group), or minus its id when it has none.
 STORY_FIELD = "story"
 
@@ -99,6 +105,40 @@ def _facet_id() -> WHOOSH_ID:
     return WHOOSH_ID(stored=False, sortable=True)
 
 
+class PositionArray(formats.Positions):
+    """Term positions as little-endian uint32s instead of Whoosh's pickled deltas.
+
+    ``IndexView.positions`` then reads a whole posting block's positions with one
+    ``numpy.frombuffer`` instead of unpickling every document's list.
+    Indexes written before this format keep Whoosh's (their schema is stored with
+    them) and are read through the slower per-document path until rebuilt.
+    """
+
+    def encode(self, poslist) -> bytes:
+        out = array("I", poslist)
+        if sys.byteorder == "big":
+            out.byteswap()
+        return out.tobytes()
+
+    def decode_positions(self, valuestring: bytes) -> list[int]:
+        return np.frombuffer(valuestring, dtype="<u4").tolist()
+
+    def decode_frequency(self, valuestring: bytes) -> int:
+        return len(valuestring) // 4
+
+    def decode_weight(self, valuestring: bytes) -> float:
+        return self.decode_frequency(valuestring) * self.field_boost
+
+    def decode_position_boosts(self, valuestring: bytes) -> list[tuple[int, float]]:
+        return [(pos, 1) for pos in self.decode_positions(valuestring)]
+
+    def combine(self, vs) -> bytes:
+        merged: set[int] = set()
+        for v in vs:
+            merged.update(self.decode_positions(v))
+        return self.encode(sorted(merged))
+
+
 class WordField(TEXT):
     """Jieba word field whose postings are built straight from ``text_terms``.
 
@@ -106,6 +146,11 @@ class WordField(TEXT):
     analyzer generator chain; for plain strings this builds the same postings
     (term, frequency, weight, encoded positions) from a list of terms.
     """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        if isinstance(self.format, formats.Positions):
+            self.format = PositionArray(field_boost=self.format.field_boost)
 
     def index(self, value, **kwargs):
         if not isinstance(value, str):
@@ -186,7 +231,7 @@ class ChineseWhooshSearchBackend(WhooshSearchBackend):
                 self._searcher = self._searcher.refresh()
             return self._searcher
 
-    def _searcher_drop(self) -> None:
+    def searcher_close(self) -> None:
         with self._searcher_lock:
             if self._searcher is not None:
                 self._searcher.close()
@@ -266,11 +311,11 @@ class ChineseWhooshSearchBackend(WhooshSearchBackend):
         self.documents_apply(index=None, objects=(), remove_ids=[get_identifier(obj_or_string)])
 
     def clear(self, models=None, commit=True):
-        self._searcher_drop()
+        self.searcher_close()
         super().clear(models=models, commit=commit)
 
     def delete_index(self):
-        self._searcher_drop()
+        self.searcher_close()
         super().delete_index()
 
     # --- haystack's search path --------------------------------------------------------
@@ -391,6 +436,8 @@ class IndexView:
         self._published: np.ndarray | None = None
         self._stories: np.ndarray | None = None
         self._postings: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+        self._positions: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._positions_bytes = 0
         live = np.zeros(self.size, dtype=bool)
         if self.reader.has_deletions():
             live[np.fromiter(self.reader.all_doc_ids(), dtype=np.int64)] = True
@@ -498,20 +545,19 @@ class IndexView:
             for mask, _ in parts[1:]:
                 candidates &= mask
             mask = np.zeros(size, dtype=bool)
-            hits: dict[int, int] = {}
+            ids = np.zeros(0, dtype=np.int64)
             if candidates.any():
-                # positions are only decoded for documents that have every word
-                hits = self._adjacent(subs, set(np.flatnonzero(candidates).tolist()))
-            if not hits:
+                # only documents that have every word are looked at
+                ids, counts = self._adjacent(subs, candidates)
+            if not len(ids):
                 return mask, (np.zeros(size, dtype=np.float32) if scored else None)
-            ids = np.fromiter(hits.keys(), dtype=np.int64, count=len(hits))
             mask[ids] = True
             if not scored:
                 return mask, None
             # BM25 of the phrase itself: how often the words occur in a row and how rare
             # that is, not the frequencies of its words one by one (an article saying
             # 网络 fifty times and 网络钓鱼 once is not about phishing).
-            tf = np.fromiter(hits.values(), dtype=np.float32, count=len(hits))
+            tf = counts.astype(np.float32)
             fieldname = getattr(q, "fieldname", None) or _query_fieldname(subs[0])
             boost = float(np.mean([_query_boost(sub) for sub in subs]))
             idf_words = sum(self._idf(_query_fieldname(sub), sub) for sub in subs)
@@ -522,6 +568,13 @@ class IndexView:
             mask = np.zeros(size, dtype=bool)
             score = np.zeros(size, dtype=np.float32) if scored else None
             for sub in q.subqueries:
+                if isinstance(sub, query.Term):
+                    # in place: a sub-word query can be an OR of a thousand terms
+                    ids, tf = self.postings(sub.fieldname, sub.text)
+                    mask[ids] = True
+                    if scored and len(ids):
+                        score[ids] += self._bm25(sub.fieldname, ids, tf) * sub.boost
+                    continue
                 m, sc = self.evaluate(sub, scored=scored)
                 mask |= m
                 if scored:
@@ -561,47 +614,53 @@ class IndexView:
         df = min(dfs) if dfs else 0
         return float(np.log(self.size / (df + 1)) + 1.0)
 
-    def _adjacent(self, subs: list[query.Query], docs: set[int]) -> dict[int, int]:
-        """Documents of ``docs`` where the ``subs`` (terms, or ORs of terms) occur in a row,
-        with how many times they do."""
-        per_step = [self._step_positions(sub, docs) for sub in subs]
-        hits: dict[int, int] = {}
-        for doc in docs:
-            starts = per_step[0].get(doc)
-            if not starts:
-                continue
-            for offset, step in enumerate(per_step[1:], 1):
-                found = step.get(doc)
-                if not found:
-                    starts = set()
-                    break
-                starts = starts & {p - offset for p in found}
-                if not starts:
-                    break
-            if starts:
-                hits[doc] = len(starts)
-        return hits
+    def _adjacent(self, subs: list[query.Query], candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Documents among ``candidates`` (a mask) where the ``subs`` (terms, or ORs of
+        terms) occur in a row: (docnums, how many times), both sorted by docnum.
 
-    def _step_positions(self, sub: query.Query, docs: set[int]) -> dict[int, set[int]]:
+        Each step's (document, position) pairs become one int64 key; a phrase is the
+        intersection of every step's keys shifted back by the step's offset.
+        """
+        keys = None
+        for offset, sub in enumerate(subs):
+            docs, positions = self._step_positions(sub)
+            keep = candidates[docs]
+            if offset:
+                # a word at position p - offset < 0 would start before the text
+                keep &= positions >= offset
+            step = (docs[keep] << 32) | (positions[keep] - offset)
+            keys = np.unique(step) if keys is None else np.intersect1d(keys, step, assume_unique=True)
+            if not len(keys):
+                break
+        if keys is None or not len(keys):
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return np.unique(keys >> 32, return_counts=True)
+
+    def _step_positions(self, sub: query.Query) -> tuple[np.ndarray, np.ndarray]:
         terms = [sub] if isinstance(sub, query.Term) else list(getattr(sub, "subqueries", ()))
-        out: dict[int, set[int]] = {}
-        for term in terms:
-            if not isinstance(term, query.Term):
-                continue
-            for doc, positions in self.positions(term.fieldname, term.text, docs).items():
-                found = out.get(doc)
-                if found is None:
-                    out[doc] = set(positions)
-                else:
-                    found.update(positions)
-        return out
+        parts = [self.positions(t.fieldname, t.text) for t in terms if isinstance(t, query.Term)]
+        if not parts:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        if len(parts) == 1:
+            return parts[0]
+        return np.concatenate([d for d, _ in parts]), np.concatenate([p for _, p in parts])
 
-    def positions(self, fieldname: str, text: str, docs: set[int]) -> dict[int, list[int]]:
-        """Positions of one term in each of ``docs`` (decoded block by block)."""
-        fmt = self.reader.schema[fieldname].format
+    def positions(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """(docnums, positions) of every occurrence of one term, one pair per occurrence.
+
+        Built once per generation and kept while the cache has room: a phrase of
+        common words then costs a few array intersections, not a decode per document.
+        """
+        key = (fieldname, text)
+        found = self._positions.get(key)
+        if found is not None:
+            self._positions.move_to_end(key)
+            return found
+        fmt = self.reader.schema[fieldname].format if fieldname in self.reader.schema else None
         tbytes = text.encode("utf-8")
-        out: dict[int, list[int]] = {}
-        for leaf, offset in self.leaves:
+        doc_parts: list[np.ndarray] = []
+        pos_parts: list[np.ndarray] = []
+        for leaf, offset in self.leaves if fmt is not None else ():
             if (fieldname, tbytes) not in leaf:
                 continue
             m = leaf.postings(fieldname, tbytes)
@@ -609,20 +668,36 @@ class IndexView:
                 m = m.child
             if not hasattr(m, "_read_values"):
                 while m.is_active():
-                    if m.id() + offset in docs:
-                        out[m.id() + offset] = list(m.value_as("positions"))
+                    value = list(m.value_as("positions"))
+                    doc_parts.append(np.full(len(value), m.id() + offset, dtype=np.int64))
+                    pos_parts.append(np.asarray(value, dtype=np.int64))
                     m.next()
                 continue
-            decode = fmt.decode_positions
+            packed = isinstance(fmt, PositionArray)
             while m.is_active():
                 m._read_ids()
                 m._read_values()
-                for doc, value in zip(m._ids, m._values, strict=True):
-                    doc += offset
-                    if doc in docs:
-                        out[doc] = decode(value)
+                ids = np.asarray(m._ids, dtype=np.int64) + offset
+                if packed:
+                    # a whole block's positions in one buffer
+                    counts = np.fromiter(map(len, m._values), dtype=np.int64, count=len(ids)) // 4
+                    pos_parts.append(np.frombuffer(b"".join(m._values), dtype="<u4").astype(np.int64))
+                else:
+                    decoded = [fmt.decode_positions(v) for v in m._values]
+                    counts = np.fromiter(map(len, decoded), dtype=np.int64, count=len(ids))
+                    pos_parts.append(np.fromiter(itertools.chain.from_iterable(decoded), dtype=np.int64))
+                doc_parts.append(np.repeat(ids, counts))
                 m._next_block()
-        return out
+        if doc_parts:
+            found = (np.concatenate(doc_parts), np.concatenate(pos_parts))
+        else:
+            found = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+        self._positions[key] = found
+        self._positions_bytes += found[0].nbytes + found[1].nbytes
+        while self._positions_bytes > POSITIONS_CACHE_BYTES and len(self._positions) > 1:
+            _, (docs, positions) = self._positions.popitem(last=False)
+            self._positions_bytes -= docs.nbytes + positions.nbytes
+        return found
 
     def _bm25(
         self, fieldname: str, ids: np.ndarray, tf: np.ndarray, *, idf: float | None = None

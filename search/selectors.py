@@ -583,41 +583,73 @@ def _params_check(params: SearchParams) -> None:
         raise QuerySyntaxError("开始日期晚于结束日期，请调换一下。")
 
 
-def article_search(*, params: SearchParams) -> SearchPage:
+@dataclass(frozen=True)
+class SearchMatches:
+    """The index's part of a search: ranked ids, counts and facets, no database rows."""
+
+    ids: list[int]  # ranked, up to the end of ``page``
+    count: int
+    page: int
+    page_size: int
+    num_pages: int
+    facets: dict[str, list[FacetValue]]
+    needles: list[str]  # normalised query words, for highlighting
+
+    @property
+    def page_ids(self) -> list[int]:
+        start = (self.page - 1) * self.page_size
+        return self.ids[start : start + self.page_size]
+
+
+def article_matches(*, params: SearchParams, using: str = "default") -> SearchMatches:
+    """Parse, match, rank and count facets for ``params`` (raises ``QuerySyntaxError``).
+
+    ``using`` names the haystack connection (the benchmark runs on its own).
+    """
     _params_check(params)
     node = query_parse(text=params.q)
     dictionary_refresh()
-    # page_size=0 asks for the count and the facets only (charts): no result rows are loaded.
-    counts_only = int(params.page_size) == 0
     page_size = min(max(int(params.page_size), 1), MAX_PAGE_SIZE)
     page = max(int(params.page), 1)
-    backend = _backend()
+    backend = _backend(using=using)
     if hasattr(backend, "article_search"):
         ids, count, raw_facets = _run_whoosh(
             backend=backend, node=node, params=params, page=page, page_size=page_size
         )
     else:
-        ids, count, raw_facets = _run_haystack(node=node, params=params, page=page, page_size=page_size)
+        ids, count, raw_facets = _run_haystack(
+            node=node, params=params, page=page, page_size=page_size, using=using
+        )
     num_pages = max(math.ceil(count / page_size), 1)
-    if page > num_pages:
-        page = num_pages
-    start = (page - 1) * page_size
-    page_ids = ids[start : start + page_size]
-    needles = query_needles(node)
-    return SearchPage(
+    return SearchMatches(
+        ids=ids,
         count=count,
-        page=page,
+        page=min(page, num_pages),
         page_size=page_size,
         num_pages=num_pages,
-        results=[] if counts_only else _hits(ids=page_ids, needles=needles),
         facets=_facets(raw=raw_facets, params=params),
+        needles=query_needles(node),
     )
 
 
-def _backend():
+def article_search(*, params: SearchParams) -> SearchPage:
+    matches = article_matches(params=params)
+    # page_size=0 asks for the count and the facets only (charts): no result rows are loaded.
+    counts_only = int(params.page_size) == 0
+    return SearchPage(
+        count=matches.count,
+        page=matches.page,
+        page_size=matches.page_size,
+        num_pages=matches.num_pages,
+        results=[] if counts_only else _hits(ids=matches.page_ids, needles=matches.needles),
+        facets=matches.facets,
+    )
+
+
+def _backend(*, using: str):
     from haystack import connections
 
-    return connections["default"].get_backend()
+    return connections[using].get_backend()
 
 
 def _run_whoosh(*, backend, node: Node | None, params: SearchParams, page: int, page_size: int):
@@ -660,12 +692,12 @@ def _haystack_query(node: Node) -> str:
     return "(" + joiner.join(f"({_haystack_query(c)})" for c in value) + ")"
 
 
-def _run_haystack(*, node: Node | None, params: SearchParams, page: int, page_size: int):
+def _run_haystack(*, node: Node | None, params: SearchParams, page: int, page_size: int, using: str):
     """Same search through ``SearchQuerySet`` for engines other than our Whoosh backend."""
     from haystack.inputs import Raw
     from haystack.query import SearchQuerySet
 
-    sqs = SearchQuerySet().models(Article)
+    sqs = SearchQuerySet(using=using).models(Article)
     if node is not None:
         field = "title" if params.title_only else "content"
         sqs = sqs.filter(**{field: Raw(_haystack_query(node))})

@@ -103,7 +103,7 @@ def bench_connection(*, name: str, root: Path | None = None) -> Iterator[str]:
         yield alias
     finally:
         with contextlib.suppress(Exception):
-            connections[alias].get_backend()._searcher_drop()  # ours keeps a searcher open
+            connections[alias].get_backend().searcher_close()  # ours keeps a searcher open
         connections.thread_local.connections.pop(alias, None)
         settings.HAYSTACK_CONNECTIONS.pop(alias, None)
         shutil.rmtree(path, ignore_errors=True)

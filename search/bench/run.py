@@ -91,7 +91,6 @@ def ours_search_call(*, alias: str, pool: CorpusPool, seed: int) -> Callable[[Be
     synthetic documents have no rows, so their title and body are rebuilt from the
     seed and highlighted with the product's own functions.
     """
-    backend = connections[alias].get_backend()
 
     def call(bench: BenchQuery) -> int:
         params = selectors.SearchParams(
@@ -103,19 +102,12 @@ def ours_search_call(*, alias: str, pool: CorpusPool, seed: int) -> Callable[[Be
             page=1,
             page_size=FIRST_PAGE,
         )
-        selectors._params_check(params)
-        node = selectors.query_parse(text=params.q)
-        selectors.dictionary_refresh()
-        ids, count, raw = selectors._run_whoosh(
-            backend=backend, node=node, params=params, page=1, page_size=FIRST_PAGE
-        )
-        needles = selectors.query_needles(node)
-        for pk in ids[:FIRST_PAGE]:
+        matches = selectors.article_matches(params=params, using=alias)
+        for pk in matches.page_ids:
             doc = synthetic_doc_make(pool=pool, pk=pk, seed=seed)
-            selectors.text_highlight(text=doc.title, needles=needles)
-            selectors.text_snippet(text=doc.body, needles=needles)
-        selectors._facets(raw=raw, params=params)
-        return count
+            selectors.text_highlight(text=doc.title, needles=matches.needles)
+            selectors.text_snippet(text=doc.body, needles=matches.needles)
+        return matches.count
 
     return call
 
