@@ -22,13 +22,14 @@ def _backend():
     return connections["default"].get_backend()
 
 
-def articles_index_sync(*, ids: list[int]) -> dict[str, int]:
+def articles_index_sync(*, ids: list[int], batch_size: int = BATCH_SIZE) -> dict[str, int]:
     """Update published articles among ``ids`` and remove every other id, one commit per batch."""
     index = _article_index()
     backend = _backend()
     updated = removed = 0
-    for i in range(0, len(ids), BATCH_SIZE):
-        chunk = ids[i : i + BATCH_SIZE]
+    batch_size = max(batch_size, 1)
+    for i in range(0, len(ids), batch_size):
+        chunk = ids[i : i + batch_size]
         rows = list(index.index_queryset().filter(pk__in=chunk))
         found = {a.pk for a in rows}
         gone = [get_identifier(f"articles.article.{pk}") for pk in chunk if pk not in found]

@@ -3,7 +3,9 @@
 Saves and deletes of articles (and changes of their authors/tags) only record the
 primary key; when the transaction commits, the collected keys go to
 ``search.tasks.index_articles`` in one message (a bulk import is then a handful of
-tasks, not one per row). The task decides from the row itself whether to update
+tasks, not one per row). Through Redis, a task also takes the ids of messages still queued
+and skips ids already indexed since their change, so one-article transactions still give few
+index commits (``search.index_queue``). The task decides from the row itself whether to update
 or remove the document, so a hidden or deleted article leaves the results.
 
 Policy mentions (created/deleted one by one at ingest) and policy documents (renamed or
@@ -40,12 +42,23 @@ def article_ids_enqueue(*, ids: list[int] | set[int], using: str = "default") ->
 
 
 def _pending_flush() -> None:
+    from .index_queue import broker_redis, pending_add
     from .tasks import index_articles
 
     ids = sorted(getattr(_pending, "ids", ()))
     _pending.ids = set()
+    if not ids:
+        return  # an earlier callback of the same transaction already sent them
+    # Through a broker, each message also carries the Redis stamp of this flush (taken after
+    # the DB commit) and its ids join the pending set, so one task can index many messages'
+    # ids in one commit (see search.index_queue). Inline, every chunk is indexed right here.
+    client = broker_redis()
     for i in range(0, len(ids), ENQUEUE_CHUNK):
-        index_articles.delay(ids[i : i + ENQUEUE_CHUNK])
+        chunk = ids[i : i + ENQUEUE_CHUNK]
+        if client is None:
+            index_articles.delay(ids=chunk)
+        else:
+            index_articles.delay(ids=chunk, enqueued_at=pending_add(client=client, ids=chunk))
 
 
 def _article_saved(sender, instance, raw=False, using="default", **kwargs) -> None:
