@@ -548,7 +548,7 @@ class IndexView:
             ids = np.zeros(0, dtype=np.int64)
             if candidates.any():
                 # only documents that have every word are looked at
-                ids, counts = self._adjacent(subs, candidates)
+                ids, counts = self.phrase_counts(subs, candidates)
             if not len(ids):
                 return mask, (np.zeros(size, dtype=np.float32) if scored else None)
             mask[ids] = True
@@ -614,7 +614,7 @@ class IndexView:
         df = min(dfs) if dfs else 0
         return float(np.log(self.size / (df + 1)) + 1.0)
 
-    def _adjacent(self, subs: list[query.Query], candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def phrase_counts(self, subs: list[query.Query], candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Documents among ``candidates`` (a mask) where the ``subs`` (terms, or ORs of
         terms) occur in a row: (docnums, how many times), both sorted by docnum.
 
