@@ -44,6 +44,7 @@ from haystack.constants import DJANGO_CT, DJANGO_ID, ID
 from haystack.exceptions import SkipDocument
 from haystack.utils import get_identifier
 from whoosh import columns, formats, query
+from whoosh import index as whoosh_index
 from whoosh.fields import DATETIME, NUMERIC, STORED, TEXT, FieldType, Schema
 from whoosh.fields import ID as WHOOSH_ID
 
@@ -216,6 +217,19 @@ class ChineseWhooshSearchBackend(WhooshSearchBackend):
     def setup(self):
         super().setup()
         self._searcher = None
+        # haystack opens the index with the schema built from today's code, ignoring the
+        # one stored with it. An index written before positions were stored as arrays
+        # must keep being read and written in its own format until it is rebuilt.
+        stored = self._stored_schema()
+        self.positions_outdated = stored is not None and _positions_outdated(stored)
+        if self.positions_outdated:
+            self.index = self.storage.open_index(schema=stored)
+
+    def _stored_schema(self) -> Schema | None:
+        try:
+            return self.storage.open_index().schema
+        except whoosh_index.EmptyIndexError:
+            return None
 
     # --- searcher --------------------------------------------------------------------
 
@@ -815,6 +829,15 @@ class IndexView:
     def django_ids(self, *, docnums: list[int]) -> list[int]:
         stored = self.reader.stored_fields
         return [int(stored(d)[DJANGO_ID]) for d in docnums]
+
+
+def _positions_outdated(schema: Schema) -> bool:
+    """Whether a word field of ``schema`` still stores Whoosh's pickled positions."""
+    return any(
+        isinstance(f.format, formats.Positions) and not isinstance(f.format, PositionArray)
+        for f in schema
+        if isinstance(f, WordField)
+    )
 
 
 def _query_fieldname(q: query.Query) -> str:

@@ -65,3 +65,42 @@ def test_search_check_reports_missing_and_stale_articles_and_fix_repairs_them(ba
     out = io.StringIO()
     call_command("search_check", stdout=out, stderr=io.StringIO())
     assert "缺失 0" in out.getvalue() and "过期 0" in out.getvalue()
+
+
+def test_an_index_in_the_old_position_format_still_answers_phrases_until_rebuilt(backend):
+    from whoosh import formats
+    from whoosh import index as whoosh_index
+
+    from search.backends import WordField
+
+    # An index as written before positions were stored as arrays: same fields, Whoosh's format.
+    backend.delete_index()
+    old_schema = backend.schema.copy()
+    for name in old_schema.names():
+        field = old_schema[name]
+        if isinstance(field, WordField):
+            field.format = formats.Positions(field_boost=field.format.field_boost)
+    backend.searcher_close()
+    # written by the earlier code, which opened the index in that format
+    backend.index = whoosh_index.create_in(backend.path, old_schema)
+    exact = article_make(title="旧格式索引：远程代码执行漏洞通报", body="攻击者可远程代码执行。")
+    apart = article_make(title="旧格式索引：代码审计", body="远程办公时执行代码审计。")
+
+    # the upgraded code opens it: phrases must still match word for word
+    backend.searcher_close()
+    backend.setup_complete = False
+    backend.setup()
+    assert backend.positions_outdated
+    assert _found('"远程代码执行"') == [exact.pk]
+    assert apart.pk in _found("代码")
+
+    out = io.StringIO()
+    call_command("search_check", stdout=out, stderr=io.StringIO())
+    assert "rebuild_index" in out.getvalue()
+
+    call_command("rebuild_index", "--noinput", stdout=io.StringIO(), stderr=io.StringIO())
+    assert not backend.positions_outdated
+    assert _found('"远程代码执行"') == [exact.pk]
+    out = io.StringIO()
+    call_command("search_check", stdout=out, stderr=io.StringIO())
+    assert "rebuild_index" not in out.getvalue()

@@ -40,6 +40,11 @@ class Command(BaseCommand):
                 shown = ", ".join(str(i) for i in ids[:20])
                 more = " …" if len(ids) > 20 else ""
                 self.stdout.write(f"  {label}：{shown}{more}")
+        if getattr(backend, "positions_outdated", False):
+            self.stdout.write(
+                "索引是旧格式（词位置未按数组存放），短语搜索较慢："
+                "运行 python manage.py rebuild_index 重建即可。"
+            )
         todo = missing + stale + extra
         if not fix:
             if todo:
