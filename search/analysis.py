@@ -495,8 +495,8 @@ class TermLexicon:
 
     The index holds only precise words; a query for part of a word (one character
     such as 税, or 心理 inside 心理健康) is answered by expanding it to the indexed
-    words that contain it. Built once per index generation from the field's term
-    list: CJK terms by each of their characters, compound Latin terms (cve-2024-3094,
+    words that contain it. Built from the field's term list, segment by segment:
+    CJK terms by each of their characters, compound Latin terms (cve-2024-3094,
     〔2024〕1号) by each of their alphanumeric parts.
     """
 
@@ -504,7 +504,13 @@ class TermLexicon:
         self._by_char: dict[str, list[str]] = {}
         self._by_part: dict[str, list[str]] = {}
         self._all: set[str] = set()
+        self.add(terms)
+
+    def add(self, terms: Iterable[str]) -> None:
+        """Add the terms not listed yet (a new segment's)."""
         for term in terms:
+            if term in self._all:
+                continue
             self._all.add(term)
             if _CJK_CHAR_RE.search(term):
                 for ch in set(term):

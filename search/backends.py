@@ -29,14 +29,17 @@ What differs from haystack's ``WhooshSearchBackend`` (and only that):
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import datetime
 import itertools
 import sys
 import threading
 from array import array
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from haystack.backends.whoosh_backend import WhooshEngine, WhooshSearchBackend
@@ -47,6 +50,8 @@ from whoosh import columns, formats, query
 from whoosh import index as whoosh_index
 from whoosh.fields import DATETIME, NUMERIC, STORED, TEXT, FieldType, Schema
 from whoosh.fields import ID as WHOOSH_ID
+from whoosh.reading import EmptyReader, MultiReader, SegmentReader
+from whoosh.searching import Searcher
 
 from .analysis import TermLexicon, dictionary_refresh, text_terms, word_analyzer
 
@@ -59,8 +64,11 @@ EXPANSION_LIMIT = 1000
 FACET_FIELDS = {"source_exact", "year", "month"}
 LIST_FIELDS = {"author_exact", "tag_exact", "authors", "tags", "policy"}
 FACET_LIST_FIELDS = {"author_exact", "tag_exact", "policy"}
-# Decoded term positions kept per index generation (phrase matching), least recently used first out.
-POSITIONS_CACHE_BYTES = 256 * 1024 * 1024
+# Arrays read from segments (postings, positions, lengths, facets), kept across generations;
+# least recently used first out.
+SEGMENT_CACHE_BYTES = 512 * 1024 * 1024
+# Terms whose merged (all-segment) postings a generation keeps at hand.
+VIEW_POSTINGS_ENTRIES = 20000
 # Integer column: the article's story (repost group), or minus its id when it has none.
 STORY_FIELD = "story"
 
@@ -182,6 +190,8 @@ class ChineseWhooshSearchBackend(WhooshSearchBackend):
         super().__init__(connection_alias, **connection_options)
         self._searcher = None
         self._view: IndexView | None = None
+        self._store = SegmentArrays()
+        self._retired: list = []  # readers of replaced segments, closed at the next renewal
         self._searcher_lock = threading.Lock()
 
     # --- schema --------------------------------------------------------------------
@@ -242,15 +252,67 @@ class ChineseWhooshSearchBackend(WhooshSearchBackend):
                 self.index = self.index.refresh()
                 self._searcher = self.index.searcher()
             elif not self._searcher.up_to_date():
-                self._searcher = self._searcher.refresh()
+                self._searcher = self._searcher_renew(self._searcher)
             return self._searcher
+
+    def _searcher_renew(self, old):
+        """A searcher over the newest generation that keeps the old one's segment readers.
+
+        Whoosh's ``Searcher.refresh`` means to reuse them but looks them up under a key
+        they are not stored under (2.7.4), so after every commit it reopens every
+        segment, copying each one's term and posting files into memory again. Here a
+        segment still in the index keeps its reader (with a fresh deletion list when
+        its deletions changed); only new segments are opened. Readers of segments that
+        merges removed are closed one renewal later, when no query still uses them.
+        """
+        self.index = self.index.refresh()
+        schema = self.index._schema or self.schema
+        toc = whoosh_index.TOC.read(self.storage, self.index.indexname, schema=schema)
+        kept = {
+            leaf.segment().segment_id(): leaf
+            for leaf, _offset in old.reader().leaf_readers()
+            if isinstance(leaf, SegmentReader) and not leaf.is_closed
+        }
+        retiring = self._retired
+        self._retired = []
+        readers = []
+        for segment in toc.segments:
+            leaf = kept.pop(segment.segment_id(), None)
+            if leaf is None:
+                readers.append(SegmentReader(self.storage, schema, segment, generation=toc.generation))
+                continue
+            if leaf.segment().deleted_count() != segment.deleted_count():
+                renewed = copy.copy(leaf)  # shares the opened term and posting files
+                renewed._segment = segment
+                renewed._perdoc = leaf.codec().per_document_reader(leaf.storage(), segment)
+                self._retired.append(leaf._perdoc)
+                leaf = renewed
+            leaf._gen = toc.generation
+            readers.append(leaf)
+        self._retired.extend(kept.values())  # merged away
+        for item in retiring:
+            with contextlib.suppress(Exception):
+                item.close()
+        if not readers:
+            reader = EmptyReader(schema)
+        elif len(readers) == 1:
+            reader = readers[0]
+        else:
+            reader = MultiReader(readers, generation=toc.generation)
+        return Searcher(reader, fromindex=self.index)
 
     def searcher_close(self) -> None:
         with self._searcher_lock:
             if self._searcher is not None:
                 self._searcher.close()
+            for item in self._retired:
+                with contextlib.suppress(Exception):
+                    item.close()
+            self._retired = []
             self._searcher = None
             self._view = None
+            # a cleared or deleted index: nothing read from its segments is needed again
+            self._store = SegmentArrays()
 
     # --- writing ---------------------------------------------------------------------
 
@@ -366,7 +428,8 @@ class ChineseWhooshSearchBackend(WhooshSearchBackend):
         searcher = self.searcher_get()
         view = self._view
         if view is None or view.searcher is not searcher:
-            view = IndexView(searcher)
+            view = IndexView(searcher, store=self._store)
+            self._store.retain({segid for _leaf, _offset, segid in view.leaves if segid is not None})
             self._view = view
         return view
 
@@ -432,46 +495,227 @@ BM25_B = 0.75
 BM25_K1 = 1.2
 
 
+class SegmentArrays:
+    """Arrays read from index segments, kept across index generations.
+
+    A Whoosh segment never changes once written, except for deletions, which
+    ``IndexView.live`` applies on top. What was read from a segment therefore stays
+    true until a merge replaces it, and after a commit only the new segment has to be
+    read: the first query after a commit costs about what any other does.
+    Keys start with the segment id; thread-safe (web servers run threads).
+    """
+
+    def __init__(self, *, budget_bytes: int = SEGMENT_CACHE_BYTES) -> None:
+        self._items: OrderedDict[tuple, Any] = OrderedDict()
+        self._sizes: dict[tuple, int] = {}
+        self._bytes = 0
+        self._budget = budget_bytes
+        self._lock = threading.Lock()
+        self._lexicons: dict[str, tuple[TermLexicon, set[str]]] = {}
+
+    def get(self, key: tuple, build: Callable[[], Any]) -> Any:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                return found
+        value = build()
+        size = _nbytes(value)
+        with self._lock:
+            if key not in self._items:
+                self._items[key] = value
+                self._sizes[key] = size
+                self._bytes += size
+            while self._bytes > self._budget and len(self._items) > 1:
+                old, _ = self._items.popitem(last=False)
+                self._bytes -= self._sizes.pop(old)
+        return value
+
+    def retain(self, segids: set[str]) -> None:
+        """Forget the segments that merges replaced."""
+        with self._lock:
+            for key in [k for k in self._items if k[0] not in segids]:
+                del self._items[key]
+                self._bytes -= self._sizes.pop(key)
+
+    def lexicon(self, *, fieldname: str, leaves: list[tuple[Any, int, str | None]]) -> TermLexicon:
+        """The field's terms over ``leaves``, adding only segments not seen before.
+
+        Terms of documents deleted and merged away stay listed: they only expand a
+        query to a term with no postings.
+        """
+        with self._lock:
+            lexicon, seen = self._lexicons.setdefault(fieldname, (TermLexicon(()), set()))
+            for leaf, _offset, segid in leaves:
+                if segid is not None and segid in seen:
+                    continue
+                if fieldname in leaf.schema:
+                    lexicon.add(t.decode("utf-8") for t in leaf.lexicon(fieldname))
+                if segid is not None:
+                    seen.add(segid)
+            return lexicon
+
+
+def _nbytes(value: Any) -> int:
+    if isinstance(value, np.ndarray):
+        return value.nbytes
+    if isinstance(value, (tuple, list)):
+        return sum(_nbytes(v) for v in value) + 8 * len(value)
+    return 64
+
+
+def _segid(leaf) -> str | None:
+    segment = leaf.segment() if hasattr(leaf, "segment") else None
+    return segment.segment_id() if segment is not None else None
+
+
+def _raw_matcher(leaf, fieldname: str, tbytes: bytes):
+    """The term's postings in ``leaf`` with deleted documents left in (``live`` drops them)."""
+    m = leaf.postings(fieldname, tbytes)
+    while not hasattr(m, "_read_ids") and hasattr(m, "child"):
+        m = m.child
+    return m
+
+
+def _leaf_postings(leaf, fieldname: str, tbytes: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """(docnums in the segment, term frequencies) of one term."""
+    if (fieldname, tbytes) not in leaf:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    m = _raw_matcher(leaf, fieldname, tbytes)
+    if not hasattr(m, "_read_ids"):
+        ids: list[int] = []
+        weights: list[float] = []
+        while m.is_active():
+            ids.append(m.id())
+            weights.append(m.weight())
+            m.next()
+        return np.asarray(ids, dtype=np.int64), np.asarray(weights, dtype=np.float32)
+    ids_parts: list[np.ndarray] = []
+    weight_parts: list[np.ndarray] = []
+    # whole posting blocks at a time (Whoosh's W3 codec keeps them as arrays)
+    while m.is_active():
+        m._read_ids()
+        m._read_weights()
+        ids_parts.append(np.asarray(m._ids, dtype=np.int64))
+        weight_parts.append(np.asarray(m._weights, dtype=np.float32))
+        m._next_block()
+    if not ids_parts:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    return np.concatenate(ids_parts), np.concatenate(weight_parts)
+
+
+def _leaf_positions(leaf, fieldname: str, tbytes: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """(docnums in the segment, positions), one pair per occurrence of one term."""
+    empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+    if fieldname not in leaf.schema or (fieldname, tbytes) not in leaf:
+        return empty
+    fmt = leaf.schema[fieldname].format
+    m = _raw_matcher(leaf, fieldname, tbytes)
+    doc_parts: list[np.ndarray] = []
+    pos_parts: list[np.ndarray] = []
+    if not hasattr(m, "_read_values"):
+        while m.is_active():
+            value = list(m.value_as("positions"))
+            doc_parts.append(np.full(len(value), m.id(), dtype=np.int64))
+            pos_parts.append(np.asarray(value, dtype=np.int64))
+            m.next()
+    else:
+        packed = isinstance(fmt, PositionArray)
+        while m.is_active():
+            m._read_ids()
+            m._read_values()
+            ids = np.asarray(m._ids, dtype=np.int64)
+            if packed:
+                # a whole block's positions in one buffer
+                counts = np.fromiter(map(len, m._values), dtype=np.int64, count=len(ids)) // 4
+                pos_parts.append(np.frombuffer(b"".join(m._values), dtype="<u4").astype(np.int64))
+            else:
+                decoded = [fmt.decode_positions(v) for v in m._values]
+                counts = np.fromiter(map(len, decoded), dtype=np.int64, count=len(ids))
+                pos_parts.append(np.fromiter(itertools.chain.from_iterable(decoded), dtype=np.int64))
+            doc_parts.append(np.repeat(ids, counts))
+            m._next_block()
+    if not doc_parts:
+        return empty
+    return np.concatenate(doc_parts), np.concatenate(pos_parts)
+
+
+def _leaf_lengths(leaf, fieldname: str) -> np.ndarray:
+    dfl = leaf.doc_field_length
+    size = leaf.doc_count_all()
+    return np.fromiter((dfl(i, fieldname) for i in range(size)), dtype=np.float32, count=size)
+
+
+def _leaf_column(leaf, fieldname: str, *, translate: bool, positive: bool) -> np.ndarray:
+    size = leaf.doc_count_all()
+    if not size or fieldname not in leaf.schema:
+        return np.zeros(size, dtype=np.int64)
+    column = leaf.column_reader(fieldname, translate=translate)
+    if positive:
+        return np.fromiter(((v if v and v > 0 else 0) for v in column), dtype=np.int64, count=size)
+    return np.fromiter((v or 0 for v in column), dtype=np.int64, count=size)
+
+
+def _leaf_facet(leaf, fieldname: str) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(values, docnums in the segment, value codes) for every (document, value) pair."""
+    values: list[str] = []
+    docs: list[np.ndarray] = []
+    codes: list[np.ndarray] = []
+    if fieldname in leaf.schema:
+        for tbytes in leaf.lexicon(fieldname):
+            value = tbytes.decode("utf-8")
+            if not value:
+                continue
+            ids, _ = _leaf_postings(leaf, fieldname, tbytes)
+            docs.append(ids)
+            codes.append(np.full(len(ids), len(values), dtype=np.int64))
+            values.append(value)
+    if not docs:
+        return values, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return values, np.concatenate(docs), np.concatenate(codes)
+
+
 class IndexView:
     """Numpy arrays over one searcher generation: liveness, lengths, facets, dates.
 
-    Everything is built lazily and only once per generation, so its cost is paid on
-    the first query after a commit, not per query.
+    Each array is the concatenation of per-segment arrays kept in ``SegmentArrays``
+    across generations; this view adds what depends on the whole generation (the
+    document offsets, deletions, average lengths) and is built lazily, once.
     """
 
-    def __init__(self, searcher) -> None:
+    def __init__(self, searcher, *, store: SegmentArrays | None = None) -> None:
         self.searcher = searcher
         self.reader = searcher.reader()
         self.size = self.reader.doc_count_all()
-        self.leaves = self.reader.leaf_readers()
-        self._lexicons: dict[str, TermLexicon] = {}
+        self.store = store if store is not None else SegmentArrays()
+        self.leaves = [(leaf, offset, _segid(leaf)) for leaf, offset in self.reader.leaf_readers()]
         self._lengths: dict[str, tuple[np.ndarray, float]] = {}
-        self._facets: dict[str, tuple[np.ndarray, np.ndarray, list[str], bool]] = {}
+        self._facets: dict[str, tuple[np.ndarray, np.ndarray, list[str]]] = {}
         self._published: np.ndarray | None = None
         self._stories: np.ndarray | None = None
         self._postings: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
-        self._positions: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
-        self._positions_bytes = 0
-        live = np.zeros(self.size, dtype=bool)
-        if self.reader.has_deletions():
-            live[np.fromiter(self.reader.all_doc_ids(), dtype=np.int64)] = True
-        else:
-            live[:] = True
+        live = np.ones(self.size, dtype=bool)
+        for leaf, offset, _ in self.leaves:
+            if leaf.has_deletions():
+                local = np.zeros(leaf.doc_count_all(), dtype=bool)
+                local[np.fromiter(leaf.all_doc_ids(), dtype=np.int64)] = True
+                live[offset : offset + len(local)] = local
         self.live = live
+
+    def _segment(self, segid: str | None, key: tuple, build: Callable[[], Any]) -> Any:
+        return build() if segid is None else self.store.get((segid, *key), build)
+
+    def _concat(self, kind: str, fieldname: str, build, dtype) -> np.ndarray:
+        parts = [
+            self._segment(segid, (kind, fieldname), lambda leaf=leaf: build(leaf))
+            for leaf, _offset, segid in self.leaves
+        ]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
 
     # --- terms ---------------------------------------------------------------------
 
     def lexicon(self, fieldname: str) -> TermLexicon:
-        lexicon = self._lexicons.get(fieldname)
-        if lexicon is None:
-            terms = (
-                (t.decode("utf-8") for t in self.reader.lexicon(fieldname))
-                if fieldname in self.reader.schema
-                else iter(())
-            )
-            lexicon = TermLexicon(terms)
-            self._lexicons[fieldname] = lexicon
-        return lexicon
+        return self.store.lexicon(fieldname=fieldname, leaves=self.leaves)
 
     def terms_containing(self, *, fieldname: str, needle: str) -> list[str]:
         found = self.lexicon(fieldname).containing(needle)
@@ -489,45 +733,27 @@ class IndexView:
         tbytes = text.encode("utf-8") if isinstance(text, str) else text
         ids_parts: list[np.ndarray] = []
         weight_parts: list[np.ndarray] = []
-        for leaf, offset in self.leaves:
-            if (fieldname, tbytes) not in leaf:
-                continue
-            m = leaf.postings(fieldname, tbytes)
-            # Deleted documents are wrapped out by a filter; ``live`` drops them later.
-            while not hasattr(m, "_read_ids") and hasattr(m, "child"):
-                m = m.child
-            if not hasattr(m, "_read_ids"):
-                ids: list[int] = []
-                weights: list[float] = []
-                while m.is_active():
-                    ids.append(m.id())
-                    weights.append(m.weight())
-                    m.next()
-                ids_parts.append(np.asarray(ids, dtype=np.int64) + offset)
-                weight_parts.append(np.asarray(weights, dtype=np.float32))
-                continue
-            # whole posting blocks at a time (Whoosh's W3 codec keeps them as arrays)
-            while m.is_active():
-                m._read_ids()
-                m._read_weights()
-                ids_parts.append(np.asarray(m._ids, dtype=np.int64) + offset)
-                weight_parts.append(np.asarray(m._weights, dtype=np.float32))
-                m._next_block()
+        for leaf, offset, segid in self.leaves:
+            ids, weights = self._segment(
+                segid,
+                ("postings", fieldname, tbytes),
+                lambda leaf=leaf: _leaf_postings(leaf, fieldname, tbytes),
+            )
+            if len(ids):
+                ids_parts.append(ids + offset)
+                weight_parts.append(weights)
         if ids_parts:
             found = (np.concatenate(ids_parts), np.concatenate(weight_parts))
         else:
             found = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
-        if len(self._postings) < 20000:
+        if len(self._postings) < VIEW_POSTINGS_ENTRIES:
             self._postings[key] = found
         return found
 
     def lengths(self, fieldname: str) -> tuple[np.ndarray, float]:
         found = self._lengths.get(fieldname)
         if found is None:
-            dfl = self.reader.doc_field_length
-            arr = np.fromiter(
-                (dfl(i, fieldname) for i in range(self.size)), dtype=np.float32, count=self.size
-            )
+            arr = self._concat("lengths", fieldname, lambda leaf: _leaf_lengths(leaf, fieldname), np.float32)
             live = arr[self.live]
             avg = float(live.mean()) if len(live) and live.mean() > 0 else 1.0
             found = (arr, avg)
@@ -662,56 +888,26 @@ class IndexView:
     def positions(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
         """(docnums, positions) of every occurrence of one term, one pair per occurrence.
 
-        Built once per generation and kept while the cache has room: a phrase of
-        common words then costs a few array intersections, not a decode per document.
+        Kept per segment: a phrase of common words then costs a few array
+        intersections, not a decode per document.
         """
-        key = (fieldname, text)
-        found = self._positions.get(key)
-        if found is not None:
-            self._positions.move_to_end(key)
-            return found
-        fmt = self.reader.schema[fieldname].format if fieldname in self.reader.schema else None
         tbytes = text.encode("utf-8")
         doc_parts: list[np.ndarray] = []
         pos_parts: list[np.ndarray] = []
-        for leaf, offset in self.leaves if fmt is not None else ():
-            if (fieldname, tbytes) not in leaf:
-                continue
-            m = leaf.postings(fieldname, tbytes)
-            while not hasattr(m, "_read_values") and hasattr(m, "child"):
-                m = m.child
-            if not hasattr(m, "_read_values"):
-                while m.is_active():
-                    value = list(m.value_as("positions"))
-                    doc_parts.append(np.full(len(value), m.id() + offset, dtype=np.int64))
-                    pos_parts.append(np.asarray(value, dtype=np.int64))
-                    m.next()
-                continue
-            packed = isinstance(fmt, PositionArray)
-            while m.is_active():
-                m._read_ids()
-                m._read_values()
-                ids = np.asarray(m._ids, dtype=np.int64) + offset
-                if packed:
-                    # a whole block's positions in one buffer
-                    counts = np.fromiter(map(len, m._values), dtype=np.int64, count=len(ids)) // 4
-                    pos_parts.append(np.frombuffer(b"".join(m._values), dtype="<u4").astype(np.int64))
-                else:
-                    decoded = [fmt.decode_positions(v) for v in m._values]
-                    counts = np.fromiter(map(len, decoded), dtype=np.int64, count=len(ids))
-                    pos_parts.append(np.fromiter(itertools.chain.from_iterable(decoded), dtype=np.int64))
-                doc_parts.append(np.repeat(ids, counts))
-                m._next_block()
-        if doc_parts:
-            found = (np.concatenate(doc_parts), np.concatenate(pos_parts))
-        else:
-            found = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
-        self._positions[key] = found
-        self._positions_bytes += found[0].nbytes + found[1].nbytes
-        while self._positions_bytes > POSITIONS_CACHE_BYTES and len(self._positions) > 1:
-            _, (docs, positions) = self._positions.popitem(last=False)
-            self._positions_bytes -= docs.nbytes + positions.nbytes
-        return found
+        for leaf, offset, segid in self.leaves:
+            docs, positions = self._segment(
+                segid,
+                ("positions", fieldname, tbytes),
+                lambda leaf=leaf: _leaf_positions(leaf, fieldname, tbytes),
+            )
+            if len(docs):
+                doc_parts.append(docs + offset)
+                pos_parts.append(positions)
+        if not doc_parts:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        if len(doc_parts) == 1:
+            return doc_parts[0], pos_parts[0]
+        return np.concatenate(doc_parts), np.concatenate(pos_parts)
 
     def _bm25(
         self, fieldname: str, ids: np.ndarray, tf: np.ndarray, *, idf: float | None = None
@@ -725,11 +921,12 @@ class IndexView:
 
     def published(self) -> np.ndarray:
         if self._published is None:
-            values = np.zeros(self.size, dtype=np.int64)
-            if "published" in self.reader.schema:
-                column = self.reader.column_reader("published", translate=False)
-                values = np.fromiter((v or 0 for v in column), dtype=np.int64, count=self.size)
-            self._published = values
+            self._published = self._concat(
+                "column",
+                "published",
+                lambda leaf: _leaf_column(leaf, "published", translate=False, positive=False),
+                np.int64,
+            )
         return self._published
 
     def _date_range(self, q: query.DateRange) -> np.ndarray:
@@ -749,22 +946,25 @@ class IndexView:
         """(docnums, value codes, values) for every (document, value) pair of a facet field."""
         found = self._facets.get(fieldname)
         if found is None:
-            values: list[str] = []
+            codes_of: dict[str, int] = {}
             docs: list[np.ndarray] = []
             codes: list[np.ndarray] = []
-            if fieldname in self.reader.schema:
-                for tbytes in self.reader.lexicon(fieldname):
-                    value = tbytes.decode("utf-8")
-                    if not value:
-                        continue
-                    ids, _ = self.postings(fieldname, value)
-                    docs.append(ids)
-                    codes.append(np.full(len(ids), len(values), dtype=np.int64))
-                    values.append(value)
+            for leaf, offset, segid in self.leaves:
+                values, ldocs, lcodes = self._segment(
+                    segid, ("facet", fieldname), lambda leaf=leaf: _leaf_facet(leaf, fieldname)
+                )
+                if not values:
+                    continue
+                # the segment's value codes in this generation's numbering
+                remap = np.fromiter(
+                    (codes_of.setdefault(v, len(codes_of)) for v in values), dtype=np.int64, count=len(values)
+                )
+                docs.append(ldocs + offset)
+                codes.append(remap[lcodes])
             if docs:
-                found = (np.concatenate(docs), np.concatenate(codes), values)
+                found = (np.concatenate(docs), np.concatenate(codes), list(codes_of))
             else:
-                found = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), values)
+                found = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), [])
             self._facets[fieldname] = found
         return found
 
@@ -794,13 +994,12 @@ class IndexView:
     def stories(self) -> np.ndarray:
         """Story id per document, 0 for documents in no story (or indexed before stories)."""
         if self._stories is None:
-            values = np.zeros(self.size, dtype=np.int64)
-            if self.size and STORY_FIELD in self.reader.schema:
-                column = self.reader.column_reader(STORY_FIELD)
-                values = np.fromiter(
-                    ((v if v and v > 0 else 0) for v in column), dtype=np.int64, count=self.size
-                )
-            self._stories = values
+            self._stories = self._concat(
+                "column",
+                STORY_FIELD,
+                lambda leaf: _leaf_column(leaf, STORY_FIELD, translate=True, positive=True),
+                np.int64,
+            )
         return self._stories
 
     def collapse(self, *, mask: np.ndarray, scores: np.ndarray | None, sort: str) -> np.ndarray:

@@ -426,3 +426,42 @@ def test_reposts_collapse_to_one_hit_per_story(corpus, django_capture_on_commit_
     assert flat.count == 4
     solo = next(h for h in page.results if h.id == alone.id)
     assert solo.story_id is None and solo.story_size == 1 and solo.story_others == ()
+
+
+def test_after_a_commit_the_searcher_keeps_the_readers_of_unchanged_segments(
+    corpus, django_capture_on_commit_callbacks
+):
+    from whoosh.reading import SegmentReader
+
+    backend = connections["default"].get_backend()
+
+    def leaves() -> dict[str, SegmentReader]:
+        reader = backend.searcher_get().reader()
+        return {leaf.segment().segment_id(): leaf for leaf, _ in reader.leaf_readers()}
+
+    assert corpus["ransom"].id in _ids(q="勒索软件")
+    before = leaves()
+    with django_capture_on_commit_callbacks(execute=True):
+        added = article_make(title="勒索软件新变种出现", body="安全厂商发现勒索软件新变种。", source="安全客")
+    after = leaves()
+    # the segments already open are read through the same readers; only the new one is opened
+    assert set(before) < set(after)
+    assert all(after[segid] is leaf for segid, leaf in before.items())
+    assert set(_ids(q="勒索软件")) == {corpus["ransom"].id, added.id}
+
+    # a deletion in an old segment shows at once
+    with django_capture_on_commit_callbacks(execute=True):
+        corpus["ransom"].delete()
+    assert _ids(q="勒索软件") == [added.id]
+
+    # a merge replaces every segment; the replaced readers are closed one renewal later
+    replaced = leaves()
+    backend.index.optimize()
+    merged = leaves()
+    assert not set(merged) & set(after)
+    assert _ids(q="勒索软件") == [added.id]
+    with django_capture_on_commit_callbacks(execute=True):
+        article_make(title="数据安全月度观察", body="本月数据安全事件回顾。")
+    leaves()
+    assert all(leaf.is_closed for leaf in replaced.values())
+    assert _ids(q="勒索软件") == [added.id]
