@@ -371,15 +371,36 @@ class ChineseWhooshSearchBackend(WhooshSearchBackend):
         """
         writer = self._writer()
         try:
-            with writer.searcher() as searcher:
+            # The long-lived searcher finds the old versions when it reads exactly the
+            # segments the writer starts from; a searcher of the writer's own would open
+            # (and copy into memory) every segment for each commit.
+            searcher = self._searcher_matching(writer)
+            owned = searcher is None
+            if owned:
+                searcher = writer.searcher()
+            try:
                 for ident in [*remove_ids, *(doc[ID] for doc in docs)]:
                     writer.delete_by_term(ID, ident, searcher=searcher)
+            finally:
+                if owned:
+                    searcher.close()
             for doc in docs:
                 writer.add_document(**doc)
         except BaseException:
             writer.cancel()
             raise
         writer.commit()
+
+    def _searcher_matching(self, writer):
+        """The long-lived searcher if it reads the writer's segments with the same deletions."""
+        searcher = self.searcher_get()
+        ours = [leaf.segment() for leaf, _offset in searcher.reader().leaf_readers()]
+        ours = [segment for segment in ours if segment is not None]  # an empty index's reader
+        if [(s.segment_id(), s.deleted_count()) for s in ours] != [
+            (s.segment_id(), s.deleted_count()) for s in writer.segments
+        ]:
+            return None
+        return searcher
 
     def remove(self, obj_or_string, commit=True):
         if not self.setup_complete:
