@@ -69,6 +69,8 @@ FACET_LIST_FIELDS = {"author_exact", "tag_exact", "policy"}
 SEGMENT_CACHE_BYTES = 512 * 1024 * 1024
 # Terms whose merged (all-segment) postings a generation keeps at hand.
 VIEW_POSTINGS_ENTRIES = 20000
+# Occurrence keys (phrase matching) a generation keeps at hand, least recently used first out.
+VIEW_OCCURRENCES_BYTES = 256 * 1024 * 1024
 # Integer column: the article's story (repost group), or minus its id when it has none.
 STORY_FIELD = "story"
 
@@ -715,6 +717,8 @@ class IndexView:
         self._published: np.ndarray | None = None
         self._stories: np.ndarray | None = None
         self._postings: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+        self._occurrences: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._occurrences_bytes = 0
         live = np.ones(self.size, dtype=bool)
         for leaf, offset, _ in self.leaves:
             if leaf.has_deletions():
@@ -879,32 +883,58 @@ class IndexView:
         """Documents among ``candidates`` (a mask) where the ``subs`` (terms, or ORs of
         terms) occur in a row: (docnums, how many times), both sorted by docnum.
 
-        Each step's (document, position) pairs become one int64 key; a phrase is the
-        intersection of every step's keys shifted back by the step's offset.
+        Every occurrence of a term is one sorted int64 key, document << 32 | position.
+        The phrase starts are taken from the step with the fewest occurrences and looked
+        up in the other steps' keys by binary search, so a phrase of common words costs
+        about the size of its rarest word, not of its most common one.
         """
-        keys = None
-        for offset, sub in enumerate(subs):
-            docs, positions = self._step_positions(sub)
-            keep = candidates[docs]
-            if offset:
-                # a word at position p - offset < 0 would start before the text
-                keep &= positions >= offset
-            step = (docs[keep] << 32) | (positions[keep] - offset)
-            keys = np.unique(step) if keys is None else np.intersect1d(keys, step, assume_unique=True)
-            if not len(keys):
-                break
-        if keys is None or not len(keys):
+        steps = [self._step_keys(sub) for sub in subs]
+        sizes = [sum(len(keys) for keys in step) for step in steps]
+        anchor = int(np.argmin(sizes))
+        if not sizes[anchor]:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        return np.unique(keys >> 32, return_counts=True)
+        found = steps[anchor]
+        keys = found[0] if len(found) == 1 else np.concatenate(found)
+        # a phrase that would start before the text's first word
+        keys = keys[(keys & 0xFFFFFFFF) >= anchor]
+        starts = keys - anchor
+        starts = starts[candidates[starts >> 32]]
+        for offset, step in enumerate(steps):
+            if offset == anchor or not len(starts):
+                continue
+            wanted = starts + offset
+            present = np.zeros(len(wanted), dtype=bool)
+            for keys in step:
+                if len(keys):
+                    at = np.searchsorted(keys, wanted)
+                    at[at == len(keys)] = 0
+                    present |= keys[at] == wanted
+            starts = starts[present]
+        if not len(starts):
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return np.unique(starts >> 32, return_counts=True)
 
-    def _step_positions(self, sub: query.Query) -> tuple[np.ndarray, np.ndarray]:
+    def _step_keys(self, sub: query.Query) -> list[np.ndarray]:
         terms = [sub] if isinstance(sub, query.Term) else list(getattr(sub, "subqueries", ()))
-        parts = [self.positions(t.fieldname, t.text) for t in terms if isinstance(t, query.Term)]
-        if not parts:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        if len(parts) == 1:
-            return parts[0]
-        return np.concatenate([d for d, _ in parts]), np.concatenate([p for _, p in parts])
+        return [self.occurrences(t.fieldname, t.text) for t in terms if isinstance(t, query.Term)]
+
+    def occurrences(self, fieldname: str, text: str) -> np.ndarray:
+        """Sorted keys (document << 32 | position) of every occurrence of one term."""
+        key = (fieldname, text)
+        found = self._occurrences.get(key)
+        if found is not None:
+            self._occurrences.move_to_end(key)
+            return found
+        docs, positions = self.positions(fieldname, text)
+        found = (docs << 32) | positions
+        if len(found) > 1 and not (found[1:] > found[:-1]).all():
+            found = np.unique(found)
+        self._occurrences[key] = found
+        self._occurrences_bytes += found.nbytes
+        while self._occurrences_bytes > VIEW_OCCURRENCES_BYTES and len(self._occurrences) > 1:
+            _, dropped = self._occurrences.popitem(last=False)
+            self._occurrences_bytes -= dropped.nbytes
+        return found
 
     def positions(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
         """(docnums, positions) of every occurrence of one term, one pair per occurrence.
