@@ -5,26 +5,31 @@ tested against and what the project pins; the index format, the ``sorting``
 (facet) API and the column types used here are the same in both, and
 whoosh-reloaded's changes are mostly packaging and Python-3 clean-ups we do not
 need. Staying on the pinned release keeps ``rebuild_index``/``update_index``
-behaving exactly as haystack documents; moving to whoosh-reloaded later is a pin
-change, not a code change.
+behaving exactly as haystack documents.
 
 What differs from haystack's ``WhooshSearchBackend`` (and only that):
 
 * ``build_schema`` — jieba word fields whose postings are built straight from
-  ``search.analysis.text_terms`` (no per-token objects), nothing large stored,
-  un-analysed sortable columns for facets (multi-valued ones as list columns).
-  There is no character/pair field: parts of words (税, 心理 → 心理健康) are
-  expanded at query time against the index's own term list (``IndexView``).
-* one long-lived searcher per backend object, refreshed when the index on disk
-  has a newer generation (``searcher_get``), plus per-generation numpy arrays
-  (liveness, field lengths, facet values, dates) in ``IndexView``.
+  ``search.analysis.text_terms`` (no per-token objects) with positions stored as
+  uint32 arrays (``PositionArray``), nothing large stored, un-analysed sortable
+  columns for facets (multi-valued ones as list columns). There is no
+  character/pair field: parts of words (税, 心理 → 心理健康) are expanded at query
+  time against the index's own term list.
+* one long-lived searcher per backend object (``searcher_get``), renewed after a
+  commit by reusing the readers of unchanged segments: 2.7.4's ``Searcher.refresh``
+  reopens every segment. Arrays read from segments (``SegmentArrays``) outlive
+  commits; ``IndexView`` holds what belongs to one generation.
 * no per-query ``django_ct`` narrowing scan while a single model is indexed.
 * one-character queries are not dropped.
 * writes use one writer per batch (``procs=1``, larger ``limitmb``) and removal
-  by the unique id term.
+  by the unique id term, found through the long-lived searcher.
 * ``article_search`` matches and scores (BM25) whole posting blocks with numpy,
-  applies filters as masks and counts facets with ``bincount``; phrases check
-  positions only in documents that have every word. ``search.selectors`` calls it.
+  applies filters as masks and counts facets with ``bincount``; phrases look up
+  occurrence keys by binary search. ``search.selectors`` calls it.
+
+The block-level reads use the W3 codec's posting-reader internals (``_read_ids``,
+``_read_values``) with a per-document fallback, so a Whoosh fork that changes
+them still answers, only slower; ``search/tests`` would show the difference.
 """
 
 from __future__ import annotations
