@@ -66,6 +66,34 @@ def _ingest(env: dict[str, str], corpus: Path) -> tuple[float, str]:
     return elapsed, summary
 
 
+def _index_drained(*, broker: str, since: float, timeout: float = 900.0) -> float:
+    """Seconds from ``since`` until the index queue is empty and no index task is running."""
+    import redis
+
+    client = redis.Redis.from_url(broker)
+    quiet = 0
+    while time.perf_counter() - since < timeout:
+        # Celery on Redis: waiting messages in the queue's list, started ones (acks_late) in "unacked".
+        if client.llen("index") == 0 and client.hlen("unacked") == 0:
+            quiet += 1
+            if quiet >= 2:
+                return time.perf_counter() - since - 0.5
+        else:
+            quiet = 0
+        time.sleep(0.5)
+    raise SystemExit(f"the index queue did not drain within {timeout:.0f} s")
+
+
+def _index_commits(tmp: Path) -> int:
+    """Whoosh commits: the newest generation (creating the index wrote generation 0)."""
+    tocs = [
+        int(m.group(1))
+        for p in (tmp / "whoosh_index").glob("_MAIN_*.toc")
+        if (m := re.search(r"_(\d+)\.toc$", p.name))
+    ]
+    return max(tocs, default=0)
+
+
 def _worker(*, env: dict[str, str], queue: str, concurrency: int) -> subprocess.Popen:
     command = [PYTHON, "-m", "celery", "-A", "portal", "worker", "-Q", queue, "-c", str(concurrency)]
     command += ["--prefetch-multiplier", "1", "-l", "warning", "-n", f"bench-{queue}@%h"]
@@ -90,7 +118,8 @@ def main() -> None:
         # Warm jieba's cache and Python's imports once so both modes start equal.
         subprocess.run([PYTHON, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True)
         elapsed, summary = _ingest(env, args.corpus)
-        rows.append(("inline (--sync)", elapsed, summary))
+        # inline, every article is searchable when the command returns
+        rows.append(("inline (--sync)", elapsed, elapsed, _index_commits(Path(tmp)), summary))
 
     import redis
 
@@ -110,8 +139,18 @@ def main() -> None:
         ]
         try:
             time.sleep(8)  # let the pools start before the clock runs
+            started = time.perf_counter()
             elapsed, summary = _ingest(env, args.corpus)
-            rows.append((f"Redis + {args.workers} ingest worker processes", elapsed, summary))
+            searchable = _index_drained(broker=args.redis, since=started)
+            rows.append(
+                (
+                    f"Redis + {args.workers} ingest workers + 1 index worker",
+                    elapsed,
+                    searchable,
+                    _index_commits(Path(tmp)),
+                    summary,
+                )
+            )
         finally:
             for worker in workers:
                 worker.terminate()
@@ -123,10 +162,10 @@ def main() -> None:
             _psql(f'DROP DATABASE IF EXISTS "{name}"', args.pg)
 
     print(f"\n{files} files from {args.corpus} ({'SQLite' if args.sqlite else 'PostgreSQL'})")
-    print(f"{'mode':<40} {'seconds':>8} {'files/s':>8}")
-    for mode, elapsed, summary in rows:
+    print(f"{'mode':<44} {'ingest s':>8} {'files/s':>8} {'searchable s':>12} {'commits':>8}")
+    for mode, elapsed, searchable, commits, summary in rows:
         summary = re.sub(r"\s+", " ", summary)
-        print(f"{mode:<40} {elapsed:8.1f} {files / elapsed:8.1f}   {summary}")
+        print(f"{mode:<44} {elapsed:8.1f} {files / elapsed:8.1f} {searchable:12.1f} {commits:8d}   {summary}")
 
 
 if __name__ == "__main__":
