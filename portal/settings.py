@@ -217,6 +217,8 @@ INGEST_MAX_FILE_BYTES = env_int("INGEST_MAX_FILE_BYTES", 5 * 1024 * 1024)
 # --- Search index ------------------------------------------------------------------------
 SEARCH_BACKEND = env_choice("SEARCH_BACKEND", "whoosh", {"whoosh", "elasticsearch"})
 SEARCH_INDEX_DIR = Path(env_str("SEARCH_INDEX_DIR", str(VAR_DIR / "whoosh_index")))
+# Memory each process may keep for arrays read from index segments (kept across commits).
+SEARCH_SEGMENT_CACHE_MB = env_int("SEARCH_SEGMENT_CACHE_MB", 512)
 # Prefix of the broker-Redis keys with which index tasks coalesce (pending ids, done stamps).
 SEARCH_INDEX_PENDING_KEY = env_str("SEARCH_INDEX_PENDING_KEY", "portal:search:pending")
 if SEARCH_BACKEND == "whoosh":

@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from django.conf import settings
 from haystack.backends.whoosh_backend import WhooshEngine, WhooshSearchBackend
 from haystack.constants import DJANGO_CT, DJANGO_ID, ID
 from haystack.exceptions import SkipDocument
@@ -197,7 +198,7 @@ class ChineseWhooshSearchBackend(WhooshSearchBackend):
         super().__init__(connection_alias, **connection_options)
         self._searcher = None
         self._view: IndexView | None = None
-        self._store = SegmentArrays()
+        self._store = _segment_arrays()
         self._retired: list = []  # readers of replaced segments, closed at the next renewal
         self._searcher_lock = threading.Lock()
 
@@ -319,7 +320,7 @@ class ChineseWhooshSearchBackend(WhooshSearchBackend):
             self._searcher = None
             self._view = None
             # a cleared or deleted index: nothing read from its segments is needed again
-            self._store = SegmentArrays()
+            self._store = _segment_arrays()
 
     # --- writing ---------------------------------------------------------------------
 
@@ -582,6 +583,10 @@ class SegmentArrays:
                 if segid is not None:
                     seen.add(segid)
             return lexicon
+
+
+def _segment_arrays() -> SegmentArrays:
+    return SegmentArrays(budget_bytes=settings.SEARCH_SEGMENT_CACHE_MB * 1024 * 1024)
 
 
 def _nbytes(value: Any) -> int:
