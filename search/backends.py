@@ -240,6 +240,8 @@ class ChineseWhooshSearchBackend(WhooshSearchBackend):
         # must keep being read and written in its own format until it is rebuilt.
         stored = self._stored_schema()
         self.positions_outdated = stored is not None and _positions_outdated(stored)
+        # the schema the index's files are read and written with
+        self.index_schema = stored if self.positions_outdated else self.schema
         if self.positions_outdated:
             self.index = self.storage.open_index(schema=stored)
 
@@ -274,7 +276,7 @@ class ChineseWhooshSearchBackend(WhooshSearchBackend):
         merges removed are closed one renewal later, when no query still uses them.
         """
         self.index = self.index.refresh()
-        schema = self.index._schema or self.schema
+        schema = self.index_schema
         toc = whoosh_index.TOC.read(self.storage, self.index.indexname, schema=schema)
         kept = {
             leaf.segment().segment_id(): leaf
@@ -524,6 +526,44 @@ BM25_B = 0.75
 BM25_K1 = 1.2
 
 
+class BytesLRU:
+    """A mapping that forgets its least recently used entries beyond ``budget_bytes``
+    (numpy arrays and tuples/lists of them; the newest entry is always kept)."""
+
+    def __init__(self, *, budget_bytes: int) -> None:
+        self._items: OrderedDict[Any, Any] = OrderedDict()
+        self._sizes: dict[Any, int] = {}
+        self._budget = budget_bytes
+        self.nbytes = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self):
+        return iter(self._items)
+
+    def get(self, key: Any) -> Any:
+        found = self._items.get(key)
+        if found is not None:
+            self._items.move_to_end(key)
+        return found
+
+    def put(self, key: Any, value: Any) -> None:
+        if key in self._items:
+            return
+        self._items[key] = value
+        self._sizes[key] = _nbytes(value)
+        self.nbytes += self._sizes[key]
+        while self.nbytes > self._budget and len(self._items) > 1:
+            old, _ = self._items.popitem(last=False)
+            self.nbytes -= self._sizes.pop(old)
+
+    def drop(self, predicate: Callable[[Any], bool]) -> None:
+        for key in [k for k in self._items if predicate(k)]:
+            del self._items[key]
+            self.nbytes -= self._sizes.pop(key)
+
+
 class SegmentArrays:
     """Arrays read from index segments, kept across index generations.
 
@@ -535,37 +575,31 @@ class SegmentArrays:
     """
 
     def __init__(self, *, budget_bytes: int = SEGMENT_CACHE_BYTES) -> None:
-        self._items: OrderedDict[tuple, Any] = OrderedDict()
-        self._sizes: dict[tuple, int] = {}
-        self._bytes = 0
-        self._budget = budget_bytes
+        self._items = BytesLRU(budget_bytes=budget_bytes)
         self._lock = threading.Lock()
         self._lexicons: dict[str, tuple[TermLexicon, set[str]]] = {}
 
     def get(self, key: tuple, build: Callable[[], Any]) -> Any:
         with self._lock:
             found = self._items.get(key)
-            if found is not None:
-                self._items.move_to_end(key)
-                return found
-        value = build()
-        size = _nbytes(value)
+        if found is None:
+            found = build()
+            with self._lock:
+                self._items.put(key, found)
+        return found
+
+    @property
+    def nbytes(self) -> int:
+        return self._items.nbytes
+
+    def keys(self) -> list[tuple]:
         with self._lock:
-            if key not in self._items:
-                self._items[key] = value
-                self._sizes[key] = size
-                self._bytes += size
-            while self._bytes > self._budget and len(self._items) > 1:
-                old, _ = self._items.popitem(last=False)
-                self._bytes -= self._sizes.pop(old)
-        return value
+            return list(self._items)
 
     def retain(self, segids: set[str]) -> None:
         """Forget the segments that merges replaced."""
         with self._lock:
-            for key in [k for k in self._items if k[0] not in segids]:
-                del self._items[key]
-                self._bytes -= self._sizes.pop(key)
+            self._items.drop(lambda key: key[0] not in segids)
 
     def lexicon(self, *, fieldname: str, leaves: list[tuple[Any, int, str | None]]) -> TermLexicon:
         """The field's terms over ``leaves``, adding only segments not seen before.
@@ -673,6 +707,13 @@ def _leaf_positions(leaf, fieldname: str, tbytes: bytes) -> tuple[np.ndarray, np
     return np.concatenate(doc_parts), np.concatenate(pos_parts)
 
 
+def _leaf_live(leaf) -> np.ndarray:
+    """Which documents of the segment are not deleted (for its current deletions)."""
+    local = np.zeros(leaf.doc_count_all(), dtype=bool)
+    local[np.fromiter(leaf.all_doc_ids(), dtype=np.int64)] = True
+    return local
+
+
 def _leaf_lengths(leaf, fieldname: str) -> np.ndarray:
     dfl = leaf.doc_field_length
     size = leaf.doc_count_all()
@@ -727,13 +768,13 @@ class IndexView:
         self._published: np.ndarray | None = None
         self._stories: np.ndarray | None = None
         self._postings: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
-        self._occurrences: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
-        self._occurrences_bytes = 0
+        self._occurrences = BytesLRU(budget_bytes=VIEW_OCCURRENCES_BYTES)
         live = np.ones(self.size, dtype=bool)
-        for leaf, offset, _ in self.leaves:
+        for leaf, offset, segid in self.leaves:
             if leaf.has_deletions():
-                local = np.zeros(leaf.doc_count_all(), dtype=bool)
-                local[np.fromiter(leaf.all_doc_ids(), dtype=np.int64)] = True
+                local = self._segment(
+                    segid, ("live", leaf.segment().deleted_count()), lambda leaf=leaf: _leaf_live(leaf)
+                )
                 live[offset : offset + len(local)] = local
         self.live = live
 
@@ -815,15 +856,8 @@ class IndexView:
                 subs = [query.Term(q.fieldname, w, boost=q.boost) for w in q.words]
             else:
                 subs = q.subqueries
-            parts = [self.evaluate(sub, scored=False) for sub in subs]
-            candidates = parts[0][0].copy()
-            for mask, _ in parts[1:]:
-                candidates &= mask
             mask = np.zeros(size, dtype=bool)
-            ids = np.zeros(0, dtype=np.int64)
-            if candidates.any():
-                # only documents that have every word are looked at
-                ids, counts = self.phrase_counts(subs, candidates)
+            ids, counts = self.phrase_counts(subs)
             if not len(ids):
                 return mask, (np.zeros(size, dtype=np.float32) if scored else None)
             mask[ids] = True
@@ -889,9 +923,9 @@ class IndexView:
         df = min(dfs) if dfs else 0
         return float(np.log(self.size / (df + 1)) + 1.0)
 
-    def phrase_counts(self, subs: list[query.Query], candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Documents among ``candidates`` (a mask) where the ``subs`` (terms, or ORs of
-        terms) occur in a row: (docnums, how many times), both sorted by docnum.
+    def phrase_counts(self, subs: list[query.Query]) -> tuple[np.ndarray, np.ndarray]:
+        """Documents where the ``subs`` (terms, or ORs of terms) occur in a row:
+        (docnums, how many times), both sorted by docnum.
 
         Every occurrence of a term is one sorted int64 key, document << 32 | position.
         The phrase starts are taken from the step with the fewest occurrences and looked
@@ -908,7 +942,6 @@ class IndexView:
         # a phrase that would start before the text's first word
         keys = keys[(keys & 0xFFFFFFFF) >= anchor]
         starts = keys - anchor
-        starts = starts[candidates[starts >> 32]]
         for offset, step in enumerate(steps):
             if offset == anchor or not len(starts):
                 continue
@@ -932,18 +965,12 @@ class IndexView:
         """Sorted keys (document << 32 | position) of every occurrence of one term."""
         key = (fieldname, text)
         found = self._occurrences.get(key)
-        if found is not None:
-            self._occurrences.move_to_end(key)
-            return found
-        docs, positions = self.positions(fieldname, text)
-        found = (docs << 32) | positions
-        if len(found) > 1 and not (found[1:] > found[:-1]).all():
-            found = np.unique(found)
-        self._occurrences[key] = found
-        self._occurrences_bytes += found.nbytes
-        while self._occurrences_bytes > VIEW_OCCURRENCES_BYTES and len(self._occurrences) > 1:
-            _, dropped = self._occurrences.popitem(last=False)
-            self._occurrences_bytes -= dropped.nbytes
+        if found is None:
+            docs, positions = self.positions(fieldname, text)
+            found = (docs << 32) | positions
+            if len(found) > 1 and not (found[1:] > found[:-1]).all():
+                found = np.unique(found)
+            self._occurrences.put(key, found)
         return found
 
     def positions(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:

@@ -118,7 +118,7 @@ def test_views_after_commits_answer_like_views_built_from_nothing(ix):
     # the same documents match; scores move only because deleted documents no longer count
     unscored = ("phrase", "term", "sources", "newest", "containing")
     assert {k: merged_answers[k] for k in unscored} == {k: after[k] for k in unscored}
-    assert not any(key[0] in old_segments for key in store._items)
+    assert not any(key[0] in old_segments for key in store.keys())
     searcher.close()
 
 
@@ -129,5 +129,5 @@ def test_the_cache_keeps_within_its_budget(ix):
         for term in ("alpha", "beta", "gamma", "delta"):
             view.postings("text", term)
             view.positions("text", term)
-        assert store._bytes <= 64 or len(store._items) == 1
+        assert store.nbytes <= 64 or len(store.keys()) == 1
         assert _answers(view) == _answers(IndexView(searcher, store=SegmentArrays()))

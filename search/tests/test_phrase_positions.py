@@ -84,7 +84,7 @@ def test_a_repeated_word_phrase_counts_each_start(view):
     hits, _ = _phrase(view, "delta", "delta")
     assert hits == {"repeat"}
     terms = [wq.Term("text", "delta")] * 2
-    docs, counts = view.phrase_counts(terms, view.live)
+    docs, counts = view.phrase_counts(terms)
     assert [view.reader.stored_fields(int(d))["key"] for d in docs] == ["repeat"]
     assert counts.tolist() == [2]  # starts at 0 and at 1
     once, _ = _phrase(view, "delta", "delta", "delta")
