@@ -3,10 +3,10 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
-PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/portal_suite
+PG_TEST_URL ?= postgres://portal:portal@127.0.0.1:5432/portal_suite
 export PYTHONWARNINGS ?= ignore::SyntaxWarning
 
-.PHONY: demo test test-sqlite test-postgres venv system-deps lint run worker index-worker beat clean bench-ingest bench-search
+.PHONY: demo test test-sqlite test-postgres venv services lint run worker index-worker beat clean bench-ingest bench-search
 
 venv: $(VENV)/.installed
 
@@ -16,12 +16,10 @@ $(VENV)/.installed: requirements.txt
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
 
-# Chromium and a CJK font for the browser tests (Debian packages; needs root).
-system-deps:
-	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi 'Noto Sans CJK'; then \
-		echo "Installing chromium and fonts-noto-cjk ..."; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
-	fi
+# Redis, PostgreSQL (a password role for TCP), Chromium and a CJK font: installed from Debian's
+# packages when missing, configured and started. Needs root for apt.
+services:
+	bash scripts/services.sh
 
 demo: venv
 	$(MANAGE) migrate --noinput
@@ -31,15 +29,18 @@ demo: venv
 	@echo "门户已启动：http://127.0.0.1:8000/  后台：http://127.0.0.1:8000/admin/（账号见上）"
 	$(MANAGE) runserver 127.0.0.1:8000
 
-test: venv system-deps lint test-sqlite test-postgres
+test: venv services lint test-sqlite test-postgres
 
 test-sqlite: venv
 	$(BIN)/pytest -q
 
-# The same suite again on PostgreSQL (skipped with a note when no server answers).
+# The same suite again on PostgreSQL. Without a server it is skipped with a note, unless
+# PORTAL_REQUIRE_POSTGRES=1 (CI), where an unreachable server fails the run.
 test-postgres: venv
-	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(PG_TEST_URL)'.rsplit('/',1)[0]+'/postgres', connect_timeout=3).close()" 2>/dev/null; then \
+	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(PG_TEST_URL)'.rsplit('/',1)[0]+'/postgres', connect_timeout=3).close()"; then \
 		DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -q -m "not browser"; \
+	elif [ "$${PORTAL_REQUIRE_POSTGRES:-}" = "1" ]; then \
+		echo "PostgreSQL not reachable at $(PG_TEST_URL): the PostgreSQL pass is required here"; exit 1; \
 	else echo "PostgreSQL not reachable at $(PG_TEST_URL): PostgreSQL pass skipped"; fi
 
 lint: venv
