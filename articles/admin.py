@@ -1,17 +1,19 @@
 from __future__ import annotations
 
+import time
+
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case, Count, Exists, OuterRef, Prefetch, QuerySet, When
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from . import policy, reposts, services
+from . import pipeline, policy, reposts, services
 from .models import Article, Author, IngestItem, IngestRun, PolicyDocument, PolicyMention, Source, Story, Tag
-from .tasks import reclean_article
 
 Outcome = IngestItem.Outcome
 
@@ -107,8 +109,25 @@ class ArticleAdmin(admin.ModelAdmin):
     @admin.action(description="用保存的原始文件重新清洗", permissions=["change"])
     def reclean(self, request: HttpRequest, queryset: QuerySet[Article]) -> None:
         ids = list(queryset.values_list("id", flat=True))
-        for article_id in ids:
-            reclean_article.delay(article_id)
+        if pipeline.tasks_inline():
+            changed = sum(services.article_reclean(article_id=article_id) for article_id in ids)
+            self.message_user(
+                request, f"已重新清洗 {len(ids)} 篇文章，其中 {changed} 篇有变化。", messages.SUCCESS
+            )
+            return
+        for sent, article_id in enumerate(ids):
+            try:
+                pipeline.send_task(
+                    name="articles.tasks.reclean_article", queue="ingest", kwargs={"article_id": article_id}
+                )
+            except pipeline.BrokerUnavailable:
+                self.message_user(
+                    request,
+                    f"消息队列暂时无法连接：已安排 {sent} 篇，"
+                    f"其余 {len(ids) - sent} 篇没有安排，请稍后再试。",
+                    messages.ERROR,
+                )
+                return
         self.message_user(request, f"已安排重新清洗 {len(ids)} 篇文章。", messages.SUCCESS)
 
 
@@ -228,6 +247,11 @@ class IngestRunAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(self.progress_view),
                 name="articles_ingestrun_progress",
             ),
+            path(
+                "<int:run_id>/step.json",
+                self.admin_site.admin_view(self.step_view),
+                name="articles_ingestrun_step",
+            ),
             *super().get_urls(),
         ]
 
@@ -240,12 +264,13 @@ class IngestRunAdmin(admin.ModelAdmin):
             run = services.ingest_run_create(
                 trigger=IngestRun.Trigger.UPLOAD, paths=[u.name for u in uploads], user=request.user
             )
-            for upload in uploads:
-                for source in services.uploaded_inputs_iter(name=upload.name, data=upload.read()):
-                    item = services.ingest_item_add(run=run, source=source)
-                    if item.outcome == Outcome.PENDING:
-                        services.ingest_item_enqueue(item_id=item.id)
-            self.message_user(request, f"已加入导入队列：批次 #{run.pk}。", messages.SUCCESS)
+            # Store and return: archives are unpacked and files processed by the workers (or,
+            # without a broker, by the run page in short steps), never inside this request.
+            items = [
+                services.ingest_upload_add(run=run, name=upload.name, size=upload.size, read=upload.read)
+                for upload in uploads
+            ]
+            self._wake(request, run=run, item_ids=[i.id for i in items if i.outcome == Outcome.PENDING])
             return HttpResponseRedirect(reverse("admin:articles_ingestrun_change", args=[run.pk]))
         context = {
             **self.admin_site.each_context(request),
@@ -255,30 +280,74 @@ class IngestRunAdmin(admin.ModelAdmin):
         }
         return render(request, "admin/articles/ingestrun/upload.html", context)
 
-    def progress_view(self, request: HttpRequest, run_id: int) -> JsonResponse:
-        run = get_object_or_404(IngestRun, pk=run_id)
+    def _wake(self, request: HttpRequest, *, run: IngestRun, item_ids: list[int]) -> None:
+        if pipeline.tasks_inline():
+            self.message_user(request, f"已保存：批次 #{run.pk}，正在本页逐步处理。", messages.SUCCESS)
+            return
+        woken = pipeline.ingest_items_wake(item_ids=item_ids)
+        if woken.error:
+            self.message_user(
+                request,
+                f"文件已保存（批次 #{run.pk}），但消息队列暂时无法连接："
+                "队列恢复后由 worker 自动处理，不会丢失。",
+                messages.WARNING,
+            )
+            return
+        self.message_user(request, f"已加入导入队列：批次 #{run.pk}。", messages.SUCCESS)
+
+    def _progress(self, run: IngestRun) -> JsonResponse:
         counts = run.outcome_counts()
-        return JsonResponse({"id": run.pk, "finished": counts[Outcome.PENDING] == 0, **counts})
+        return JsonResponse(
+            {
+                "id": run.pk,
+                "finished": counts[Outcome.PENDING] == 0,
+                "inline": pipeline.tasks_inline(),
+                **counts,
+            }
+        )
+
+    def progress_view(self, request: HttpRequest, run_id: int) -> JsonResponse:
+        return self._progress(get_object_or_404(IngestRun, pk=run_id))
+
+    def step_view(self, request: HttpRequest, run_id: int) -> HttpResponse:
+        """Inline mode: process the run's pending items for a few seconds, then report progress."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not request.user.has_perm("articles.add_article"):
+            raise PermissionDenied
+        run = get_object_or_404(IngestRun, pk=run_id)
+        if pipeline.tasks_inline():
+            services.ingest_run_step(run=run, seconds=settings.INGEST_INLINE_STEP_SECONDS)
+        return self._progress(run)
+
+    def changelist_view(self, request: HttpRequest, extra_context=None) -> HttpResponse:
+        extra_context = {**(extra_context or {}), "pipeline": pipeline.ingest_pipeline_status()}
+        return super().changelist_view(request, extra_context)
 
 
 @admin.register(IngestItem)
 class IngestItemAdmin(admin.ModelAdmin):
-    list_display = ["path", "run", "outcome", "reason", "article", "finished_at"]
-    list_filter = ["outcome", "run__trigger"]
+    list_display = ["path", "run", "outcome", "reason", "article", "attempts", "finished_at"]
+    list_filter = ["outcome", "kind", "run__trigger"]
     list_select_related = ["run", "article"]
     search_fields = ["path", "reason"]
     readonly_fields = [
         "run",
+        "kind",
+        "parent",
         "path",
         "size",
         "outcome",
         "reason",
         "article",
         "attempts",
+        "queued_at",
+        "claimed_by",
+        "claimed_until",
         "created_at",
         "finished_at",
     ]
-    exclude = ["raw"]
+    exclude = ["raw", "claim_token"]
     actions = ["retry"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[IngestItem]:
@@ -290,8 +359,28 @@ class IngestItemAdmin(admin.ModelAdmin):
     @admin.action(description="重新处理所选的失败文件", permissions=["change"])
     def retry(self, request: HttpRequest, queryset: QuerySet[IngestItem]) -> None:
         ids = services.ingest_items_reset(item_ids=queryset.values_list("id", flat=True))
-        for item_id in ids:
-            services.ingest_item_enqueue(item_id=item_id)
+        if pipeline.tasks_inline():
+            # No workers: as much as fits in one step here, the rest on their runs' pages.
+            deadline = time.monotonic() + settings.INGEST_INLINE_STEP_SECONDS
+            outcomes = []
+            for item_id in ids:
+                if time.monotonic() > deadline:
+                    break
+                outcomes.append(services.ingest_item_process(item_id=item_id))
+            left = len(ids) - len(outcomes)
+            message = f"已重新处理 {len(outcomes)} 个文件，其中 {outcomes.count(Outcome.FAILED)} 个仍然失败。"
+            if left:
+                message += f"其余 {left} 个已标为待处理，打开它们所在的导入批次页面即可继续处理。"
+            self.message_user(request, message, messages.SUCCESS)
+            return
+        woken = pipeline.ingest_items_wake(item_ids=ids)
+        if woken.error:
+            self.message_user(
+                request,
+                f"已把 {len(ids)} 个文件重新标为待处理，但消息队列暂时无法连接：队列恢复后自动处理。",
+                messages.WARNING,
+            )
+            return
         self.message_user(request, f"已重新排队 {len(ids)} 个失败文件。", messages.SUCCESS)
 
 

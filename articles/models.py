@@ -211,7 +211,10 @@ class IngestRun(models.Model):
         counts = {choice: 0 for choice in IngestItem.Outcome.values}
         for row in self.items.values("outcome").annotate(n=Count("id")):
             counts[row["outcome"]] = row["n"]
-        counts["total"] = sum(counts[c] for c in IngestItem.Outcome.values)
+        # An unpacked archive is not a file of its own: its members are counted instead.
+        counts["total"] = (
+            sum(counts[c] for c in IngestItem.Outcome.values) - counts[IngestItem.Outcome.EXPANDED]
+        )
         counts["done"] = counts["total"] - counts[IngestItem.Outcome.PENDING]
         return counts
 
@@ -221,19 +224,43 @@ class IngestRun(models.Model):
 
 
 class IngestItem(models.Model):
+    """One unit of ingest work: a file (or an archive of files) and what became of it.
+
+    The row is the record of the work: ``outcome`` says whether anything remains to be done,
+    and a worker that takes the item claims it with a conditional update (``claim_token``
+    and a lease in ``claimed_until``). Broker messages only wake workers; the sweep re-queues
+    pending items whose message may be lost and items whose claim expired.
+    """
+
+    class Kind(models.TextChoices):
+        FILE = "file", "文章文件"
+        ARCHIVE = "archive", "压缩包"
+
     class Outcome(models.TextChoices):
         PENDING = "pending", "等待处理"
         CREATED = "created", "新建"
         UPDATED = "updated", "更新"
         UNCHANGED = "unchanged", "未变化"
         FAILED = "failed", "失败"
+        # An archive whose files became items of their own.
+        EXPANDED = "expanded", "已解包"
 
     run = models.ForeignKey(IngestRun, on_delete=models.CASCADE, related_name="items", verbose_name="批次")
+    kind = models.CharField("类型", max_length=16, choices=Kind.choices, default=Kind.FILE)
+    # The archive a file came out of, when a worker unpacked it.
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="members",
+        verbose_name="所属压缩包",
+    )
     path = models.TextField("文件路径")
     # The file's bytes as received, so a worker on another machine can process it and a
     # failed file can be fixed and reprocessed. Empty only for files over the size limit.
     raw = models.BinaryField("原始字节", blank=True, default=b"")
-    size = models.PositiveIntegerField("字节数", default=0)
+    size = models.PositiveBigIntegerField("字节数", default=0)
     outcome = models.CharField(
         "结果", max_length=16, choices=Outcome.choices, default=Outcome.PENDING, db_index=True
     )
@@ -247,6 +274,14 @@ class IngestItem(models.Model):
         verbose_name="文章",
     )
     attempts = models.PositiveSmallIntegerField("尝试次数", default=0)
+    # When a wake-up message was last handed to the broker; empty when none could be sent.
+    queued_at = models.DateTimeField("入队时间", null=True, blank=True)
+    # The claim: who works on the item (a delivery of a task message, or an inline run) and
+    # until when. A redelivery of the same message may take the claim over: the broker hands
+    # a message out again only once the process that had it is gone.
+    claim_token = models.CharField("领取标记", max_length=64, blank=True, default="")
+    claimed_by = models.CharField("处理进程", max_length=200, blank=True, default="")
+    claimed_until = models.DateTimeField("领取到期", null=True, blank=True)
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     finished_at = models.DateTimeField("完成时间", null=True, blank=True)
 
@@ -254,7 +289,15 @@ class IngestItem(models.Model):
         verbose_name = "导入文件"
         verbose_name_plural = "导入文件"
         ordering = ["id"]
-        indexes = [models.Index(fields=["run", "outcome"], name="ingestitem_run_outcome")]
+        indexes = [
+            models.Index(fields=["run", "outcome"], name="ingestitem_run_outcome"),
+            # The sweep's and pipeline_status's question: what is pending, since when.
+            models.Index(
+                fields=["created_at"],
+                name="ingestitem_pending",
+                condition=models.Q(outcome="pending"),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.path

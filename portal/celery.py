@@ -1,12 +1,66 @@
 from __future__ import annotations
 
+import datetime
+import logging
 import os
 
-from celery import Celery
+from celery import Celery, bootsteps
+from celery.signals import worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+
+logger = logging.getLogger(__name__)
 
 app = Celery("portal")
 # All Celery settings live in portal/settings.py under the CELERY_ prefix.
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+class SweepOnConnect(bootsteps.StartStopStep):
+    """Ask for the sweeps whenever this worker (re)connects to the broker.
+
+    After a restart, the claims this worker's name held before are released and pending work is
+    re-queued; after Redis came back empty, the messages it lost are sent again. Beat does the
+    same periodically; this makes recovery not wait for beat's next tick.
+    """
+
+    requires = {"celery.worker.consumer.tasks:Tasks"}
+
+    def __init__(self, parent, **kwargs) -> None:
+        super().__init__(parent, **kwargs)
+        # Built once per worker process: claims taken before this moment are a predecessor's.
+        self.started_at = datetime.datetime.now(datetime.UTC).isoformat()
+
+    def start(self, parent) -> None:
+        sweeps = {
+            "articles.tasks.ingest_sweep": {
+                "restarted_worker": parent.hostname,
+                "started_at": self.started_at,
+            },
+            "search.tasks.index_sweep": {},
+        }
+        for name, kwargs in sweeps.items():
+            try:
+                parent.app.send_task(name, kwargs=kwargs)
+            except Exception as exc:  # the broker went away again: beat's next sweep covers it
+                logger.warning("could not ask for %s at connect: %s", name, exc)
+
+
+app.steps["consumer"].add(SweepOnConnect)
+
+
+@worker_init.connect
+def _text_analysis_warm(**kwargs) -> None:
+    """Load jieba and its dictionaries in the worker's main process, before the pool forks.
+
+    A pool process that replaces one that died (killed, out of memory, max tasks) then starts
+    with the dictionaries already in memory instead of spending seconds loading them.
+    """
+    # Imported here: this module is loaded before Django's apps are ready.
+    from django.db import connections
+
+    from search.keywords import keywords_extract
+
+    keywords_extract(title="数据安全", text="数据安全管理")
+    connections.close_all()  # pool processes must not share a database connection with us

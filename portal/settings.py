@@ -178,6 +178,10 @@ X_FRAME_OPTIONS = "DENY"
 # --- Celery / Redis -------------------------------------------------------------------
 # Without a broker every task runs inline in the calling process, so a first run
 # needs no Redis. With CELERY_BROKER_URL set, real workers do the work.
+#
+# The database is the record of all work (ingest items, the index backlog); a message on the
+# broker only wakes a worker. Losing messages (a killed worker, Redis restarted empty) costs
+# latency, never data: the sweep below re-queues what the database says is still to do.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
 if CELERY_BROKER_URL and urlparse(CELERY_BROKER_URL).scheme not in {"redis", "rediss", "memory"}:
     raise ImproperlyConfigured(f"CELERY_BROKER_URL must be a redis:// URL, not {CELERY_BROKER_URL!r}")
@@ -201,11 +205,34 @@ CELERY_TASK_ROUTES = {
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 240)
 CELERY_TASK_MAX_RETRIES = env_int("CELERY_TASK_MAX_RETRIES", 3)
+# A message is acknowledged when its task ends, and given back to the queue when the process
+# running it dies (SIGKILL, the OOM killer): without the second setting Celery acknowledges
+# the message of a lost process as if the task had run.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT * 4}
+# A broker that is down must be reported in seconds, not after minutes of retries: the work is
+# in the database already and the sweep sends its wake-up once the broker is back.
+CELERY_BROKER_CONNECTION_TIMEOUT = 3.0
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0.2, "interval_step": 0.5}
+# How often beat runs the sweeps; workers also sweep whenever they (re)connect to the broker.
+PIPELINE_SWEEP_SECONDS = env_int("PIPELINE_SWEEP_SECONDS", 60)
 CELERY_BEAT_SCHEDULE = {
     "ingest-inbox": {
         "task": "articles.tasks.ingest_inbox",
         "schedule": float(env_int("INGEST_INBOX_INTERVAL", 60)),
+    },
+    "ingest-sweep": {
+        "task": "articles.tasks.ingest_sweep",
+        "schedule": float(PIPELINE_SWEEP_SECONDS),
+        # A sweep that waited longer than its period is superseded by the next one.
+        "options": {"expires": float(PIPELINE_SWEEP_SECONDS)},
+    },
+    "index-sweep": {
+        "task": "search.tasks.index_sweep",
+        "schedule": float(PIPELINE_SWEEP_SECONDS),
+        "options": {"expires": float(PIPELINE_SWEEP_SECONDS)},
     },
 }
 
@@ -213,14 +240,27 @@ CELERY_BEAT_SCHEDULE = {
 INGEST_INBOX_DIR = Path(env_str("INGEST_INBOX_DIR", str(VAR_DIR / "inbox")))
 # Files above this size are recorded as failed instead of being parsed.
 INGEST_MAX_FILE_BYTES = env_int("INGEST_MAX_FILE_BYTES", 5 * 1024 * 1024)
+# Archives (.zip): the upload itself, how many article files, and their total size once
+# unpacked. The last two are read from the archive's directory before anything is inflated.
+INGEST_MAX_UPLOAD_BYTES = env_int("INGEST_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
+INGEST_MAX_ARCHIVE_MEMBERS = env_int("INGEST_MAX_ARCHIVE_MEMBERS", 5000)
+INGEST_MAX_ARCHIVE_TOTAL_BYTES = env_int("INGEST_MAX_ARCHIVE_TOTAL_BYTES", 200 * 1024 * 1024)
+# A worker's claim on an item outlives the hard time limit of the task that holds it, so a
+# claim that expired can only belong to a process that is gone.
+INGEST_CLAIM_SECONDS = CELERY_TASK_TIME_LIMIT + 60
+# An item whose processing killed its process this many times is recorded as failed rather
+# than handed to the next worker again (a file that always exhausts memory, say).
+INGEST_MAX_ATTEMPTS = env_int("INGEST_MAX_ATTEMPTS", 5)
+# Inline mode (no broker): the admin's run page processes pending items in steps this long.
+INGEST_INLINE_STEP_SECONDS = env_int("INGEST_INLINE_STEP_SECONDS", 3)
 
 # --- Search index ------------------------------------------------------------------------
 SEARCH_BACKEND = env_choice("SEARCH_BACKEND", "whoosh", {"whoosh", "elasticsearch"})
 SEARCH_INDEX_DIR = Path(env_str("SEARCH_INDEX_DIR", str(VAR_DIR / "whoosh_index")))
 # Memory each process may keep for arrays read from index segments (kept across commits).
 SEARCH_SEGMENT_CACHE_MB = env_int("SEARCH_SEGMENT_CACHE_MB", 512)
-# Prefix of the broker-Redis keys with which index tasks coalesce (pending ids, done stamps).
-SEARCH_INDEX_PENDING_KEY = env_str("SEARCH_INDEX_PENDING_KEY", "portal:search:pending")
+# How long a writer waits for Whoosh's lock before its task gives up and retries later.
+SEARCH_WRITER_LOCK_SECONDS = env_int("SEARCH_WRITER_LOCK_SECONDS", 120)
 if SEARCH_BACKEND == "whoosh":
     HAYSTACK_CONNECTIONS = {
         "default": {

@@ -62,7 +62,6 @@ from whoosh.searching import Searcher
 from .analysis import TermLexicon, dictionary_refresh, text_terms, word_analyzer
 
 WRITER_LIMIT_MB = 256
-WRITER_LOCK_TIMEOUT = 120.0
 
 TEXT_FIELDS = {"text", "title", "source"}
 # Terms a sub-word query may expand to; beyond that the most frequent terms are kept.
@@ -328,7 +327,9 @@ class ChineseWhooshSearchBackend(WhooshSearchBackend):
 
     def _writer(self):
         self.index = self.index.refresh()
-        return self.index.writer(procs=1, limitmb=WRITER_LIMIT_MB, timeout=WRITER_LOCK_TIMEOUT)
+        return self.index.writer(
+            procs=1, limitmb=WRITER_LIMIT_MB, timeout=float(settings.SEARCH_WRITER_LOCK_SECONDS)
+        )
 
     def _doc_prepare(self, index, obj) -> dict | None:
         try:

@@ -1,64 +1,33 @@
-"""Keep the search index in step with the database through the ``index`` queue.
+"""Keep the search index in step with the database: every change marks the index backlog.
 
-Saves and deletes of articles (and changes of their authors/tags) only record the
-primary key; when the transaction commits, the collected keys go to
-``search.tasks.index_articles`` in one message (a bulk import is then a handful of
-tasks, not one per row). Through Redis, a task also takes the ids of messages still queued
-and skips ids already indexed since their change, so one-article transactions still give few
-index commits (``search.index_queue``). The task decides from the row itself whether to update
-or remove the document, so a hidden or deleted article leaves the results.
+Saves and deletes of articles (and changes of their authors/tags) mark the article's index
+entry as out of date in the same transaction (``search.backlog``); after the commit one
+message wakes the index worker, which works the backlog off in few commits and decides from
+the row itself whether to update or remove the document, so a hidden or deleted article
+leaves the results.
 
 Policy mentions (created/deleted one by one at ingest) and policy documents (renamed or
-merged by editors) queue the articles concerned, because the index holds the names of the
+merged by editors) mark the articles concerned, because the index holds the names of the
 documents each article mentions. Story (repost group) changes made with
 ``queryset.update()`` send no signal: whoever does that calls ``article_ids_enqueue``.
 
 Dictionary edits (``DictionaryTerm``/``Synonym``) bump the dictionary version and
-queue the articles that contain the changed word.
+mark the articles that contain the changed word.
 """
 
 from __future__ import annotations
 
-import threading
-
-from django.db import transaction
 from django.db.models import signals
 from haystack.signals import BaseSignalProcessor
 
 from articles.models import Article, PolicyDocument, PolicyMention
 
-# Keys per task message; large enough to coalesce a bulk save, small enough for one commit.
-ENQUEUE_CHUNK = 500
-
-_pending = threading.local()
+from .backlog import index_changes_mark
 
 
 def article_ids_enqueue(*, ids: list[int] | set[int], using: str = "default") -> None:
-    """Queue ``ids`` for (re)indexing once the current transaction commits."""
-    if not hasattr(_pending, "ids"):
-        _pending.ids = set()
-    _pending.ids.update(int(i) for i in ids)
-    transaction.on_commit(_pending_flush, using=using)
-
-
-def _pending_flush() -> None:
-    from .index_queue import broker_redis, pending_add
-    from .tasks import index_articles
-
-    ids = sorted(getattr(_pending, "ids", ()))
-    _pending.ids = set()
-    if not ids:
-        return  # an earlier callback of the same transaction already sent them
-    # Through a broker, each message also carries the Redis stamp of this flush (taken after
-    # the DB commit) and its ids join the pending set, so one task can index many messages'
-    # ids in one commit (see search.index_queue). Inline, every chunk is indexed right here.
-    client = broker_redis()
-    for i in range(0, len(ids), ENQUEUE_CHUNK):
-        chunk = ids[i : i + ENQUEUE_CHUNK]
-        if client is None:
-            index_articles.delay(ids=chunk)
-        else:
-            index_articles.delay(ids=chunk, enqueued_at=pending_add(client=client, ids=chunk))
+    """Mark ``ids`` for (re)indexing; the index worker is woken once the transaction commits."""
+    index_changes_mark(ids=ids, using=using)
 
 
 def _article_saved(sender, instance, raw=False, using="default", **kwargs) -> None:

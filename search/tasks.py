@@ -5,31 +5,40 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from whoosh.index import LockError
 
-from .index_queue import articles_index_coalesced
-from .services import articles_index_sync
+from .backlog import index_backlog_apply, index_changes_mark
+from .backlog import index_sweep as backlog_sweep
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="search.tasks.index_articles", acks_late=True, max_retries=5, default_retry_delay=10)
-def index_articles(ids: list[int], *, enqueued_at: int | None = None) -> dict[str, int]:
-    """Bring the index in line with the rows ``ids``: update published ones, remove the rest.
+@shared_task(name="search.tasks.index_articles", bind=True, max_retries=5)
+def index_articles(self, ids: list[int] | None = None, enqueued_at: int | None = None) -> dict[str, int]:
+    """Work the index backlog off (``search.backlog``). The message carries nothing: it only wakes.
 
-    ``enqueued_at`` (the Redis stamp of the flush) comes with messages sent through a broker:
-    those are coalesced with other pending ids. Inline calls, and messages queued before
-    coalescing existed (``ids`` alone, positional), index just their ids.
+    ``ids`` comes with messages queued before the backlog existed; they are marked first.
     """
-    ids = [int(i) for i in ids]
-    if enqueued_at is None:
-        result = articles_index_sync(ids=ids)
-    else:
-        result = articles_index_coalesced(ids=ids, enqueued_at=int(enqueued_at))
-    logger.info(
-        "indexed %d, removed %d articles (skipped %d already indexed, took %d pending)",
-        result["updated"],
-        result["removed"],
-        result.get("dropped", 0),
-        result.get("taken", 0),
-    )
+    if ids:
+        index_changes_mark(ids=ids)
+    try:
+        result = index_backlog_apply()
+    except LockError as exc:
+        # Another writer holds the index longer than we wait for it. The marks stay in the
+        # backlog; try again later, and after the last retry the sweep wakes us anyway.
+        logger.warning("index busy (%s); retry %d", exc, self.request.retries + 1)
+        raise self.retry(exc=exc, countdown=min(10 * 2**self.request.retries, 120)) from exc
+    if result["batches"]:
+        logger.info(
+            "indexed %d, removed %d articles in %d commits",
+            result["updated"],
+            result["removed"],
+            result["batches"],
+        )
     return result
+
+
+@shared_task(name="search.tasks.index_sweep")
+def index_sweep() -> dict[str, int]:
+    """Beat job, and sent by every worker when it connects: wake the index worker for a backlog."""
+    return backlog_sweep()

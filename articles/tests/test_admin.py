@@ -135,7 +135,7 @@ def test_sources_list_their_article_counts(staff_client, articles):
     assert counts == {"测试政策观察": 2, "测试网安周报": 1}
 
 
-def test_an_upload_queues_an_ingest_run_and_reports_its_progress(staff_client):
+def test_an_upload_is_stored_at_once_and_worked_off_in_steps_by_the_run_page_without_a_broker(staff_client):
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr(
@@ -156,7 +156,22 @@ def test_an_upload_queues_an_ingest_run_and_reports_its_progress(staff_client):
     assert response.status_code == 302
     assert response["Location"] == reverse("admin:articles_ingestrun_change", args=[run.pk])
     assert run.trigger == "upload" and run.created_by.username == "editor"
+    # Nothing was unpacked or parsed inside the upload request: the archive is one item.
     progress = staff_client.get(reverse("admin:articles_ingestrun_progress", args=[run.pk])).json()
+    assert (progress["total"], progress["pending"], progress["finished"], progress["inline"]) == (
+        2,
+        2,
+        False,
+        True,
+    )
+    assert not Article.objects.exists()
+    # The run page asks for steps until nothing is pending (no broker: inline mode).
+    step = reverse("admin:articles_ingestrun_step", args=[run.pk])
+    assert staff_client.get(step).status_code == 405
+    for _ in range(10):
+        progress = staff_client.post(step).json()
+        if progress["finished"]:
+            break
     assert (progress["total"], progress["created"], progress["failed"], progress["finished"]) == (
         3,
         2,

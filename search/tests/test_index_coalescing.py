@@ -1,8 +1,8 @@
-"""Index tasks coalesce through Redis: a real Celery worker, the real Redis, the real Whoosh index.
+"""The index backlog through Redis: a real Celery worker, the real Redis, the real Whoosh index.
 
-Articles saved one transaction each send one message each; the worker must index them in few
+Articles saved one transaction each send one wake-up each; the worker must index them in few
 Whoosh commits (counted as index generations, one per commit), still remove hidden and deleted
-articles, and lose nothing when ids taken from the pending set are never committed.
+articles, and lose nothing when the wake-ups themselves are lost.
 """
 
 from __future__ import annotations
@@ -14,16 +14,15 @@ from contextlib import AbstractContextManager
 import pytest
 import redis
 from celery.contrib.testing.worker import start_worker
-from django.conf import settings
 from haystack import connections
 
 from articles.models import Article
 from articles.tests.factories import article_make
 from conftest import REDIS_INDEX_URL, celery_on_redis
+from search.backlog import index_sweep
+from search.models import IndexChange
 
 pytestmark = pytest.mark.redis
-
-PENDING = settings.SEARCH_INDEX_PENDING_KEY
 
 
 def _wait_for(predicate: Callable[[], bool], timeout: float = 30.0) -> bool:
@@ -80,18 +79,18 @@ def test_one_transaction_per_article_is_indexed_in_few_commits(broker):
         article_make(title=f"合并索引测试第{n}篇：云岭算力站", body="云岭算力站扩容。") for n in range(40)
     ]
     ids = {a.id for a in articles}
-    # One message per transaction, every id pending, nothing indexed yet.
+    # One wake-up per transaction, every id in the backlog, nothing indexed yet.
     assert broker.redis.llen("index") == 40
-    assert {int(pk) for pk in broker.redis.smembers(PENDING)} == ids
+    assert set(IndexChange.objects.values_list("article_id", flat=True)) == ids
     assert _generation() == before
 
     with broker.worker():
         assert _wait_for(lambda: ids <= _indexed())
         assert _wait_for(broker.drained)
 
-    # The first task took every pending id; the other 39 found theirs done and did not commit.
+    # The first task worked the whole backlog off; the other 39 found it empty and did not commit.
     assert _generation() - before == 1
-    assert broker.redis.scard(PENDING) == 0
+    assert not IndexChange.objects.exists()
 
 
 def test_hidden_and_deleted_articles_leave_the_index_when_coalesced(broker):
@@ -117,19 +116,35 @@ def test_hidden_and_deleted_articles_leave_the_index_when_coalesced(broker):
     assert _generation() - before == 1
 
 
-def test_ids_taken_from_the_pending_set_but_never_committed_are_indexed_from_their_messages(broker):
-    articles = [
-        article_make(title=f"合并丢失测试第{n}篇：洱海算力港", body="洱海算力港投用。") for n in range(12)
-    ]
-    ids = {a.id for a in articles}
-    # A task that popped these ids and died before its commit: the set no longer has them.
-    taken = {int(pk) for pk in broker.redis.spop(PENDING, 100)}
-    assert taken == ids and broker.redis.scard(PENDING) == 0
+def _lose_every_message(broker: Broker, ids: set[int]) -> None:
+    # Redis lost every message (restarted empty, say): the backlog in the database remains.
+    broker.redis.delete("index")
+    assert set(IndexChange.objects.values_list("article_id", flat=True)) == ids
 
+
+def test_the_sweep_wakes_the_index_worker_once_when_the_backlog_has_no_wake_up(broker):
+    ids = {article_make(title=f"清扫测试第{n}篇：抚仙湖算力站", body="抚仙湖算力站。").id for n in range(5)}
+    _lose_every_message(broker, ids)
+    assert index_sweep() == {"backlog": 5, "woken": 1}
+    assert broker.redis.llen("index") == 1
+    # A wake-up is already waiting: a second sweep adds nothing.
+    assert index_sweep() == {"backlog": 5, "woken": 0}
     with broker.worker():
         assert _wait_for(lambda: ids <= _indexed())
         assert _wait_for(broker.drained)
-    assert ids <= _indexed()
+    assert not IndexChange.objects.exists()
+    assert index_sweep() == {"backlog": 0, "woken": 0}
+
+
+def test_a_worker_that_connects_sweeps_so_wake_ups_lost_while_it_was_away_cost_nothing(broker):
+    ids = {
+        article_make(title=f"合并丢失测试第{n}篇：洱海算力港", body="洱海算力港投用。").id for n in range(12)
+    }
+    _lose_every_message(broker, ids)
+    with broker.worker():
+        assert _wait_for(lambda: ids <= _indexed())
+        assert _wait_for(broker.drained)
+    assert not IndexChange.objects.exists()
 
 
 def test_a_change_after_a_task_read_the_rows_is_indexed_again(broker):

@@ -1,23 +1,21 @@
 from __future__ import annotations
 
 import time
-from functools import partial
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from articles import pipeline
 from articles.models import IngestItem, IngestRun
 from articles.services import (
     ingest_inputs_iter,
     ingest_item_add,
-    ingest_item_enqueue,
     ingest_item_process,
     ingest_run_create,
-    run_article_ids,
 )
-from portal.celery import app as celery_app
-from search.bulk import index_updates_batched
+from search.backlog import index_wakeups_deferred
 
 Outcome = IngestItem.Outcome
 
@@ -34,7 +32,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true", help="不显示进度条")
 
     def handle(self, *args, **options) -> None:
-        inline = options["sync"] or celery_app.conf.task_always_eager
+        inline = options["sync"] or pipeline.tasks_inline()
         user = None
         if options["user"]:
             user = get_user_model().objects.filter(username=options["user"]).first()
@@ -58,33 +56,49 @@ class Command(BaseCommand):
                 pending.append(item.id)
 
         if inline:
-            touched = partial(run_article_ids, run=run)
-            with index_updates_batched(touched_ids=touched):
+            with index_wakeups_deferred():
                 for item_id in tqdm(pending, desc="导入", unit="篇", disable=not show, file=self.stderr._out):
                     ingest_item_process(item_id=item_id)
         else:
-            for item_id in pending:
-                ingest_item_enqueue(item_id=item_id)
+            woken = pipeline.ingest_items_wake(item_ids=pending)
+            if woken.error:
+                # One plain line instead of a traceback: the items are stored, the sweep
+                # sends them once the broker answers again.
+                line = pipeline.BROKER_DOWN_MESSAGE.format(count=len(pending)) + f"（批次 #{run.pk}）"
+                if options["no_wait"]:
+                    self.stdout.write(line)
+                    return
+                raise CommandError(line, returncode=1)
             self.stdout.write(f"已将 {len(pending)} 个文件加入 ingest 队列（批次 #{run.pk}）")
             if options["no_wait"]:
                 return
-            self._wait(run=run, total=len(pending), timeout=options["timeout"], show=show)
+            self._wait(run=run, timeout=options["timeout"], show=show)
 
         self._summary(run=run)
 
-    def _wait(self, *, run: IngestRun, total: int, timeout: float, show: bool) -> None:
+    def _wait(self, *, run: IngestRun, timeout: float, show: bool) -> None:
+        """Progress from the database; lost messages are sent again by the sweep (ours or beat's)."""
         deadline = time.monotonic() + timeout
-        with tqdm(total=total, desc="导入", unit="篇", disable=not show, file=self.stderr._out) as bar:
+        next_sweep = time.monotonic() + settings.PIPELINE_SWEEP_SECONDS
+        with tqdm(desc="导入", unit="篇", disable=not show, file=self.stderr._out) as bar:
             while True:
-                left = run.items.filter(outcome=Outcome.PENDING).count()
-                bar.update(total - left - bar.n)
-                if left == 0:
+                counts = run.outcome_counts()
+                bar.total = counts["total"]
+                bar.update(counts["done"] - bar.n)
+                if counts[Outcome.PENDING] == 0:
                     return
-                if time.monotonic() > deadline:
+                now = time.monotonic()
+                if now > deadline:
                     raise CommandError(
-                        f"等待超时：还有 {left} 个文件未处理。worker 是否在运行？"
-                        f"（celery -A portal worker -Q ingest）批次 #{run.pk} 的进度可在后台查看。"
+                        f"等待超时：还有 {counts[Outcome.PENDING]} 个文件未处理，它们已记录在数据库中，"
+                        f"worker 恢复后会继续处理（celery -A portal worker -Q ingest）。"
+                        f"批次 #{run.pk} 的进度可在后台或用 pipeline_status 查看。"
                     )
+                if now > next_sweep:
+                    # Without beat running, nothing else would re-send a message Redis lost.
+                    next_sweep = now + settings.PIPELINE_SWEEP_SECONDS
+                    swept = pipeline.ingest_sweep()
+                    bar.set_postfix_str("消息队列暂时无法连接，恢复后继续" if swept["unsent"] else "")
                 time.sleep(0.5)
 
     def _summary(self, *, run: IngestRun) -> None:

@@ -1,0 +1,194 @@
+"""The record of ingest work: claims on items, wake-up messages, the sweep.
+
+The database says what remains to be done (an ``IngestItem`` whose outcome is pending); a
+message on the broker only wakes a worker to do it. So:
+
+* a worker claims an item with a conditional UPDATE and checks the row count, so two workers
+  never process one item; the claim is a lease that outlives the task's hard time limit, so an
+  expired claim belongs to a process that is gone;
+* a message delivered again takes over the claim its first delivery left (same token): the
+  broker hands a message out a second time only when the process that had it died;
+* sending a wake-up may fail (the broker is down): the item stays pending with no
+  ``queued_at``, and the sweep sends it once the broker answers again;
+* the sweep (beat, and every worker when it connects) re-queues pending items that were never
+  queued, whose claim expired, or whose message may be lost (the queue is empty yet the item
+  is neither claimed nor done).
+
+Nothing here imports the tasks: messages are sent by task name, so the tasks module can use
+this one without an import loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from celery import current_app
+from django.conf import settings
+from django.db.models import F, Min, Q
+from django.utils import timezone
+from kombu.exceptions import ChannelError as KombuChannelError
+from kombu.exceptions import OperationalError as KombuOperationalError
+
+from .models import IngestItem
+
+logger = logging.getLogger(__name__)
+
+Outcome = IngestItem.Outcome
+INGEST_TASK = "articles.tasks.ingest_item"
+INGEST_QUEUE = "ingest"
+# Most items one sweep sends; the next sweep takes the rest.
+SWEEP_LIMIT = 5000
+
+# What a broker that is down raises from a publish: kombu wraps connection errors in its own
+# OperationalError; a few socket-level errors can escape the wrapping on some transports.
+BROKER_ERRORS = (KombuOperationalError, ConnectionError, OSError, TimeoutError)
+
+BROKER_DOWN_MESSAGE = (
+    "消息队列（Redis）暂时无法连接：已记录的 {count} 个文件不会丢失，"
+    "队列恢复后由 worker 自动处理；也可以加 --sync 在本进程内直接处理。"
+)
+
+
+class BrokerUnavailable(Exception):
+    """The broker refused a wake-up. ``str()`` is a plain-Chinese line for the user."""
+
+
+@dataclass(frozen=True)
+class WakeResult:
+    sent: int
+    unsent: int
+    error: str = ""
+
+
+def tasks_inline() -> bool:
+    """True when tasks run in the calling process (no broker configured)."""
+    return bool(current_app.conf.task_always_eager)
+
+
+def worker_label() -> str:
+    return f"{socket.gethostname()}/{os.getpid()}"
+
+
+def send_task(*, name: str, queue: str, kwargs: dict | None = None, **options) -> None:
+    """Hand one message to the broker; raises ``BrokerUnavailable`` with the reason."""
+    try:
+        current_app.send_task(name, kwargs=kwargs or {}, queue=queue, **options)
+    except BROKER_ERRORS as exc:
+        raise BrokerUnavailable(f"消息队列（Redis）无法连接：{exc}") from exc
+
+
+def queue_length(*, queue: str) -> int | None:
+    """Messages waiting in ``queue`` on the broker, or None when the broker cannot say."""
+    try:
+        with current_app.connection_for_read() as connection:
+            connection.ensure_connection(max_retries=1, timeout=settings.CELERY_BROKER_CONNECTION_TIMEOUT)
+            try:
+                _name, count, _consumers = connection.default_channel.queue_declare(queue=queue, passive=True)
+            except KombuChannelError:
+                return 0  # not declared (yet, or again after Redis lost everything): holds nothing
+            return int(count)
+    except BROKER_ERRORS:
+        return None
+
+
+# --- claims ---------------------------------------------------------------------------------
+
+
+def _claimable(*, token: str, now) -> Q:
+    return Q(claimed_until__isnull=True) | Q(claimed_until__lt=now) | Q(claim_token=token)
+
+
+def ingest_item_claim(*, item_id: int, token: str, worker: str) -> bool:
+    """Take the item for this delivery if nobody holds a live claim on it; True when taken."""
+    now = timezone.now()
+    taken = (
+        IngestItem.objects.filter(pk=item_id, outcome=Outcome.PENDING)
+        .filter(_claimable(token=token, now=now))
+        .update(
+            claim_token=token,
+            claimed_by=worker[:200],
+            claimed_until=now + timedelta(seconds=settings.INGEST_CLAIM_SECONDS),
+            attempts=F("attempts") + 1,
+        )
+    )
+    return taken == 1
+
+
+def ingest_claims_release(*, worker_prefix: str, claimed_before: datetime) -> int:
+    """Release claims a worker of this name took before it (re)started at ``claimed_before``:
+    the processes that took them are gone, so their items need not wait for the lease to end."""
+    lease = timedelta(seconds=settings.INGEST_CLAIM_SECONDS)
+    released = IngestItem.objects.filter(
+        outcome=Outcome.PENDING,
+        claimed_by__startswith=worker_prefix,
+        claimed_until__lt=claimed_before + lease,
+    ).update(claim_token="", claimed_by="", claimed_until=None)
+    if released:
+        logger.warning("released %d claims left by %s", released, worker_prefix)
+    return released
+
+
+# --- wake-ups -------------------------------------------------------------------------------
+
+
+def ingest_items_wake(*, item_ids: Iterable[int]) -> WakeResult:
+    """Send a wake-up per item (broker mode). Stops at the first broker error: the rest stay
+    pending with no ``queued_at`` and are sent by the sweep once the broker is back."""
+    ids = list(item_ids)
+    sent: list[int] = []
+    error = ""
+    for item_id in ids:
+        try:
+            send_task(name=INGEST_TASK, queue=INGEST_QUEUE, kwargs={"item_id": item_id})
+        except BrokerUnavailable as exc:
+            error = str(exc)
+            logger.warning(
+                "ingest wake-up not sent (%s); %d items wait for the sweep", exc, len(ids) - len(sent)
+            )
+            break
+        sent.append(item_id)
+    if sent:
+        IngestItem.objects.filter(pk__in=sent).update(queued_at=timezone.now())
+    return WakeResult(sent=len(sent), unsent=len(ids) - len(sent), error=error)
+
+
+def ingest_sweep(*, limit: int = SWEEP_LIMIT) -> dict[str, int]:
+    """Re-queue pending items that nothing will otherwise wake. Safe to run any time, anywhere:
+    a redundant message finds its item claimed or done and does nothing."""
+    now = timezone.now()
+    pending = IngestItem.objects.filter(outcome=Outcome.PENDING)
+    expired = Q(claimed_until__lt=now)
+    never_queued = Q(claimed_until__isnull=True, queued_at__isnull=True)
+    due = expired | never_queued
+    # An unclaimed item that was queued may have lost its message (a Redis restarted empty):
+    # when the queue holds nothing, nothing is on its way to it either.
+    if queue_length(queue=INGEST_QUEUE) == 0:
+        due |= Q(claimed_until__isnull=True)
+    ids = list(pending.filter(due).order_by("id").values_list("id", flat=True)[:limit])
+    result = ingest_items_wake(item_ids=ids)
+    return {"requeued": result.sent, "unsent": result.unsent}
+
+
+# --- status ---------------------------------------------------------------------------------
+
+
+def ingest_pipeline_status() -> dict[str, object]:
+    """Counts of the ingest work in the database, for pipeline_status and the admin."""
+    now = timezone.now()
+    pending = IngestItem.objects.filter(outcome=Outcome.PENDING)
+    claimed = pending.filter(claimed_until__gte=now)
+    oldest = pending.aggregate(oldest=Min("created_at"))["oldest"]
+    return {
+        "pending": pending.count(),
+        "waiting": pending.exclude(claimed_until__gte=now).count(),
+        "claimed": claimed.count(),
+        "expired": pending.filter(claimed_until__lt=now).count(),
+        "never_queued": pending.filter(queued_at__isnull=True).count(),
+        "failed": IngestItem.objects.filter(outcome=Outcome.FAILED).count(),
+        "oldest_pending_seconds": (now - oldest).total_seconds() if oldest else None,
+    }

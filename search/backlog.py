@@ -1,0 +1,137 @@
+"""The index backlog: which articles' index entries are out of date, kept in the database.
+
+A change that affects an article's index entry (a save, a delete, a new tag, a renamed policy
+document) marks the article in ``IndexChange`` in the same transaction, and after the commit
+one message wakes the index worker. The worker takes the oldest marks, writes their documents
+in one commit and deletes the marks by the tokens it read. So:
+
+* a lost message (a killed worker, Redis restarted empty) loses nothing: the marks stay until
+  indexed, and the sweep wakes the worker again;
+* many messages coalesce by themselves: the first drains everything, the rest find nothing;
+* a change committed while a batch was being indexed has a new token, so its mark survives
+  the batch's delete and the article is indexed again.
+
+Whoosh allows one writer, so the ``index`` queue has one consumer; inline (no broker) the
+backlog is worked off in the process that made the change, right after its commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+
+from django.db import transaction
+from django.db.models import Min
+from django.utils import timezone
+
+from articles import pipeline
+
+from .models import IndexChange
+from .services import articles_index_sync
+
+logger = logging.getLogger(__name__)
+
+INDEX_TASK = "search.tasks.index_articles"
+INDEX_QUEUE = "index"
+# Marks indexed in one writer commit.
+BATCH_SIZE = 2000
+# One task stops taking new batches after this long, so a steady stream of changes still
+# lets the worker come up for its other messages.
+TIME_BUDGET_SECONDS = 60.0
+
+_local = threading.local()
+
+
+def index_changes_mark(*, ids: Iterable[int], using: str = "default") -> None:
+    """Record that the index entries of ``ids`` are out of date, and wake the worker after commit."""
+    ids = sorted({int(i) for i in ids})
+    if not ids:
+        return
+    now = timezone.now()
+    IndexChange.objects.using(using).bulk_create(
+        [IndexChange(article_id=pk, token=uuid.uuid4().hex, changed_at=now) for pk in ids],
+        update_conflicts=True,
+        unique_fields=["article_id"],
+        update_fields=["token", "changed_at"],
+    )
+    _local.wake_wanted = True
+    transaction.on_commit(_wake_after_commit, using=using)
+
+
+def _wake_after_commit() -> None:
+    # Every mark registers this callback; the first one after a commit wakes, the rest return.
+    if not getattr(_local, "wake_wanted", False) or getattr(_local, "deferred", 0):
+        return
+    _local.wake_wanted = False
+    index_wake()
+
+
+def index_wake() -> None:
+    """Work the backlog off now (inline) or wake the index worker (broker). Never raises for a
+    broker that is down: the marks are in the database and the sweep wakes the worker later."""
+    if pipeline.tasks_inline():
+        index_backlog_apply()
+        return
+    try:
+        pipeline.send_task(name=INDEX_TASK, queue=INDEX_QUEUE)
+    except pipeline.BrokerUnavailable as exc:
+        logger.warning("index wake-up not sent (%s); the sweep will send it", exc)
+
+
+@contextmanager
+def index_wakeups_deferred() -> Iterator[None]:
+    """Bulk writes: the marks are written as usual, the backlog is worked off once at the end."""
+    _local.deferred = getattr(_local, "deferred", 0) + 1
+    try:
+        yield
+    finally:
+        _local.deferred -= 1
+        if not _local.deferred and getattr(_local, "wake_wanted", False):
+            _local.wake_wanted = False
+            index_wake()
+
+
+def index_backlog_apply(
+    *, batch_size: int = BATCH_SIZE, budget: float = TIME_BUDGET_SECONDS
+) -> dict[str, int]:
+    """Index the oldest marked articles, a batch per writer commit, until the backlog is empty
+    or the time budget is spent. Idempotent; safe to run while changes keep coming."""
+    totals = {"updated": 0, "removed": 0, "batches": 0}
+    deadline = time.monotonic() + budget
+    while True:
+        marks = list(
+            IndexChange.objects.order_by("changed_at", "id").values_list("article_id", "token")[:batch_size]
+        )
+        if not marks:
+            break
+        stats = articles_index_sync(ids=[pk for pk, _ in marks], batch_size=len(marks))
+        # Only the marks read above: a change committed since has a new token and stays.
+        IndexChange.objects.filter(token__in=[token for _, token in marks]).delete()
+        totals["updated"] += stats["updated"]
+        totals["removed"] += stats["removed"]
+        totals["batches"] += 1
+        if len(marks) < batch_size or time.monotonic() > deadline:
+            break
+    return totals
+
+
+def index_sweep() -> dict[str, int]:
+    """Wake the index worker when the backlog holds marks and no wake-up is waiting for it."""
+    backlog = IndexChange.objects.count()
+    if backlog and pipeline.queue_length(queue=INDEX_QUEUE) == 0:
+        index_wake()
+        return {"backlog": backlog, "woken": 1}
+    return {"backlog": backlog, "woken": 0}
+
+
+def index_backlog_status() -> dict[str, object]:
+    now = timezone.now()
+    oldest = IndexChange.objects.aggregate(oldest=Min("changed_at"))["oldest"]
+    return {
+        "backlog": IndexChange.objects.count(),
+        "oldest_seconds": (now - oldest).total_seconds() if oldest else None,
+    }
