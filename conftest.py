@@ -23,18 +23,10 @@ def corpus_dir() -> Path:
 
 
 @contextmanager
-def celery_on_redis(url: str) -> Iterator:
-    """The project's Celery app sending to a real Redis broker instead of running tasks inline."""
-    import redis
-
+def celery_broker(url: str) -> Iterator:
+    """The project's Celery app sending to the broker at ``url`` instead of running tasks inline."""
     from portal.celery import app
 
-    client = redis.Redis.from_url(url)
-    try:
-        client.ping()
-    except redis.ConnectionError as exc:
-        pytest.fail(f"Redis is required for this test at {url}: {exc}")
-    client.flushdb()
     saved = {key: app.conf.get(key) for key in ("broker_url", "task_always_eager")}
 
     def pools_reset() -> None:
@@ -49,4 +41,21 @@ def celery_on_redis(url: str) -> Iterator:
     finally:
         app.conf.update(saved)
         pools_reset()
+
+
+@contextmanager
+def celery_on_redis(url: str) -> Iterator:
+    """``celery_broker`` on a Redis database that must answer, emptied before and after."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        client.ping()
+    except redis.ConnectionError as exc:
+        pytest.fail(f"Redis is required for this test at {url}: {exc}")
+    client.flushdb()
+    try:
+        with celery_broker(url) as app:
+            yield app
+    finally:
         client.flushdb()

@@ -18,11 +18,13 @@ app.autodiscover_tasks()
 
 
 class SweepOnConnect(bootsteps.StartStopStep):
-    """Ask for the sweeps whenever this worker (re)connects to the broker.
+    """Run the sweeps whenever this worker (re)connects to the broker.
 
     After a restart, the claims this worker's name held before are released and pending work is
     re-queued; after Redis came back empty, the messages it lost are sent again. Beat does the
-    same periodically; this makes recovery not wait for beat's next tick.
+    same periodically; this makes recovery not wait for beat's next tick. The sweeps run right
+    here, in the worker's main process: sent as messages they would queue behind the very
+    backlog whose claims they are to release.
     """
 
     requires = {"celery.worker.consumer.tasks:Tasks"}
@@ -40,11 +42,16 @@ class SweepOnConnect(bootsteps.StartStopStep):
             },
             "search.tasks.index_sweep": {},
         }
-        for name, kwargs in sweeps.items():
-            try:
-                parent.app.send_task(name, kwargs=kwargs)
-            except Exception as exc:  # the broker went away again: beat's next sweep covers it
-                logger.warning("could not ask for %s at connect: %s", name, exc)
+        try:
+            for name, kwargs in sweeps.items():
+                parent.app.tasks[name](**kwargs)
+        except Exception:  # the database or the broker went away again: beat's next sweep covers it
+            logger.exception("sweep at connect failed")
+        finally:
+            # Pool processes forked later must not inherit this process's database connection.
+            from django.db import connections
+
+            connections.close_all()
 
 
 app.steps["consumer"].add(SweepOnConnect)
