@@ -77,6 +77,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    # Registers django-csp's system checks (settings in the old CSP_* format are refused).
+    "csp",
+    # Swagger UI for /api/docs from ninja's own static files; without the app ninja loads it from a CDN.
+    "ninja",
     # search before haystack: its update_index (with a progress bar) overrides haystack's.
     "search",
     "haystack",
@@ -85,6 +89,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -174,6 +179,41 @@ if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# --- Content-Security-Policy ------------------------------------------------------------
+# Every script and stylesheet is a file under static/, so neither needs 'unsafe-inline'.
+# Images are the exception to 'self': article bodies and covers are hot-linked from the
+# source sites (any host, some still on plain http), which the renderer already limits to
+# http(s) and loads with referrerpolicy=no-referrer; an image cannot run script, so allowing
+# the schemes costs little, while a host list could never keep up with the sources.
+# /api/docs widens its own policy in search/api.py.
+# The environment switches keep their names, but the values stay lower-case locals here:
+# django-csp's check (csp.E001) refuses a setting named like its pre-4.0 ones, CSP_REPORT_URI included.
+_csp_report_only = env_bool("CSP_REPORT_ONLY", False)
+_csp_report_uri = env_str("CSP_REPORT_URI")
+if _csp_report_uri and not (
+    _csp_report_uri.startswith("/") or urlparse(_csp_report_uri).scheme in {"http", "https"}
+):
+    raise ImproperlyConfigured(f"CSP_REPORT_URI must be a path or an http(s) URL, not {_csp_report_uri!r}")
+_csp_policy: dict[str, object] = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "https:", "http:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        **({"report-uri": [_csp_report_uri]} if _csp_report_uri else {}),
+    }
+}
+# Report-only sends the same policy without enforcing it, to try a change on real traffic.
+# (Browsers ignore frame-ancestors there; X_FRAME_OPTIONS still refuses framing.)
+if _csp_report_only:
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = _csp_policy
+else:
+    CONTENT_SECURITY_POLICY = _csp_policy
 
 # --- Celery / Redis -------------------------------------------------------------------
 # Without a broker every task runs inline in the calling process, so a first run

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,13 +30,21 @@ def test_docker_compose_runs_web_redis_postgres_workers_and_a_single_index_consu
     assert "healthcheck" in services["redis"] and "healthcheck" in services["postgres"]
 
 
-def test_production_settings_pass_the_deploy_check():
+# The report-only mode is checked too: django-csp's check refuses settings named like its
+# pre-4.0 ones, which is easy to trip over when wiring a report switch.
+@pytest.mark.parametrize(
+    "csp_env",
+    [{}, {"CSP_REPORT_ONLY": "true", "CSP_REPORT_URI": "https://csp-reports.example.cn/portal"}],
+    ids=["enforced-policy", "report-only-policy"],
+)
+def test_production_settings_pass_the_deploy_check(csp_env: dict[str, str]):
     env = {
         **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
         "DJANGO_SETTINGS_MODULE": "portal.settings",
         "DJANGO_DEBUG": "false",
         "DJANGO_SECRET_KEY": "x" * 20 + "-a-long-random-production-secret-for-the-check-only-9f8e7d",
         "DJANGO_ALLOWED_HOSTS": "portal.example.cn",
+        **csp_env,
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
@@ -64,3 +74,45 @@ def test_a_malformed_broker_url_is_refused_at_start_up():
     )
     assert result.returncode != 0
     assert "CELERY_BROKER_URL" in result.stderr
+
+
+def policy_headers(*, env: dict[str, str]) -> dict[str, str]:
+    """The CSP headers of the admin login page, from a process started with ``env``."""
+    script = (
+        "import json; from django.test import Client; "
+        "r = Client().get('/admin/login/', HTTP_HOST='localhost'); "
+        "print('HEADERS=' + json.dumps({k: v for k, v in r.items() if 'Security-Policy' in k}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", script],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    line = next(line for line in result.stdout.splitlines() if line.startswith("HEADERS="))
+    return json.loads(line.removeprefix("HEADERS="))
+
+
+def test_the_policy_is_enforced_unless_report_only_is_switched_on(tmp_path: Path):
+    enforced = policy_headers(env={"PORTAL_VAR_DIR": str(tmp_path)})
+    assert set(enforced) == {"Content-Security-Policy"}
+    assert "report-uri" not in enforced["Content-Security-Policy"]
+
+    reported = policy_headers(
+        env={"PORTAL_VAR_DIR": str(tmp_path), "CSP_REPORT_ONLY": "true", "CSP_REPORT_URI": "/csp-reports/"}
+    )
+    assert set(reported) == {"Content-Security-Policy-Report-Only"}
+    policy = reported["Content-Security-Policy-Report-Only"]
+    assert "script-src 'self'" in policy and policy.endswith("report-uri /csp-reports/")
+
+
+def test_a_report_uri_that_is_neither_a_path_nor_a_web_address_is_refused_at_start_up():
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings", "CSP_REPORT_URI": "csp-reports"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode != 0
+    assert "CSP_REPORT_URI" in result.stderr

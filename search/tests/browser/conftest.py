@@ -21,6 +21,8 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from haystack import connections
 
+from .helpers import csp_violations_collect
+
 # Playwright's sync API runs an event loop in this thread; Django would otherwise refuse
 # the ORM calls the fixtures make while it runs.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -91,10 +93,11 @@ class PortalData:
 
 @dataclass
 class PageGuard:
-    """Dialogs and uncaught script errors seen by one page; any of them fails the test."""
+    """Dialogs, uncaught script errors and CSP violations seen by one tab; any of them fails the test."""
 
     dialogs: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
+    csp_violations: list[str] = field(default_factory=list)
 
 
 @pytest.fixture(scope="session")
@@ -132,8 +135,10 @@ def page_open(*, browser, viewport: dict[str, int]) -> tuple[object, object, Pag
             else route.abort()
         ),
     )
-    page = context.new_page()
     guard = PageGuard()
+    # Before the first page opens, so the listener is in every document the tab loads.
+    csp_violations_collect(context=context, violations=guard.csp_violations)
+    page = context.new_page()
 
     def on_dialog(dialog) -> None:
         guard.dialogs.append(f"{dialog.type}: {dialog.message}")
@@ -147,6 +152,7 @@ def page_open(*, browser, viewport: dict[str, int]) -> tuple[object, object, Pag
 def page_guard_check(guard: PageGuard) -> None:
     assert not guard.dialogs, f"a page opened a dialog (script ran): {guard.dialogs}"
     assert not guard.page_errors, f"uncaught script errors on the page: {guard.page_errors}"
+    assert not guard.csp_violations, f"the Content-Security-Policy blocked something: {guard.csp_violations}"
 
 
 @pytest.fixture

@@ -4,6 +4,18 @@ from __future__ import annotations
 
 import re
 
+# Runs in every document before the page's own scripts. Playwright's init scripts and
+# bindings go through the DevTools protocol, so the policy under test does not block them.
+CSP_LISTENER_SCRIPT = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__portalCspViolation(
+    `${event.disposition} ${event.effectiveDirective} blocked ${event.blockedURI || "(inline)"}`
+    + ` on ${event.documentURI} at ${event.sourceFile || "?"}:${event.lineNumber}`
+    + (event.sample ? ` sample=${JSON.stringify(event.sample)}` : "")
+  );
+}, true);
+"""
+
 SEARCH_TERM = "数据安全"
 COUNT_RE = re.compile(r"共\s*(\d+)\s*条")
 
@@ -69,3 +81,24 @@ def platform_fonts(page, *, selector: str) -> list[str]:
     finally:
         session.detach()
     return [font["familyName"] for font in fonts]
+
+
+def csp_violations_collect(*, context, violations: list[str]) -> None:
+    """Append every Content-Security-Policy violation any page of ``context`` reports.
+
+    Two witnesses: the DOM's ``securitypolicyviolation`` event (what was blocked, where) and
+    Chromium's console message, which also covers violations raised before a document's
+    listener could exist (a blocked frame, a refused navigation).
+    """
+
+    def on_violation(text: str) -> None:
+        violations.append(text)
+
+    context.expose_function("__portalCspViolation", on_violation)
+    context.add_init_script(script=CSP_LISTENER_SCRIPT)
+
+    def on_console(message) -> None:
+        if "Content Security Policy" in message.text:
+            violations.append(f"console: {message.text}")
+
+    context.on("console", on_console)
