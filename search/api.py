@@ -10,8 +10,10 @@ from ninja import Field, NinjaAPI, Query, Schema
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.renderers import JSONRenderer
 from ninja.responses import Status
+from pydantic import ValidationInfo, field_validator
 
 from articles.models import Article
+from articles.untrusted import text_controls_strip, text_xml_safe
 
 from .forms import SearchForm
 from .selectors import QuerySyntaxError, SearchPage, article_search
@@ -24,9 +26,25 @@ from .suggest import (
 )
 
 
+def json_value_clean(value: object) -> object:
+    """``value`` with every string in it (keys too) free of control characters."""
+    if isinstance(value, str):
+        return text_xml_safe(value=value)
+    if isinstance(value, dict):
+        return {json_value_clean(key): json_value_clean(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_value_clean(item) for item in value]
+    return value
+
+
 class ReadableJSONRenderer(JSONRenderer):
     # Chinese text stays readable in the raw response instead of \uXXXX escapes.
     json_dumps_params = {"ensure_ascii": False}
+
+    def render(self, request: HttpRequest, data: object, *, response_status: int) -> str:
+        # Every string of every response leaves through here: rows stored before ingest stripped
+        # control characters, and error messages quoting a parameter, come out clean.
+        return super().render(request, json_value_clean(data), response_status=response_status)
 
 
 api = NinjaAPI(
@@ -61,6 +79,20 @@ class SearchQueryIn(Schema):
     page: int = Field(1, description="页码，从 1 开始")
     page_size: int = Field(20, description="每页条数，1 到 100")
     search_in: Literal["", "all", "title"] = Field("", alias="in", description="title 表示只检索标题")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def as_the_form_reads_it(cls, value: object, info: ValidationInfo) -> object:
+        # The form strips control characters and reads an empty value as absent; the typed
+        # schema must not turn away what the form accepts.
+        if isinstance(value, list):
+            items = [text_controls_strip(value=v) if isinstance(v, str) else v for v in value]
+            return [item for item in items if not isinstance(item, str) or item.strip()]
+        if isinstance(value, str):
+            value = text_controls_strip(value=value)
+            if not value.strip() and info.field_name:
+                return cls.model_fields[info.field_name].default
+        return value
 
 
 class FacetValueOut(Schema):
