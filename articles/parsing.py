@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from .untrusted import text_controls_strip
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -25,6 +27,9 @@ FETCHED_KEYS = ("fetch_date", "fetched_at", "fetched", "crawl_date")
 
 # Control characters that never appear in real text files; many of them means binary data.
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+# Lines with their "\n". Not str.splitlines(): it also breaks at \x0b, \x0c, \x1c-\x1e, \x85,
+# \u2028 and \u2029, which crawled titles contain; \r\n and \r are normalised before parsing.
+_LINE_RE = re.compile(r"[^\n]*\n|[^\n]+\Z")
 _FENCE_RE = re.compile(r"^(---|\.\.\.)\s*$")
 _FALLBACK_LINE_RE = re.compile(r"^\s*([A-Za-z_][\w-]*)\s*[:：][ \t]?(.*)$")
 _HEADING_RE = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
@@ -38,6 +43,7 @@ _DATE_PATTERNS = (
     re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
 )
 _TIME_RE = re.compile(r"[T\s](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?\s*(Z|[+-]\d{2}:?\d{2})?$")
+CONTROLS_REMOVED = "标题或元数据中的控制字符已删除"
 
 
 class ParseError(Exception):
@@ -121,7 +127,7 @@ def _decode_strict(data: bytes, codec: str) -> str | None:
 
 def front_matter_split(*, text: str) -> tuple[str, str]:
     """Split '---\\n<front matter>\\n---\\n<body>'; ParseError when there is no front matter."""
-    lines = text.lstrip("\ufeff").splitlines(keepends=True)
+    lines = _LINE_RE.findall(text.lstrip("\ufeff"))
     first = 0
     while first < len(lines) and not lines[first].strip():
         first += 1
@@ -157,7 +163,7 @@ def front_matter_load(*, raw: str) -> tuple[dict[str, object], bool]:
 
 def _front_matter_lines(*, raw: str) -> dict[str, str]:
     fields: dict[str, str] = {}
-    for line in raw.splitlines():
+    for line in raw.split("\n"):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         match = _FALLBACK_LINE_RE.match(line.replace("\t", " "))
@@ -287,7 +293,11 @@ def parse_article(*, data: bytes, max_bytes: int | None = None) -> ParsedFile:
 def _parse_article(*, data: bytes) -> ParsedFile:
     text, encoding = decode_bytes(data)
     raw_front, body = front_matter_split(text=text.replace("\r\n", "\n").replace("\r", "\n"))
-    fields, used_fallback = front_matter_load(raw=raw_front)
+    # Control characters go before YAML sees them: YAML refuses most of them, and the
+    # line-by-line fallback would then read the fields less well than YAML does.
+    front = text_controls_strip(value=raw_front)
+    controls_removed = front != raw_front
+    fields, used_fallback = front_matter_load(raw=front)
     warnings: list[str] = []
     if used_fallback:
         warnings.append("元数据不是标准 YAML 格式，已按“键: 值”逐行读取")
@@ -296,7 +306,9 @@ def _parse_article(*, data: bytes) -> ParsedFile:
 
     title = _clean_str(_first_value(fields, TITLE_KEYS))
     if not title:
-        title = first_heading(body=body)
+        heading = first_heading(body=body)
+        title = _clean_str(text_controls_strip(value=heading))
+        controls_removed = controls_removed or title != heading
         if not title:
             raise ParseError("缺少标题：元数据里没有 title，正文里也没有 # 标题")
         warnings.append("缺少 title 字段，已使用正文中的第一个标题")
@@ -307,6 +319,8 @@ def _parse_article(*, data: bytes) -> ParsedFile:
     source = _clean_str(_first_value(fields, SOURCE_KEYS))
     if not source:
         warnings.append("缺少 source 字段")
+    if controls_removed:
+        warnings.append(CONTROLS_REMOVED)
 
     published_raw = _first_value(fields, PUBLISHED_KEYS)
     published = date_parse(value=published_raw)

@@ -246,7 +246,7 @@ def article_upsert(*, parsed: ParsedFile) -> tuple[Article, str, str]:
         article.source = source
         article.save()
     _article_links_sync(article=article, cleaned=cleaned)
-    return article, outcome, ""
+    return article, outcome, "；".join(cleaned.warnings)
 
 
 def ingest_item_process(*, item_id: int) -> str:
@@ -267,7 +267,9 @@ def ingest_item_process(*, item_id: int) -> str:
         except ParseError as exc:
             article, outcome, note = None, Outcome.FAILED, str(exc)
         else:
-            note = "；".join([*parsed.warnings, note] if note else parsed.warnings)
+            # Parsing and cleaning may both note the same thing (control characters removed): once is enough.
+            notes = [*parsed.warnings, *(note.split("；") if note else ())]
+            note = "；".join(dict.fromkeys(notes))
         IngestItem.objects.filter(id=item_id).update(
             outcome=outcome, reason=note, article=article, finished_at=timezone.now()
         )

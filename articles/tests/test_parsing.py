@@ -202,3 +202,45 @@ def test_it_rejects_a_file_over_the_size_limit_and_says_how_big_it_is():
 def test_it_raises_only_parse_error_for_garbage(data):
     with pytest.raises(ParseError):
         parse_article(data=data)
+
+
+# --- control characters --------------------------------------------------------------------------
+
+
+def test_control_characters_are_removed_from_title_url_and_source_with_a_warning():
+    text = (
+        "---\ntitle: 数据\x01安全\x0c法\x1b解读\nurl: https://x.example/\x02a\nsource: 示例\x7f观察\n"
+        "date: 2024-05-11\n---\n\n正文第一段。\n"
+    )
+    parsed = parse_article(data=text.encode())
+    assert (parsed.title, parsed.url, parsed.source) == ("数据安全法解读", "https://x.example/a", "示例观察")
+    assert "标题或元数据中的控制字符已删除" in parsed.warnings
+    assert not any("逐行" in w for w in parsed.warnings), "the front matter is still read as YAML"
+    assert parsed.text == text, "the decoded text is kept as it came"
+
+
+def test_a_heading_used_as_title_loses_its_control_characters_too():
+    front = "url: https://x.example/i\nsource: S"
+    parsed = parse_article(data=article_bytes(front, body="# 只在\x01正文\n\n正文。\n"))
+    assert parsed.title == "只在正文"
+    assert "标题或元数据中的控制字符已删除" in parsed.warnings
+
+
+def test_a_clean_file_gets_no_control_character_warning():
+    assert not any("控制字符" in w for w in parse_article(data=ARTICLE.encode()).warnings)
+
+
+@pytest.mark.parametrize("separator", ["\x0c", "\x0b", "\x1c", "\x1e", "\x85", "\u2028", "\u2029"])
+def test_a_line_separator_other_than_newline_inside_a_title_does_not_cut_it_short(separator):
+    # The ": " makes YAML fail, so the line-by-line reader must keep the title in one piece.
+    parsed = parse_article(
+        data=article_bytes(f"title: 第一部分: 数据{separator}安全\nurl: https://x.example/j\nsource: S")
+    )
+    assert parsed.title.startswith("第一部分: 数据")
+    assert parsed.title.endswith("安全")
+    assert parsed.source == "S"
+
+
+def test_a_form_feed_before_a_fence_like_text_does_not_end_the_front_matter():
+    parsed = parse_article(data=article_bytes("title: 甲\x0c---\nurl: https://x.example/k\nsource: 来源乙"))
+    assert (parsed.title, parsed.url, parsed.source) == ("甲---", "https://x.example/k", "来源乙")

@@ -1,0 +1,70 @@
+"""Ingest of files whose metadata is broken or hostile: it is cleaned, and the item says what was done."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from articles.models import IngestItem
+
+from .helpers import article_text, wechat_url
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CONTROLS_REMOVED = "标题或元数据中的控制字符已删除"
+
+
+def ingest_text(folder: Path, text: str, name: str = "a.md") -> IngestItem:
+    path = folder / name
+    path.write_bytes(text.encode("utf-8"))
+    call_command("ingest", str(path), "--sync", "--no-progress", stdout=io.StringIO(), stderr=io.StringIO())
+    return IngestItem.objects.select_related("article").latest("id")
+
+
+def test_control_characters_leave_title_source_authors_and_attribution_and_the_item_says_so(tmp_path):
+    text = article_text(
+        title="数据治理周报",
+        url=wechat_url(7),
+        source="测试观察",
+        byline="张\x03三",
+        body="数据治理工作持续推进，各地出台配套措施。\n\n来源：国家\x04数据局\n\n更多内容见附件。",
+    )
+    # The front matter's title and source hold control characters; the body repeats them clean.
+    text = text.replace("title: 数据治理周报", "title: 数据\x01治理\x0c周报")
+    text = text.replace("source: 测试观察", "source: 测试\x02观察")
+    item = ingest_text(tmp_path, text)
+    article = item.article
+    assert article is not None, item.reason
+    assert article.title == "数据治理周报"
+    assert article.source.name == "测试观察"
+    assert [a.name for a in article.authors.all()] == ["张三"]
+    assert article.attribution == "国家数据局"
+    assert item.reason.count(CONTROLS_REMOVED) == 1
+    # The input itself is never changed: the bytes, and the decoded text on the article.
+    assert bytes(item.raw) == text.encode("utf-8")
+    assert article.raw_text == text
+
+
+def test_control_characters_only_in_a_byline_are_noted_too(tmp_path):
+    text = article_text(
+        title="数据治理月报",
+        url=wechat_url(8),
+        source="测试观察",
+        byline="李\x05四",
+        body="数据治理工作持续推进。",
+    )
+    item = ingest_text(tmp_path, text)
+    assert [a.name for a in item.article.authors.all()] == ["李四"]
+    assert CONTROLS_REMOVED in item.reason
+
+
+def test_a_clean_file_has_no_control_character_note(tmp_path):
+    item = ingest_text(
+        tmp_path,
+        article_text(title="数据治理年报", url=wechat_url(9), source="测试观察", body="数据治理在推进。"),
+    )
+    assert item.outcome == IngestItem.Outcome.CREATED
+    assert "控制字符" not in item.reason
