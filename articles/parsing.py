@@ -17,7 +17,18 @@ import yaml
 from .untrusted import text_controls_strip
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_YAML_BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _YamlLoader(_YAML_BASE_LOADER):
+    """The safe loader (the C one when built) that leaves timestamps as the text they were.
+
+    PyYAML builds a datetime for anything shaped like one and raises ValueError for
+    "0000-00-00"; our own date_parse/datetime_parse read the text and can say what was wrong.
+    """
+
+
+_YamlLoader.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node))
 
 TITLE_KEYS = ("title",)
 URL_KEYS = ("url", "link", "source_url")
@@ -42,7 +53,8 @@ _DATE_PATTERNS = (
     re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日?"),
     re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
 )
-_TIME_RE = re.compile(r"[T\s](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?\s*(Z|[+-]\d{2}:?\d{2})?$")
+# Every time form YAML's timestamps allow: "T" or spaces, any fraction, "Z" or offsets like -5, +8:30, +0800.
+_TIME_RE = re.compile(r"[Tt\s](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?\s*([Zz]|[+-]\d{1,2}(?::?\d{2})?)?$")
 CONTROLS_REMOVED = "标题或元数据中的控制字符已删除"
 
 
@@ -143,7 +155,7 @@ def front_matter_load(*, raw: str) -> tuple[dict[str, object], bool]:
     """Returns (fields, used_fallback). Strict YAML first, line-based `key: value` when YAML fails."""
     fallback = _front_matter_lines(raw=raw)
     try:
-        loaded = yaml.load(raw, Loader=_YAML_LOADER)  # the C safe loader when built, else SafeLoader
+        loaded = yaml.load(raw, Loader=_YamlLoader)  # a safe loader, see _YamlLoader
     except yaml.YAMLError:
         loaded = None
     if not isinstance(loaded, dict):
@@ -187,10 +199,24 @@ def date_parse(*, value: object) -> datetime.date | None:
         match = pattern.match(text)
         if match:
             try:
-                return datetime.date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+                day = datetime.date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+                # "2024-05-01T25:61:61" was written by something broken; its day is no more trustworthy.
+                _time_read(text=text)
             except ValueError:
                 return None
+            return day
     return None
+
+
+def _time_read(*, text: str) -> tuple[datetime.time, datetime.tzinfo | None] | None:
+    """The time written after a date, and its offset; None when there is none, ValueError when impossible."""
+    match = _TIME_RE.search(text)
+    if not match:
+        return None
+    micro = int((match.group(4) or "")[:6].ljust(6, "0"))
+    moment = datetime.time(int(match.group(1)), int(match.group(2)), int(match.group(3) or 0), micro)
+    offset = match.group(5)
+    return moment, _offset_tz(offset=offset) if offset else None
 
 
 def datetime_parse(*, value: object) -> datetime.datetime | None:
@@ -205,30 +231,23 @@ def datetime_parse(*, value: object) -> datetime.datetime | None:
         if day is None:
             return None
         result = datetime.datetime(day.year, day.month, day.day)
-        time_match = _TIME_RE.search(text)
-        if time_match:
-            hour, minute = int(time_match.group(1)), int(time_match.group(2))
-            second = int(time_match.group(3) or 0)
-            micro = int((time_match.group(4) or "0").ljust(6, "0"))
-            try:
-                result = result.replace(hour=hour, minute=minute, second=second, microsecond=micro)
-            except ValueError:
-                return None
-            offset = time_match.group(5)
-            if offset:
-                result = result.replace(tzinfo=_offset_tz(offset=offset))
+        time = _time_read(text=text)  # date_parse has already refused an impossible time
+        if time is not None:
+            result = datetime.datetime.combine(day, time[0], tzinfo=time[1])
     if result.tzinfo is None:
         result = result.replace(tzinfo=SHANGHAI)
     return result
 
 
 def _offset_tz(*, offset: str) -> datetime.tzinfo:
-    if offset == "Z":
+    if offset in ("Z", "z"):
         return datetime.UTC
     sign = -1 if offset[0] == "-" else 1
-    digits = offset[1:].replace(":", "")
-    delta = datetime.timedelta(hours=int(digits[:2]), minutes=int(digits[2:4]))
-    return datetime.timezone(sign * delta)
+    hours, _, minutes = offset[1:].partition(":")
+    if not minutes and len(hours) > 2:
+        hours, minutes = hours[:-2], hours[-2:]
+    delta = datetime.timedelta(hours=int(hours), minutes=int(minutes or 0))
+    return datetime.timezone(sign * delta)  # ValueError for a day or more, as for any impossible time
 
 
 def _first_value(fields: dict[str, object], keys: tuple[str, ...]) -> object:
@@ -322,17 +341,21 @@ def _parse_article(*, data: bytes) -> ParsedFile:
     if controls_removed:
         warnings.append(CONTROLS_REMOVED)
 
+    fetched_raw = _first_value(fields, FETCHED_KEYS)
+    fetched_at = datetime_parse(value=fetched_raw)
     published_raw = _first_value(fields, PUBLISHED_KEYS)
     published = date_parse(value=published_raw)
     if published_raw is None:
         warnings.append("缺少 date 字段")
     elif published is None:
-        warnings.append(f"无法识别的发布日期：{_clean_str(published_raw)[:40]}")
-
-    fetched_raw = _first_value(fields, FETCHED_KEYS)
-    fetched_at = datetime_parse(value=fetched_raw)
+        shown = _clean_str(published_raw)[:40]
+        if fetched_at is not None:
+            published = fetched_at.astimezone(SHANGHAI).date()
+            warnings.append(f"无法识别的发布日期“{shown}”，已改用抓取日期 {published.isoformat()}")
+        else:
+            warnings.append(f"无法识别的发布日期“{shown}”，也没有可用的抓取日期，发布日期留空")
     if fetched_raw is not None and fetched_at is None:
-        warnings.append(f"无法识别的抓取时间：{_clean_str(fetched_raw)[:40]}")
+        warnings.append(f"无法识别的抓取时间“{_clean_str(fetched_raw)[:40]}”")
 
     if body_is_empty(body=body, title=title):
         raise ParseError("正文为空")

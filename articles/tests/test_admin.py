@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 
 import pytest
@@ -197,3 +198,28 @@ def test_failed_items_can_be_fixed_and_retried(staff_client, tmp_path):
     item.refresh_from_db()
     assert item.outcome == "created"
     assert item.article.title == "修复后"
+
+
+def ingest_file(folder, name: str, text: str) -> IngestItem:
+    path = folder / name
+    path.write_bytes(text.encode("utf-8"))
+    call_command("ingest", str(path), "--sync", "--no-progress", stdout=io.StringIO(), stderr=io.StringIO())
+    return IngestItem.objects.latest("id")
+
+
+def test_the_change_page_shows_the_latest_ingest_warnings_of_the_article(staff_client, tmp_path):
+    fields = {"title": "日期有误的文章", "url": wechat_url(44), "source": "测试", "body": "日期有误的正文。"}
+    ingest_file(tmp_path, "a.md", article_text(date="2024-02-30", **fields))
+    item = ingest_file(
+        tmp_path, "b.md", article_text(date="0000-00-00", fetch_date="2025-11-01T10:00:00", **fields)
+    )
+    page = staff_client.get(reverse("admin:articles_article_change", args=[item.article_id])).content.decode()
+    assert "导入提示" in page
+    assert "无法识别的发布日期“0000-00-00”，已改用抓取日期 2025-11-01" in page
+    assert "2024-02-30" not in page, "only the latest item's warnings are shown"
+
+
+def test_the_change_page_shows_a_dash_when_the_latest_ingest_had_nothing_to_say(staff_client, articles):
+    page = staff_client.get(reverse("admin:articles_article_change", args=[articles[0].pk])).content.decode()
+    section = page[page.index("导入提示") :]
+    assert re.match(r'导入提示[^<]*</label>\s*<div class="readonly">—</div>', section), section[:200]

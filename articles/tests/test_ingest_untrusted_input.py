@@ -68,3 +68,39 @@ def test_a_clean_file_has_no_control_character_note(tmp_path):
     )
     assert item.outcome == IngestItem.Outcome.CREATED
     assert "控制字符" not in item.reason
+
+
+# --- dates ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["0000-00-00", "2024-05-01T25:61:61"])
+def test_an_impossible_date_keeps_the_file_and_takes_the_fetch_date(tmp_path, value):
+    text = article_text(
+        title="日期测试稿",
+        url=wechat_url(12),
+        source="测试观察",
+        date=value,
+        fetch_date="2025-03-01T18:30:00Z",
+        body="日期测试的正文内容。",
+    )
+    item = ingest_text(tmp_path, text)
+    assert item.outcome == IngestItem.Outcome.CREATED, item.reason
+    assert item.article.published_on.isoformat() == "2025-03-02"
+    assert f"无法识别的发布日期“{value}”，已改用抓取日期 2025-03-02" in item.reason
+
+
+def test_an_impossible_fetch_date_and_date_leave_the_date_empty_and_say_so(tmp_path):
+    text = article_text(
+        title="日期测试稿二",
+        url=wechat_url(13),
+        source="测试观察",
+        date="0000-00-00",
+        fetch_date="2024-13-45 10:00:00",
+        body="日期测试的正文内容。",
+    )
+    item = ingest_text(tmp_path, text)
+    assert item.outcome == IngestItem.Outcome.CREATED, item.reason
+    assert (item.article.published_on, item.article.fetched_at) == (None, None)
+    assert "无法识别的发布日期“0000-00-00”，也没有可用的抓取日期，发布日期留空" in item.reason
+    assert "无法识别的抓取时间“2024-13-45 10:00:00”" in item.reason
+    assert "文件无法解析" not in item.reason

@@ -244,3 +244,77 @@ def test_a_line_separator_other_than_newline_inside_a_title_does_not_cut_it_shor
 def test_a_form_feed_before_a_fence_like_text_does_not_end_the_front_matter():
     parsed = parse_article(data=article_bytes("title: 甲\x0c---\nurl: https://x.example/k\nsource: 来源乙"))
     assert (parsed.title, parsed.url, parsed.source) == ("甲---", "https://x.example/k", "来源乙")
+
+
+# --- dates ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["0000-00-00", "2024-05-01T25:61:61", "2024-02-30", "2024-13-45 10:00:00"])
+def test_an_impossible_date_falls_back_to_the_fetch_date_in_shanghai_with_a_warning(value):
+    parsed = parse_article(
+        data=article_bytes(
+            f"title: T\nurl: https://x.example/l\nsource: S\ndate: {value}\nfetch_date: 2025-01-01T20:00:00Z"
+        )
+    )
+    assert parsed.published == datetime.date(2025, 1, 2)
+    (warning,) = [w for w in parsed.warnings if "发布日期" in w]
+    assert value in warning
+    assert "抓取日期" in warning and "2025-01-02" in warning
+
+
+def test_an_impossible_date_without_a_usable_fetch_date_leaves_the_date_empty_and_says_so():
+    parsed = parse_article(
+        data=article_bytes(
+            "title: T\nurl: https://x.example/m\nsource: S\ndate: 0000-00-00\nfetch_date: 2024-13-45 10:00:00"
+        )
+    )
+    assert (parsed.published, parsed.fetched_at) == (None, None)
+    (date_warning,) = [w for w in parsed.warnings if "发布日期" in w]
+    assert "0000-00-00" in date_warning and "留空" in date_warning
+    assert any("2024-13-45 10:00:00" in w for w in parsed.warnings if "抓取时间" in w)
+
+
+def test_an_impossible_fetch_date_is_a_warning_and_the_date_is_kept():
+    parsed = parse_article(
+        data=article_bytes(
+            "title: T\nurl: https://x.example/n\nsource: S\ndate: 2024-05-01\nfetch_date: 2024-13-45 10:00:00"
+        )
+    )
+    assert parsed.published == datetime.date(2024, 5, 1)
+    assert parsed.fetched_at is None
+    assert any("2024-13-45 10:00:00" in w for w in parsed.warnings)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2025-01-02", "2025-01-02T00:00:00+08:00"),
+        ("2025-01-02 03:04:05", "2025-01-02T03:04:05+08:00"),
+        ("2025-01-02T03:04:05Z", "2025-01-02T03:04:05+00:00"),
+        ("2025-01-02T03:04:05+08:00", "2025-01-02T03:04:05+08:00"),
+        ("2025-01-02T03:04:05.5-05:00", "2025-01-02T03:04:05.500000-05:00"),
+        ("2025-01-02 03:04:05 -5", "2025-01-02T03:04:05-05:00"),
+        ("2025-01-02 03:04:05 +0800", "2025-01-02T03:04:05+08:00"),
+        ("2025-01-02T03:04:05+8:30", "2025-01-02T03:04:05+08:30"),
+        ("2025-01-02 03:04:05.1234567", "2025-01-02T03:04:05.123456+08:00"),
+        ("2025-1-2 3:04:05", "2025-01-02T03:04:05+08:00"),
+        ("'2025-01-02 03:04:05'", "2025-01-02T03:04:05+08:00"),
+    ],
+)
+def test_fetch_dates_in_every_timestamp_form_yaml_knows_still_parse(value, expected):
+    parsed = parse_article(
+        data=article_bytes(
+            f"title: T\nurl: https://x.example/o\nsource: S\ndate: 2025-01-02\nfetch_date: {value}"
+        )
+    )
+    assert parsed.fetched_at.isoformat() == expected
+    assert parsed.published == datetime.date(2025, 1, 2)
+    assert parsed.warnings == ()
+
+
+def test_an_explicitly_tagged_bad_timestamp_is_a_warning_not_a_failure():
+    parsed = parse_article(
+        data=article_bytes("title: T\nurl: https://x.example/p\nsource: S\ndate: !!timestamp 2024-99-99")
+    )
+    assert parsed.published is None
+    assert any("2024-99-99" in w for w in parsed.warnings)
