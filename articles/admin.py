@@ -13,6 +13,7 @@ from django.utils.safestring import mark_safe
 from . import policy, reposts, services
 from .models import Article, Author, IngestItem, IngestRun, PolicyDocument, PolicyMention, Source, Story, Tag
 from .tasks import reclean_article
+from .untrusted import url_http_only
 
 Outcome = IngestItem.Outcome
 
@@ -92,9 +93,11 @@ class ArticleAdmin(admin.ModelAdmin):
 
     @admin.display(description="原文")
     def original_link(self, obj: Article) -> str:
-        if not obj.url:
-            return "—"
-        return format_html('<a href="{}" rel="noopener noreferrer" target="_blank">{}</a>', obj.url, obj.url)
+        # Rows stored before ingest checked the scheme may hold "javascript:..."; show it, never link it.
+        href = url_http_only(value=obj.url)
+        if not href:
+            return obj.url or "—"
+        return format_html('<a href="{}" rel="noopener noreferrer" target="_blank">{}</a>', href, href)
 
     @admin.display(description="导入提示")
     def ingest_notes(self, obj: Article) -> str:

@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from .untrusted import text_controls_strip
+from .canonical import canonical_url
+from .untrusted import text_controls_strip, url_http_only, url_shown
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 _YAML_BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -295,6 +296,20 @@ def body_is_empty(*, body: str, title: str) -> bool:
     return True
 
 
+def _url_read(*, value: str, warnings: list[str]) -> str:
+    """The article's URL when it is http(s); "" (and a warning saying why) otherwise."""
+    if not value:
+        warnings.append("缺少 url 字段")
+        return ""
+    if "://" not in value and canonical_url(value):
+        # A bare "www.example.cn/a.html" is read as https by canonical_url; store it the same way.
+        value = "https://" + value
+    if not url_http_only(value=value):
+        warnings.append(f"原文链接不是 http(s) 地址，已忽略：{url_shown(value=value)}")
+        return ""
+    return value
+
+
 def parse_article(*, data: bytes, max_bytes: int | None = None) -> ParsedFile:
     """Parse one crawled article file. Raises only ParseError."""
     if max_bytes is not None and len(data) > max_bytes:
@@ -332,9 +347,7 @@ def _parse_article(*, data: bytes) -> ParsedFile:
             raise ParseError("缺少标题：元数据里没有 title，正文里也没有 # 标题")
         warnings.append("缺少 title 字段，已使用正文中的第一个标题")
 
-    url = _clean_str(_first_value(fields, URL_KEYS))
-    if not url:
-        warnings.append("缺少 url 字段")
+    url = _url_read(value=_clean_str(_first_value(fields, URL_KEYS)), warnings=warnings)
     source = _clean_str(_first_value(fields, SOURCE_KEYS))
     if not source:
         warnings.append("缺少 source 字段")

@@ -13,7 +13,7 @@ from ninja.responses import Status
 from pydantic import ValidationInfo, field_validator
 
 from articles.models import Article
-from articles.untrusted import text_controls_strip, text_xml_safe
+from articles.untrusted import text_controls_strip, text_xml_safe, url_http_only
 
 from .forms import SearchForm
 from .selectors import QuerySyntaxError, SearchPage, article_search
@@ -197,14 +197,20 @@ def search_page_payload(*, page: SearchPage) -> dict[str, object]:
             {
                 "id": hit.id,
                 "title": hit.title,
-                "url": hit.url,
+                "url": url_http_only(value=hit.url, site_path=True),
                 "source": hit.source,
                 "authors": list(hit.authors),
                 "published": hit.published,
                 "snippet": hit.snippet,
                 "story_size": max(hit.story_size, 1),
                 "reposts": [
-                    {"id": o.id, "title": o.title, "url": o.url, "source": o.source, "published": o.published}
+                    {
+                        "id": o.id,
+                        "title": o.title,
+                        "url": url_http_only(value=o.url, site_path=True),
+                        "source": o.source,
+                        "published": o.published,
+                    }
                     for o in hit.story_others
                 ],
             }
@@ -239,8 +245,9 @@ def article_payload(*, article: Article) -> dict[str, object]:
     return {
         "id": article.pk,
         "title": article.title,
-        "url": article.url,
-        "canonical_url": article.canonical_url,
+        # Rows stored before ingest checked schemes may hold "javascript:..."; those go out as "".
+        "url": url_http_only(value=article.url),
+        "canonical_url": url_http_only(value=article.canonical_url),
         "source": article.source.name,
         "authors": [author.name for author in article.authors.all()],
         "tags": [tag.name for tag in article.tags.all()],
@@ -248,7 +255,7 @@ def article_payload(*, article: Article) -> dict[str, object]:
         "fetched_at": article.fetched_at,
         "summary": article.summary,
         "attribution": article.attribution,
-        "cover_image": article.cover_image,
+        "cover_image": url_http_only(value=article.cover_image),
         "body_text": article.body_text,
         "body_markdown": article.body_markdown,
     }
@@ -275,4 +282,10 @@ def suggest(request: HttpRequest, q: str = ""):
         suggestions = title_suggestions(q=q)
     except SuggestQueryTooLong as exc:
         return Status(400, error_body(fields={"q": [str(exc)]}))
-    return Status(200, [{"id": s.id, "title": s.title, "url": s.url} for s in suggestions])
+    return Status(
+        200,
+        [
+            {"id": s.id, "title": s.title, "url": url_http_only(value=s.url, site_path=True)}
+            for s in suggestions
+        ],
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..parsing import CONTROLS_REMOVED
-from ..untrusted import text_controls_strip
+from ..untrusted import text_controls_strip, url_http_only, url_shown
 from .engine import cover_image_take, document_build, document_clean, region_bounds
 from .extract import (
     attribution_find,
@@ -56,6 +56,8 @@ def clean_article(*, markdown: str, url: str, title: str, source: str) -> CleanR
     candidates = [text_controls_strip(value=name) for name in candidates]
     attribution = text_controls_strip(value=attribution)
     warnings = [CONTROLS_REMOVED] if [*candidates, attribution] != found else []
+    if cover_image and not url_http_only(value=cover_image):
+        warnings.append(f"封面图不是 http(s) 地址，已忽略：{url_shown(value=cover_image)}")
 
     body_markdown = document_clean(doc=doc, rules=rules, title=title, start=start, stop=soft_end)
     body_text = markdown_to_text(body_markdown)
@@ -65,7 +67,7 @@ def clean_article(*, markdown: str, url: str, title: str, source: str) -> CleanR
         summary=summary_make(text=body_text),
         authors=authors_select(candidates=candidates, exclude=(source, account, attribution)),
         attribution=attribution,
-        cover_image=cover_image,
+        cover_image=url_http_only(value=cover_image),
         warnings=tuple(warnings),
     )
 

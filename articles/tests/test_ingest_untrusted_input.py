@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from articles.models import IngestItem
+from articles.models import Article, IngestItem
 
 from .helpers import article_text, wechat_url
 
@@ -68,6 +68,72 @@ def test_a_clean_file_has_no_control_character_note(tmp_path):
     )
     assert item.outcome == IngestItem.Outcome.CREATED
     assert "控制字符" not in item.reason
+
+
+# --- links ---------------------------------------------------------------------------------------
+
+
+def test_a_javascript_url_is_not_stored_and_identity_falls_back_to_source_title_and_date(tmp_path):
+    fields = {"title": "链接测试稿", "source": "测试观察", "body": "链接测试的正文内容。"}
+    bad = ingest_text(tmp_path, article_text(url="javascript:alert(1)", **fields), name="bad.md")
+    article = bad.article
+    assert (article.url, article.canonical_url) == ("", "")
+    assert "原文链接不是 http(s) 地址，已忽略：javascript:alert(1)" in bad.reason
+    assert "缺少 url 字段" not in bad.reason
+    # The same article without any url is the same article, not a second one.
+    none = ingest_text(tmp_path, article_text(url='""', **fields).replace("测试的正文", "测试的新正文"))
+    assert none.article_id == article.pk
+    assert Article.objects.count() == 1
+
+
+def test_a_long_non_http_url_is_shortened_in_the_note(tmp_path):
+    url = "data:text/html;base64," + "A" * 300
+    item = ingest_text(
+        tmp_path, article_text(title="长链接测试稿", url=url, source="测试观察", body="长链接测试的正文。")
+    )
+    assert item.article.url == ""
+    (note,) = [part for part in item.reason.split("；") if "原文链接" in part]
+    assert note.startswith("原文链接不是 http(s) 地址，已忽略：data:text/html")
+    assert note.endswith("…") and len(note) < 100
+
+
+def test_a_bare_host_url_is_stored_as_the_https_url_it_stands_for(tmp_path):
+    item = ingest_text(
+        tmp_path,
+        article_text(
+            title="裸域名测试稿",
+            url="www.example.cn/news/1.html",
+            source="测试观察",
+            body="裸域名测试的正文。",
+        ),
+    )
+    assert item.article.url == "https://www.example.cn/news/1.html"
+    assert item.article.canonical_url == "https://www.example.cn/news/1.html"
+    assert "原文链接" not in item.reason
+
+
+def test_a_cover_image_that_is_not_http_is_dropped_with_a_note(tmp_path):
+    text = article_text(
+        title="封面测试稿",
+        url=wechat_url(10),
+        source="测试观察",
+        body="![cover_image](javascript:alert%281%29)\n\n封面测试的正文内容。",
+    )
+    item = ingest_text(tmp_path, text)
+    assert item.article.cover_image == ""
+    assert "封面图不是 http(s) 地址，已忽略：javascript:alert%281%29" in item.reason
+
+
+def test_an_http_cover_image_is_kept(tmp_path):
+    text = article_text(
+        title="封面测试稿二",
+        url=wechat_url(11),
+        source="测试观察",
+        body="![cover_image](https://img.example.cn/cover.jpg)\n\n封面测试的正文内容。",
+    )
+    item = ingest_text(tmp_path, text)
+    assert item.article.cover_image == "https://img.example.cn/cover.jpg"
+    assert "封面" not in item.reason
 
 
 # --- dates ---------------------------------------------------------------------------------------

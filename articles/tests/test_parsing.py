@@ -318,3 +318,17 @@ def test_an_explicitly_tagged_bad_timestamp_is_a_warning_not_a_failure():
     )
     assert parsed.published is None
     assert any("2024-99-99" in w for w in parsed.warnings)
+
+
+# --- links ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["javascript:alert(1)", " JavaScript:alert(1)", "data:text/html,x", "ftp://x.example/a", "//x.example/a"],
+)
+def test_a_url_that_is_not_http_is_dropped_with_a_warning(url):
+    parsed = parse_article(data=article_bytes(f"title: T\nurl: '{url}'\nsource: S\ndate: 2024-05-01"))
+    assert parsed.url == ""
+    assert f"原文链接不是 http(s) 地址，已忽略：{url.strip()}" in parsed.warnings
+    assert "缺少 url 字段" not in parsed.warnings

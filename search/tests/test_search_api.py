@@ -302,3 +302,14 @@ def test_the_api_sends_no_control_characters_in_any_string(client: Client, store
         assert "港口数据枢纽启用" in list(strings_in(payload)), url
     body = json.loads(client.get(f"/api/articles/{stored_before_cleaning.pk}").content)
     assert (body["source"], body["authors"], body["summary"]) == ("甲号", ["李四"], "摘要带控制字符")
+
+
+def test_the_api_sends_an_empty_string_for_a_stored_link_that_is_not_http(
+    client: Client, stored_before_cleaning
+) -> None:
+    body = json.loads(client.get(f"/api/articles/{stored_before_cleaning.pk}").content)
+    assert (body["url"], body["canonical_url"], body["cover_image"]) == ("", "", "")
+    for url in API_READS:
+        payload = json.loads(client.get(url.format(pk=stored_before_cleaning.pk)).content)
+        leaked = [text for text in strings_in(payload) if re.search("javascript:|data:", text, re.I)]
+        assert leaked == [], url
