@@ -10,10 +10,12 @@ from django.db.models import Case, Count, Exists, OuterRef, Prefetch, QuerySet, 
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from . import pipeline, policy, reposts, services
 from .models import Article, Author, IngestItem, IngestRun, PolicyDocument, PolicyMention, Source, Story, Tag
+from .untrusted import url_http_only
 
 Outcome = IngestItem.Outcome
 
@@ -54,10 +56,23 @@ class ArticleAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
         "original_link",
+        "ingest_notes",
     ]
     fieldsets = [
         (None, {"fields": ["title", "source", "authors", "tags", "published_on", "status", "featured"]}),
-        ("出处", {"fields": ["original_link", "canonical_url", "attribution", "fetched_at", "cover_image"]}),
+        (
+            "出处",
+            {
+                "fields": [
+                    "original_link",
+                    "canonical_url",
+                    "attribution",
+                    "fetched_at",
+                    "cover_image",
+                    "ingest_notes",
+                ]
+            },
+        ),
         ("正文", {"fields": ["summary", ("body_markdown", "raw_text")], "classes": ["wide"]}),
         (
             "记录",
@@ -80,9 +95,20 @@ class ArticleAdmin(admin.ModelAdmin):
 
     @admin.display(description="原文")
     def original_link(self, obj: Article) -> str:
-        if not obj.url:
+        # Rows stored before ingest checked the scheme may hold "javascript:..."; show it, never link it.
+        href = url_http_only(value=obj.url)
+        if not href:
+            return obj.url or "—"
+        return format_html('<a href="{}" rel="noopener noreferrer" target="_blank">{}</a>', href, href)
+
+    @admin.display(description="导入提示")
+    def ingest_notes(self, obj: Article) -> str:
+        # What the latest ingest of this article had to repair (a bad date, a dropped link, ...),
+        # so an editor sees it where they would correct it.
+        item = obj.ingest_items.order_by("-id").only("reason").first()
+        if item is None or not item.reason:
             return "—"
-        return format_html('<a href="{}" rel="noopener noreferrer" target="_blank">{}</a>', obj.url, obj.url)
+        return format_html_join(mark_safe("<br>"), "{}", ((note,) for note in item.reason.split("；")))
 
     @admin.action(description="发布所选文章", permissions=["change"])
     def publish(self, request: HttpRequest, queryset: QuerySet[Article]) -> None:

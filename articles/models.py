@@ -5,6 +5,8 @@ from django.db import models
 from django.db.models import Count
 from django.urls import reverse
 
+from .untrusted import url_http_validate
+
 
 class Source(models.Model):
     """The publishing WeChat account or news site, as named in the front matter."""
@@ -70,7 +72,7 @@ class Article(models.Model):
         HIDDEN = "hidden", "已隐藏"
 
     title = models.CharField("标题", max_length=500)
-    url = models.TextField("原文链接", blank=True)
+    url = models.TextField("原文链接", blank=True, validators=[url_http_validate])
     canonical_url = models.TextField("规范链接", blank=True)
     # sha256 of the canonical URL: the identity of an article across crawls.
     url_key = models.CharField("链接键", max_length=64, unique=True)
@@ -83,7 +85,7 @@ class Article(models.Model):
     body_markdown = models.TextField("正文（Markdown）", blank=True)
     body_text = models.TextField("正文（纯文本）", blank=True)
     summary = models.TextField("摘要", blank=True)
-    cover_image = models.TextField("封面图", blank=True)
+    cover_image = models.TextField("封面图", blank=True, validators=[url_http_validate])
     attribution = models.CharField("原始出处", max_length=300, blank=True)
     status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.PUBLISHED)
     featured = models.BooleanField("精选", default=False)

@@ -14,8 +14,22 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from .canonical import canonical_url
+from .untrusted import text_controls_strip, url_http_only, url_shown
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_YAML_BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _YamlLoader(_YAML_BASE_LOADER):
+    """The safe loader (the C one when built) that leaves timestamps as the text they were.
+
+    PyYAML builds a datetime for anything shaped like one and raises ValueError for
+    "0000-00-00"; our own date_parse/datetime_parse read the text and can say what was wrong.
+    """
+
+
+_YamlLoader.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node))
 
 TITLE_KEYS = ("title",)
 URL_KEYS = ("url", "link", "source_url")
@@ -25,6 +39,9 @@ FETCHED_KEYS = ("fetch_date", "fetched_at", "fetched", "crawl_date")
 
 # Control characters that never appear in real text files; many of them means binary data.
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+# Lines with their "\n". Not str.splitlines(): it also breaks at \x0b, \x0c, \x1c-\x1e, \x85,
+# \u2028 and \u2029, which crawled titles contain; \r\n and \r are normalised before parsing.
+_LINE_RE = re.compile(r"[^\n]*\n|[^\n]+\Z")
 _FENCE_RE = re.compile(r"^(---|\.\.\.)\s*$")
 _FALLBACK_LINE_RE = re.compile(r"^\s*([A-Za-z_][\w-]*)\s*[:：][ \t]?(.*)$")
 _HEADING_RE = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
@@ -37,7 +54,9 @@ _DATE_PATTERNS = (
     re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日?"),
     re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
 )
-_TIME_RE = re.compile(r"[T\s](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?\s*(Z|[+-]\d{2}:?\d{2})?$")
+# Every time form YAML's timestamps allow: "T" or spaces, any fraction, "Z" or offsets like -5, +8:30, +0800.
+_TIME_RE = re.compile(r"[Tt\s](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?\s*([Zz]|[+-]\d{1,2}(?::?\d{2})?)?$")
+CONTROLS_REMOVED = "标题或元数据中的控制字符已删除"
 
 
 class ParseError(Exception):
@@ -121,7 +140,7 @@ def _decode_strict(data: bytes, codec: str) -> str | None:
 
 def front_matter_split(*, text: str) -> tuple[str, str]:
     """Split '---\\n<front matter>\\n---\\n<body>'; ParseError when there is no front matter."""
-    lines = text.lstrip("\ufeff").splitlines(keepends=True)
+    lines = _LINE_RE.findall(text.lstrip("\ufeff"))
     first = 0
     while first < len(lines) and not lines[first].strip():
         first += 1
@@ -137,7 +156,7 @@ def front_matter_load(*, raw: str) -> tuple[dict[str, object], bool]:
     """Returns (fields, used_fallback). Strict YAML first, line-based `key: value` when YAML fails."""
     fallback = _front_matter_lines(raw=raw)
     try:
-        loaded = yaml.load(raw, Loader=_YAML_LOADER)  # the C safe loader when built, else SafeLoader
+        loaded = yaml.load(raw, Loader=_YamlLoader)  # a safe loader, see _YamlLoader
     except yaml.YAMLError:
         loaded = None
     if not isinstance(loaded, dict):
@@ -157,7 +176,7 @@ def front_matter_load(*, raw: str) -> tuple[dict[str, object], bool]:
 
 def _front_matter_lines(*, raw: str) -> dict[str, str]:
     fields: dict[str, str] = {}
-    for line in raw.splitlines():
+    for line in raw.split("\n"):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         match = _FALLBACK_LINE_RE.match(line.replace("\t", " "))
@@ -181,10 +200,24 @@ def date_parse(*, value: object) -> datetime.date | None:
         match = pattern.match(text)
         if match:
             try:
-                return datetime.date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+                day = datetime.date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+                # "2024-05-01T25:61:61" was written by something broken; its day is no more trustworthy.
+                _time_read(text=text)
             except ValueError:
                 return None
+            return day
     return None
+
+
+def _time_read(*, text: str) -> tuple[datetime.time, datetime.tzinfo | None] | None:
+    """The time written after a date, and its offset; None when there is none, ValueError when impossible."""
+    match = _TIME_RE.search(text)
+    if not match:
+        return None
+    micro = int((match.group(4) or "")[:6].ljust(6, "0"))
+    moment = datetime.time(int(match.group(1)), int(match.group(2)), int(match.group(3) or 0), micro)
+    offset = match.group(5)
+    return moment, _offset_tz(offset=offset) if offset else None
 
 
 def datetime_parse(*, value: object) -> datetime.datetime | None:
@@ -199,30 +232,23 @@ def datetime_parse(*, value: object) -> datetime.datetime | None:
         if day is None:
             return None
         result = datetime.datetime(day.year, day.month, day.day)
-        time_match = _TIME_RE.search(text)
-        if time_match:
-            hour, minute = int(time_match.group(1)), int(time_match.group(2))
-            second = int(time_match.group(3) or 0)
-            micro = int((time_match.group(4) or "0").ljust(6, "0"))
-            try:
-                result = result.replace(hour=hour, minute=minute, second=second, microsecond=micro)
-            except ValueError:
-                return None
-            offset = time_match.group(5)
-            if offset:
-                result = result.replace(tzinfo=_offset_tz(offset=offset))
+        time = _time_read(text=text)  # date_parse has already refused an impossible time
+        if time is not None:
+            result = datetime.datetime.combine(day, time[0], tzinfo=time[1])
     if result.tzinfo is None:
         result = result.replace(tzinfo=SHANGHAI)
     return result
 
 
 def _offset_tz(*, offset: str) -> datetime.tzinfo:
-    if offset == "Z":
+    if offset in ("Z", "z"):
         return datetime.UTC
     sign = -1 if offset[0] == "-" else 1
-    digits = offset[1:].replace(":", "")
-    delta = datetime.timedelta(hours=int(digits[:2]), minutes=int(digits[2:4]))
-    return datetime.timezone(sign * delta)
+    hours, _, minutes = offset[1:].partition(":")
+    if not minutes and len(hours) > 2:
+        hours, minutes = hours[:-2], hours[-2:]
+    delta = datetime.timedelta(hours=int(hours), minutes=int(minutes or 0))
+    return datetime.timezone(sign * delta)  # ValueError for a day or more, as for any impossible time
 
 
 def _first_value(fields: dict[str, object], keys: tuple[str, ...]) -> object:
@@ -270,6 +296,20 @@ def body_is_empty(*, body: str, title: str) -> bool:
     return True
 
 
+def _url_read(*, value: str, warnings: list[str]) -> str:
+    """The article's URL when it is http(s); "" (and a warning saying why) otherwise."""
+    if not value:
+        warnings.append("缺少 url 字段")
+        return ""
+    if "://" not in value and canonical_url(value):
+        # A bare "www.example.cn/a.html" is read as https by canonical_url; store it the same way.
+        value = "https://" + value
+    if not url_http_only(value=value):
+        warnings.append(f"原文链接不是 http(s) 地址，已忽略：{url_shown(value=value)}")
+        return ""
+    return value
+
+
 def parse_article(*, data: bytes, max_bytes: int | None = None) -> ParsedFile:
     """Parse one crawled article file. Raises only ParseError."""
     if max_bytes is not None and len(data) > max_bytes:
@@ -287,7 +327,11 @@ def parse_article(*, data: bytes, max_bytes: int | None = None) -> ParsedFile:
 def _parse_article(*, data: bytes) -> ParsedFile:
     text, encoding = decode_bytes(data)
     raw_front, body = front_matter_split(text=text.replace("\r\n", "\n").replace("\r", "\n"))
-    fields, used_fallback = front_matter_load(raw=raw_front)
+    # Control characters go before YAML sees them: YAML refuses most of them, and the
+    # line-by-line fallback would then read the fields less well than YAML does.
+    front = text_controls_strip(value=raw_front)
+    controls_removed = front != raw_front
+    fields, used_fallback = front_matter_load(raw=front)
     warnings: list[str] = []
     if used_fallback:
         warnings.append("元数据不是标准 YAML 格式，已按“键: 值”逐行读取")
@@ -296,29 +340,35 @@ def _parse_article(*, data: bytes) -> ParsedFile:
 
     title = _clean_str(_first_value(fields, TITLE_KEYS))
     if not title:
-        title = first_heading(body=body)
+        heading = first_heading(body=body)
+        title = _clean_str(text_controls_strip(value=heading))
+        controls_removed = controls_removed or title != heading
         if not title:
             raise ParseError("缺少标题：元数据里没有 title，正文里也没有 # 标题")
         warnings.append("缺少 title 字段，已使用正文中的第一个标题")
 
-    url = _clean_str(_first_value(fields, URL_KEYS))
-    if not url:
-        warnings.append("缺少 url 字段")
+    url = _url_read(value=_clean_str(_first_value(fields, URL_KEYS)), warnings=warnings)
     source = _clean_str(_first_value(fields, SOURCE_KEYS))
     if not source:
         warnings.append("缺少 source 字段")
+    if controls_removed:
+        warnings.append(CONTROLS_REMOVED)
 
+    fetched_raw = _first_value(fields, FETCHED_KEYS)
+    fetched_at = datetime_parse(value=fetched_raw)
     published_raw = _first_value(fields, PUBLISHED_KEYS)
     published = date_parse(value=published_raw)
     if published_raw is None:
         warnings.append("缺少 date 字段")
     elif published is None:
-        warnings.append(f"无法识别的发布日期：{_clean_str(published_raw)[:40]}")
-
-    fetched_raw = _first_value(fields, FETCHED_KEYS)
-    fetched_at = datetime_parse(value=fetched_raw)
+        shown = _clean_str(published_raw)[:40]
+        if fetched_at is not None:
+            published = fetched_at.astimezone(SHANGHAI).date()
+            warnings.append(f"无法识别的发布日期“{shown}”，已改用抓取日期 {published.isoformat()}")
+        else:
+            warnings.append(f"无法识别的发布日期“{shown}”，也没有可用的抓取日期，发布日期留空")
     if fetched_raw is not None and fetched_at is None:
-        warnings.append(f"无法识别的抓取时间：{_clean_str(fetched_raw)[:40]}")
+        warnings.append(f"无法识别的抓取时间“{_clean_str(fetched_raw)[:40]}”")
 
     if body_is_empty(body=body, title=title):
         raise ParseError("正文为空")

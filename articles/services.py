@@ -292,7 +292,7 @@ def article_upsert(*, parsed: ParsedFile) -> tuple[Article, str, str]:
         article.source = source
         article.save()
     _article_links_sync(article=article, cleaned=cleaned)
-    return article, outcome, ""
+    return article, outcome, "；".join(cleaned.warnings)
 
 
 class ClaimLost(Exception):
@@ -356,7 +356,9 @@ def _file_process(*, item_id: int, token: str) -> str:
         except ParseError as exc:
             article, outcome, note = None, Outcome.FAILED, str(exc)
         else:
-            note = "；".join([*parsed.warnings, note] if note else parsed.warnings)
+            # Parsing and cleaning may both note the same thing (control characters removed): once is enough.
+            notes = [*parsed.warnings, *(note.split("；") if note else ())]
+            note = "；".join(dict.fromkeys(notes))
         # In the same transaction as the article: if the claim was lost, nothing is written.
         _item_finish(item_id=item_id, token=token, outcome=outcome, reason=note, article=article)
     return outcome

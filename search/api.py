@@ -13,8 +13,10 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.openapi.docs import Swagger
 from ninja.renderers import JSONRenderer
 from ninja.responses import Status
+from pydantic import ValidationInfo, field_validator
 
 from articles.models import Article
+from articles.untrusted import text_controls_strip, text_xml_safe, url_http_only
 
 from .forms import SearchForm
 from .selectors import QuerySyntaxError, SearchPage, article_search
@@ -27,9 +29,25 @@ from .suggest import (
 )
 
 
+def json_value_clean(value: object) -> object:
+    """``value`` with every string in it (keys too) free of control characters."""
+    if isinstance(value, str):
+        return text_xml_safe(value=value)
+    if isinstance(value, dict):
+        return {json_value_clean(key): json_value_clean(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_value_clean(item) for item in value]
+    return value
+
+
 class ReadableJSONRenderer(JSONRenderer):
     # Chinese text stays readable in the raw response instead of \uXXXX escapes.
     json_dumps_params = {"ensure_ascii": False}
+
+    def render(self, request: HttpRequest, data: object, *, response_status: int) -> str:
+        # Every string of every response leaves through here: rows stored before ingest stripped
+        # control characters, and error messages quoting a parameter, come out clean.
+        return super().render(request, json_value_clean(data), response_status=response_status)
 
 
 # Swagger UI's stylesheet draws its icons (expand arrows, copy buttons) as data: SVG
@@ -79,6 +97,20 @@ class SearchQueryIn(Schema):
     page: int = Field(1, description="页码，从 1 开始")
     page_size: int = Field(20, description="每页条数，1 到 100")
     search_in: Literal["", "all", "title"] = Field("", alias="in", description="title 表示只检索标题")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def as_the_form_reads_it(cls, value: object, info: ValidationInfo) -> object:
+        # The form strips control characters and reads an empty value as absent; the typed
+        # schema must not turn away what the form accepts.
+        if isinstance(value, list):
+            items = [text_controls_strip(value=v) if isinstance(v, str) else v for v in value]
+            return [item for item in items if not isinstance(item, str) or item.strip()]
+        if isinstance(value, str):
+            value = text_controls_strip(value=value)
+            if not value.strip() and info.field_name:
+                return cls.model_fields[info.field_name].default
+        return value
 
 
 class FacetValueOut(Schema):
@@ -183,14 +215,20 @@ def search_page_payload(*, page: SearchPage) -> dict[str, object]:
             {
                 "id": hit.id,
                 "title": hit.title,
-                "url": hit.url,
+                "url": url_http_only(value=hit.url, site_path=True),
                 "source": hit.source,
                 "authors": list(hit.authors),
                 "published": hit.published,
                 "snippet": hit.snippet,
                 "story_size": max(hit.story_size, 1),
                 "reposts": [
-                    {"id": o.id, "title": o.title, "url": o.url, "source": o.source, "published": o.published}
+                    {
+                        "id": o.id,
+                        "title": o.title,
+                        "url": url_http_only(value=o.url, site_path=True),
+                        "source": o.source,
+                        "published": o.published,
+                    }
                     for o in hit.story_others
                 ],
             }
@@ -225,8 +263,9 @@ def article_payload(*, article: Article) -> dict[str, object]:
     return {
         "id": article.pk,
         "title": article.title,
-        "url": article.url,
-        "canonical_url": article.canonical_url,
+        # Rows stored before ingest checked schemes may hold "javascript:..."; those go out as "".
+        "url": url_http_only(value=article.url),
+        "canonical_url": url_http_only(value=article.canonical_url),
         "source": article.source.name,
         "authors": [author.name for author in article.authors.all()],
         "tags": [tag.name for tag in article.tags.all()],
@@ -234,7 +273,7 @@ def article_payload(*, article: Article) -> dict[str, object]:
         "fetched_at": article.fetched_at,
         "summary": article.summary,
         "attribution": article.attribution,
-        "cover_image": article.cover_image,
+        "cover_image": url_http_only(value=article.cover_image),
         "body_text": article.body_text,
         "body_markdown": article.body_markdown,
     }
@@ -261,4 +300,10 @@ def suggest(request: HttpRequest, q: str = ""):
         suggestions = title_suggestions(q=q)
     except SuggestQueryTooLong as exc:
         return Status(400, error_body(fields={"q": [str(exc)]}))
-    return Status(200, [{"id": s.id, "title": s.title, "url": s.url} for s in suggestions])
+    return Status(
+        200,
+        [
+            {"id": s.id, "title": s.title, "url": url_http_only(value=s.url, site_path=True)}
+            for s in suggestions
+        ],
+    )

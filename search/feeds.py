@@ -17,11 +17,12 @@ from django.db.models import F, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
+from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, SyndicationFeed
 from django.utils.html import escape
 
 from articles.models import Article, PolicyDocument, Source
 from articles.rendering import render_plain_excerpt
+from articles.untrusted import text_xml_safe
 
 from .forms import SearchForm
 from .selectors import QuerySyntaxError, SearchParams, article_search
@@ -166,6 +167,15 @@ def article_feed_description(*, article: Article) -> str:
     return escape(text)
 
 
+def feed_value_xml_safe(value: object) -> object:
+    """A feed field with every string in it made writable in XML; other values as they are."""
+    if isinstance(value, str):
+        return text_xml_safe(value=value)
+    if isinstance(value, list | tuple):
+        return type(value)(feed_value_xml_safe(item) for item in value)
+    return value
+
+
 class ArticleFeed(Feed):
     feed_type = Rss201rev2Feed
     language = "zh-CN"
@@ -175,6 +185,15 @@ class ArticleFeed(Feed):
             return super().__call__(request, *args, **kwargs)
         except FeedParamsError as exc:
             return HttpResponseBadRequest(f"订阅参数有误：{exc}", content_type="text/plain; charset=utf-8")
+
+    def get_feed(self, obj: FeedSubject, request: HttpRequest) -> SyndicationFeed:
+        # Django refuses to write a control character (UnserializableContentError, a 500), and
+        # articles stored before ingest stripped them still hold some; so every string the feed
+        # writes, from whatever method it came, is made safe here, at the one place they meet.
+        feed = super().get_feed(obj, request)
+        feed.feed = {key: feed_value_xml_safe(value) for key, value in feed.feed.items()}
+        feed.items = [{key: feed_value_xml_safe(value) for key, value in item.items()} for item in feed.items]
+        return feed
 
     def title(self, obj: FeedSubject) -> str:
         return obj.title

@@ -13,6 +13,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.http import QueryDict
 
+from articles.untrusted import text_controls_strip
+
 from .selectors import SearchParams
 
 MAX_QUERY_LENGTH = 200
@@ -135,6 +137,27 @@ def _date_field(label: str) -> forms.DateField:
     )
 
 
+def search_data_clean(*, data: QueryDict | dict[str, Any]) -> QueryDict | dict[str, Any]:
+    """The parameters without control characters: they are stripped, never an error.
+
+    Every value the page, the API and the feeds read passes through here, so a stray %00 in a
+    link cannot reach a query, an error message or a feed title. A value left empty is absent.
+    """
+    if isinstance(data, QueryDict):
+        cleaned = QueryDict(mutable=True)
+        for key, values in data.lists():
+            cleaned.setlist(key, [text_controls_strip(value=value) for value in values])
+        return cleaned
+    plain: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, list | tuple):
+            value = [text_controls_strip(value=str(item)) for item in value]
+        elif isinstance(value, str):
+            value = text_controls_strip(value=value)
+        plain[key] = value
+    return plain
+
+
 class SearchForm(forms.Form):
     q = forms.CharField(
         label="关键词",
@@ -182,7 +205,7 @@ class SearchForm(forms.Form):
     )
 
     def __init__(self, data: QueryDict | dict[str, Any] | None = None, **kwargs: Any) -> None:
-        super().__init__(data, **kwargs)
+        super().__init__(None if data is None else search_data_clean(data=data), **kwargs)
         # "in" is a Python keyword, so it cannot be declared as a class attribute.
         self.fields["in"] = forms.ChoiceField(
             label="检索范围",

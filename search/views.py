@@ -9,8 +9,9 @@ from django.urls import reverse
 from articles import selectors as article_reads
 from articles.models import Article
 from articles.policy import policy_documents_for_article
-from articles.rendering import IMAGE_SCHEMES, render_article_html, url_absolutise, url_is_allowed
+from articles.rendering import render_article_html, url_absolutise
 from articles.reposts import article_reposts
+from articles.untrusted import url_http_only
 
 from .charts import bar_chart_svg, month_label, month_short_label, search_trend_chart
 from .forms import FILTER_PARAMS, SORT_CHOICES, SearchForm
@@ -94,8 +95,8 @@ def article_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _image_url(*, value: str) -> str | None:
-    url = url_absolutise(value=value or "")
-    return url if url and url_is_allowed(value=url, schemes=IMAGE_SCHEMES) else None
+    # Protocol-relative covers ("//mmbiz.qpic.cn/...") are read as https first.
+    return url_http_only(value=url_absolutise(value=value or "") or "") or None
 
 
 def search(request: HttpRequest) -> HttpResponse:

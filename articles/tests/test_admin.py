@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 
 import pytest
@@ -212,3 +213,91 @@ def test_failed_items_can_be_fixed_and_retried(staff_client, tmp_path):
     item.refresh_from_db()
     assert item.outcome == "created"
     assert item.article.title == "修复后"
+
+
+def ingest_file(folder, name: str, text: str) -> IngestItem:
+    path = folder / name
+    path.write_bytes(text.encode("utf-8"))
+    call_command("ingest", str(path), "--sync", "--no-progress", stdout=io.StringIO(), stderr=io.StringIO())
+    return IngestItem.objects.latest("id")
+
+
+def test_the_change_page_shows_the_latest_ingest_warnings_of_the_article(staff_client, tmp_path):
+    fields = {"title": "日期有误的文章", "url": wechat_url(44), "source": "测试", "body": "日期有误的正文。"}
+    ingest_file(tmp_path, "a.md", article_text(date="2024-02-30", **fields))
+    item = ingest_file(
+        tmp_path, "b.md", article_text(date="0000-00-00", fetch_date="2025-11-01T10:00:00", **fields)
+    )
+    page = staff_client.get(reverse("admin:articles_article_change", args=[item.article_id])).content.decode()
+    assert "导入提示" in page
+    assert "无法识别的发布日期“0000-00-00”，已改用抓取日期 2025-11-01" in page
+    assert "2024-02-30" not in page, "only the latest item's warnings are shown"
+
+
+def test_the_change_page_shows_a_dash_when_the_latest_ingest_had_nothing_to_say(staff_client, articles):
+    page = staff_client.get(reverse("admin:articles_article_change", args=[articles[0].pk])).content.decode()
+    section = page[page.index("导入提示") :]
+    assert re.match(r'导入提示[^<]*</label>\s*<div class="readonly">—</div>', section), section[:200]
+
+
+def change_form_data(staff_client, article: Article) -> dict[str, object]:
+    """The article's change form as the editor would submit it unchanged."""
+    form = (
+        staff_client.get(reverse("admin:articles_article_change", args=[article.pk]))
+        .context["adminform"]
+        .form
+    )
+    data: dict[str, object] = {}
+    for name in form.fields:
+        value = form[name].value()
+        if value is False or value is None:
+            continue
+        data[name] = [str(v) for v in value] if isinstance(value, list) else str(value)
+    return data
+
+
+def test_the_original_link_of_an_ingested_javascript_url_is_never_a_link(staff_client, tmp_path):
+    item = ingest_file(
+        tmp_path,
+        "js.md",
+        article_text(title="脚本链接稿", url="javascript:alert(1)", source="测试", body="脚本链接的正文。"),
+    )
+    page = staff_client.get(reverse("admin:articles_article_change", args=[item.article_id])).content.decode()
+    assert 'href="javascript:' not in page.lower()
+    assert "原文链接不是 http(s) 地址，已忽略：javascript:alert(1)" in page
+
+
+def test_a_javascript_url_stored_before_the_check_is_shown_but_not_linked(staff_client, articles):
+    article = articles[0]
+    Article.objects.filter(pk=article.pk).update(url="javascript:alert(1)")
+    page = staff_client.get(reverse("admin:articles_article_change", args=[article.pk])).content.decode()
+    assert 'href="javascript:' not in page.lower()
+    assert "javascript:alert(1)" in page
+
+
+def test_an_http_original_link_is_a_link(staff_client, articles):
+    article = articles[0]
+    page = staff_client.get(reverse("admin:articles_article_change", args=[article.pk])).content.decode()
+    assert f'<a href="{article.url}" rel="noopener noreferrer" target="_blank">'.replace("&", "&amp;") in page
+
+
+@pytest.mark.parametrize("field", ["url", "cover_image"])
+def test_an_editor_cannot_save_a_link_that_is_not_http(staff_client, articles, field):
+    article = articles[0]
+    data = change_form_data(staff_client, article)
+    data[field] = "javascript:alert(1)"
+    response = staff_client.post(reverse("admin:articles_article_change", args=[article.pk]), data)
+    assert response.status_code == 200
+    assert "只能填写以 http:// 或 https:// 开头的网址。" in response.content.decode()
+    article.refresh_from_db()
+    assert not getattr(article, field).startswith("javascript:")
+
+
+def test_an_editor_can_still_save_an_http_link(staff_client, articles):
+    article = articles[0]
+    data = change_form_data(staff_client, article)
+    data["url"] = "https://www.example.cn/news/2.html"
+    response = staff_client.post(reverse("admin:articles_article_change", args=[article.pk]), data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    article.refresh_from_db()
+    assert article.url == "https://www.example.cn/news/2.html"

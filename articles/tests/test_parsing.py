@@ -202,3 +202,133 @@ def test_it_rejects_a_file_over_the_size_limit_and_says_how_big_it_is():
 def test_it_raises_only_parse_error_for_garbage(data):
     with pytest.raises(ParseError):
         parse_article(data=data)
+
+
+# --- control characters --------------------------------------------------------------------------
+
+
+def test_control_characters_are_removed_from_title_url_and_source_with_a_warning():
+    text = (
+        "---\ntitle: 数据\x01安全\x0c法\x1b解读\nurl: https://x.example/\x02a\nsource: 示例\x7f观察\n"
+        "date: 2024-05-11\n---\n\n正文第一段。\n"
+    )
+    parsed = parse_article(data=text.encode())
+    assert (parsed.title, parsed.url, parsed.source) == ("数据安全法解读", "https://x.example/a", "示例观察")
+    assert "标题或元数据中的控制字符已删除" in parsed.warnings
+    assert not any("逐行" in w for w in parsed.warnings), "the front matter is still read as YAML"
+    assert parsed.text == text, "the decoded text is kept as it came"
+
+
+def test_a_heading_used_as_title_loses_its_control_characters_too():
+    front = "url: https://x.example/i\nsource: S"
+    parsed = parse_article(data=article_bytes(front, body="# 只在\x01正文\n\n正文。\n"))
+    assert parsed.title == "只在正文"
+    assert "标题或元数据中的控制字符已删除" in parsed.warnings
+
+
+def test_a_clean_file_gets_no_control_character_warning():
+    assert not any("控制字符" in w for w in parse_article(data=ARTICLE.encode()).warnings)
+
+
+@pytest.mark.parametrize("separator", ["\x0c", "\x0b", "\x1c", "\x1e", "\x85", "\u2028", "\u2029"])
+def test_a_line_separator_other_than_newline_inside_a_title_does_not_cut_it_short(separator):
+    # The ": " makes YAML fail, so the line-by-line reader must keep the title in one piece.
+    parsed = parse_article(
+        data=article_bytes(f"title: 第一部分: 数据{separator}安全\nurl: https://x.example/j\nsource: S")
+    )
+    assert parsed.title.startswith("第一部分: 数据")
+    assert parsed.title.endswith("安全")
+    assert parsed.source == "S"
+
+
+def test_a_form_feed_before_a_fence_like_text_does_not_end_the_front_matter():
+    parsed = parse_article(data=article_bytes("title: 甲\x0c---\nurl: https://x.example/k\nsource: 来源乙"))
+    assert (parsed.title, parsed.url, parsed.source) == ("甲---", "https://x.example/k", "来源乙")
+
+
+# --- dates ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["0000-00-00", "2024-05-01T25:61:61", "2024-02-30", "2024-13-45 10:00:00"])
+def test_an_impossible_date_falls_back_to_the_fetch_date_in_shanghai_with_a_warning(value):
+    parsed = parse_article(
+        data=article_bytes(
+            f"title: T\nurl: https://x.example/l\nsource: S\ndate: {value}\nfetch_date: 2025-01-01T20:00:00Z"
+        )
+    )
+    assert parsed.published == datetime.date(2025, 1, 2)
+    (warning,) = [w for w in parsed.warnings if "发布日期" in w]
+    assert value in warning
+    assert "抓取日期" in warning and "2025-01-02" in warning
+
+
+def test_an_impossible_date_without_a_usable_fetch_date_leaves_the_date_empty_and_says_so():
+    parsed = parse_article(
+        data=article_bytes(
+            "title: T\nurl: https://x.example/m\nsource: S\ndate: 0000-00-00\nfetch_date: 2024-13-45 10:00:00"
+        )
+    )
+    assert (parsed.published, parsed.fetched_at) == (None, None)
+    (date_warning,) = [w for w in parsed.warnings if "发布日期" in w]
+    assert "0000-00-00" in date_warning and "留空" in date_warning
+    assert any("2024-13-45 10:00:00" in w for w in parsed.warnings if "抓取时间" in w)
+
+
+def test_an_impossible_fetch_date_is_a_warning_and_the_date_is_kept():
+    parsed = parse_article(
+        data=article_bytes(
+            "title: T\nurl: https://x.example/n\nsource: S\ndate: 2024-05-01\nfetch_date: 2024-13-45 10:00:00"
+        )
+    )
+    assert parsed.published == datetime.date(2024, 5, 1)
+    assert parsed.fetched_at is None
+    assert any("2024-13-45 10:00:00" in w for w in parsed.warnings)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2025-01-02", "2025-01-02T00:00:00+08:00"),
+        ("2025-01-02 03:04:05", "2025-01-02T03:04:05+08:00"),
+        ("2025-01-02T03:04:05Z", "2025-01-02T03:04:05+00:00"),
+        ("2025-01-02T03:04:05+08:00", "2025-01-02T03:04:05+08:00"),
+        ("2025-01-02T03:04:05.5-05:00", "2025-01-02T03:04:05.500000-05:00"),
+        ("2025-01-02 03:04:05 -5", "2025-01-02T03:04:05-05:00"),
+        ("2025-01-02 03:04:05 +0800", "2025-01-02T03:04:05+08:00"),
+        ("2025-01-02T03:04:05+8:30", "2025-01-02T03:04:05+08:30"),
+        ("2025-01-02 03:04:05.1234567", "2025-01-02T03:04:05.123456+08:00"),
+        ("2025-1-2 3:04:05", "2025-01-02T03:04:05+08:00"),
+        ("'2025-01-02 03:04:05'", "2025-01-02T03:04:05+08:00"),
+    ],
+)
+def test_fetch_dates_in_every_timestamp_form_yaml_knows_still_parse(value, expected):
+    parsed = parse_article(
+        data=article_bytes(
+            f"title: T\nurl: https://x.example/o\nsource: S\ndate: 2025-01-02\nfetch_date: {value}"
+        )
+    )
+    assert parsed.fetched_at.isoformat() == expected
+    assert parsed.published == datetime.date(2025, 1, 2)
+    assert parsed.warnings == ()
+
+
+def test_an_explicitly_tagged_bad_timestamp_is_a_warning_not_a_failure():
+    parsed = parse_article(
+        data=article_bytes("title: T\nurl: https://x.example/p\nsource: S\ndate: !!timestamp 2024-99-99")
+    )
+    assert parsed.published is None
+    assert any("2024-99-99" in w for w in parsed.warnings)
+
+
+# --- links ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["javascript:alert(1)", " JavaScript:alert(1)", "data:text/html,x", "ftp://x.example/a", "//x.example/a"],
+)
+def test_a_url_that_is_not_http_is_dropped_with_a_warning(url):
+    parsed = parse_article(data=article_bytes(f"title: T\nurl: '{url}'\nsource: S\ndate: 2024-05-01"))
+    assert parsed.url == ""
+    assert f"原文链接不是 http(s) 地址，已忽略：{url.strip()}" in parsed.warnings
+    assert "缺少 url 字段" not in parsed.warnings

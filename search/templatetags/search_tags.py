@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from django import template
 from django.http import QueryDict
 
+from articles.untrusted import url_http_only
+
 register = template.Library()
 
 # Changing what is searched for must send the reader back to the first page.
@@ -156,5 +158,4 @@ def hidden_filter_inputs(query: QueryDict) -> list[tuple[str, str]]:
 @register.filter
 def safe_url(value: str) -> str:
     """Only http(s) links from crawled data may become hrefs (no javascript: URLs)."""
-    text = str(value or "").strip()
-    return text if text.lower().startswith(("http://", "https://")) else ""
+    return url_http_only(value=str(value or ""))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from urllib.parse import urlsplit
@@ -150,3 +151,41 @@ def test_the_search_page_advertises_and_links_its_feeds(client: Client, corpus) 
     assert '<link rel="alternate" type="application/atom+xml"' in html
     assert 'href="/feeds/search.rss?q=%E6%95%B0%E5%AD%97"' in html
     assert ">订阅</a>" in html
+
+
+@pytest.mark.parametrize("query", ["author=%00", "source=%01", "q=%01数字%7F", "tag=%1B&year=%002024"])
+def test_control_characters_in_the_parameters_are_dropped_instead_of_breaking_the_feed(
+    client: Client, corpus, query: str
+) -> None:
+    for kind in ("rss", "atom"):
+        response = client.get(f"/feeds/search.{kind}?{query}")
+        assert response.status_code == 200, response.content.decode()
+        ET.fromstring(response.content)
+        assert not re.search(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]", response.content)
+
+
+def test_an_article_stored_with_control_characters_does_not_break_any_feed(client: Client, corpus) -> None:
+    # Rows written before ingest stripped control characters still hold them.
+    article = article_make(
+        title="数字\x01乡村\x0c建设",
+        source="乡村\x01观察",
+        authors=("张\x02三",),
+        published=datetime.date(2024, 6, 1),
+        body="数字乡村\x1b建设持续推进。",
+    )
+    PolicyMention.objects.create(
+        article=article, document=PolicyDocument.objects.create(name="数字乡村\x01发展纲要", kind="title")
+    )
+    for kind in ("rss", "atom"):
+        for url in (
+            f"/feeds/search.{kind}?q=乡村",
+            f"/feeds/search.{kind}",
+            f"/feeds/sources/{article.source_id}.{kind}",
+            f"/feeds/policy/{article.policy_mentions.get().document_id}.{kind}",
+        ):
+            response = client.get(url)
+            assert response.status_code == 200, url
+            root = ET.fromstring(response.content)
+            assert not re.search(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]", response.content), url
+            text = ET.tostring(root, "unicode")
+            assert "数字乡村建设" in text, url

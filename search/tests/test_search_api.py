@@ -231,3 +231,85 @@ def test_reposts_of_one_story_come_back_as_one_result_with_their_sources(
     assert status == 200
     assert [r["id"] for r in body["results"]] == [first.id]
     assert body["facets"]["policy"] == [{"value": "海港数据管理办法", "count": 1}]
+
+
+CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def strings_in(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from strings_in(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings_in(item)
+
+
+@pytest.mark.parametrize(
+    ("query", "same_as"),
+    [
+        ("q=%01数字%7F", "q=数字"),
+        ("author=%00", ""),
+        ("source=%01&source=新华视点", "source=新华视点"),
+        ("year=%002024", "year=2024"),
+        ("date_from=%01", ""),
+    ],
+)
+def test_control_characters_in_search_parameters_are_dropped(
+    client: Client, corpus, query: str, same_as: str
+) -> None:
+    status, body = api_get(client, query)
+    assert status == 200, body
+    assert titles(body) == titles(api_get(client, same_as)[1])
+
+
+@pytest.fixture
+def stored_before_cleaning(transactional_db) -> Iterator[Article]:
+    """Two reposts as rows written before ingest cleaned titles, names and links."""
+    from articles.models import Story
+    from articles.tests.factories import article_make
+
+    index_clear()
+    story = Story.objects.create()
+    first = article_make(
+        title="港口\x01数据\x1b枢纽启用", source="甲\x02号", authors=("李\x03四",), body="港口数据枢纽启用。"
+    )
+    second = article_make(title="港口数据枢纽启用（转载）", source="乙号", body="港口数据枢纽启用。")
+    first.url = first.canonical_url = "javascript:alert(1)"
+    first.cover_image = "\x01javascript:alert(2)"
+    first.summary = "摘要\x00带控制字符"
+    first.story = story
+    first.save()
+    second.url = "data:text/html,hi"
+    second.story = story
+    second.save()
+    yield first
+    index_clear()
+
+
+API_READS = ("/api/articles/{pk}", SEARCH_API + "?q=港口数据", "/api/suggest?q=港口数据")
+
+
+def test_the_api_sends_no_control_characters_in_any_string(client: Client, stored_before_cleaning) -> None:
+    for url in API_READS:
+        response = client.get(url.format(pk=stored_before_cleaning.pk))
+        assert response.status_code == 200, url
+        payload = json.loads(response.content)
+        assert [text for text in strings_in(payload) if CONTROLS.search(text)] == [], url
+        assert "港口数据枢纽启用" in list(strings_in(payload)), url
+    body = json.loads(client.get(f"/api/articles/{stored_before_cleaning.pk}").content)
+    assert (body["source"], body["authors"], body["summary"]) == ("甲号", ["李四"], "摘要带控制字符")
+
+
+def test_the_api_sends_an_empty_string_for_a_stored_link_that_is_not_http(
+    client: Client, stored_before_cleaning
+) -> None:
+    body = json.loads(client.get(f"/api/articles/{stored_before_cleaning.pk}").content)
+    assert (body["url"], body["canonical_url"], body["cover_image"]) == ("", "", "")
+    for url in API_READS:
+        payload = json.loads(client.get(url.format(pk=stored_before_cleaning.pk)).content)
+        leaked = [text for text in strings_in(payload) if re.search("javascript:|data:", text, re.I)]
+        assert leaked == [], url
