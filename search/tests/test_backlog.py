@@ -1,0 +1,95 @@
+"""The index backlog: changes are marked in the database and worked off in few commits."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import transaction
+from haystack import connections
+
+from articles.models import Article, Tag
+from articles.tests.factories import article_make
+from search import backlog
+from search.backlog import index_backlog_apply, index_changes_mark, index_wakeups_deferred
+from search.models import IndexChange
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def empty_index():
+    backend = connections["default"].get_backend()
+    backend.clear()
+    yield
+    backend.clear()
+
+
+def _indexed() -> set[int]:
+    return set(connections["default"].get_backend().indexed_documents())
+
+
+def _generation() -> int:
+    backend = connections["default"].get_backend()
+    if not backend.setup_complete:
+        backend.setup()
+    return backend.index.latest_generation()
+
+
+def test_a_save_marks_the_article_in_the_same_transaction_and_a_rollback_unmarks_it():
+    with pytest.raises(RuntimeError), transaction.atomic(), index_wakeups_deferred():
+        article_make(title="回滚测试：不应入索引", body="回滚测试正文。")
+        assert IndexChange.objects.count() == 1
+        raise RuntimeError("the change is abandoned")
+    assert not IndexChange.objects.exists() and not Article.objects.exists()
+
+
+def test_inline_the_backlog_is_worked_off_right_after_the_commit():
+    article = article_make(title="即时索引测试：玉溪数据港", body="玉溪数据港上线。")
+    assert article.id in _indexed()
+    assert not IndexChange.objects.exists()
+
+
+def test_a_change_committed_after_a_batch_was_read_stays_marked_and_is_indexed_again(monkeypatch):
+    article = article_make(title="标记测试：红河算力站", body="红河算力站。")
+    sync = backlog.articles_index_sync
+
+    def sync_then_a_new_change(**kwargs):
+        result = sync(**kwargs)
+        # An editor hides the article while the batch is being written: a new mark, a new token.
+        Article.objects.filter(pk=article.pk).update(status=Article.Status.HIDDEN)
+        index_changes_mark(ids=[article.pk])
+        return result
+
+    with index_wakeups_deferred():
+        index_changes_mark(ids=[article.id])
+        monkeypatch.setattr(backlog, "articles_index_sync", sync_then_a_new_change)
+        stats = index_backlog_apply(batch_size=10)
+        monkeypatch.setattr(backlog, "articles_index_sync", sync)
+        assert stats["batches"] == 1
+        assert article.id in _indexed()  # the batch wrote what it read
+        assert IndexChange.objects.filter(article_id=article.id).exists()  # the newer change is still owed
+    assert article.id not in _indexed()
+    assert not IndexChange.objects.exists()
+
+
+def test_many_changes_are_indexed_in_one_commit_and_a_deleted_article_keeps_its_mark_until_removed():
+    with index_wakeups_deferred():
+        articles = [article_make(title=f"批量测试第{n}篇：曲靖", body="曲靖数据中心。") for n in range(30)]
+        before = _generation()
+    assert _generation() - before == 1
+    gone = articles[0]
+    with index_wakeups_deferred():
+        gone_id = gone.id
+        gone.delete()
+        assert IndexChange.objects.filter(article_id=gone_id).exists()
+    assert gone_id not in _indexed()
+    assert not IndexChange.objects.exists()
+
+
+def test_a_tag_added_from_the_tag_side_marks_every_article_it_touches():
+    first = article_make(title="标签测试一：楚雄", body="楚雄。")
+    second = article_make(title="标签测试二：楚雄", body="楚雄。")
+    with index_wakeups_deferred():
+        tag = Tag.objects.create(name="标签测试")
+        tag.articles.add(first, second)
+        assert set(IndexChange.objects.values_list("article_id", flat=True)) == {first.id, second.id}
+    assert not IndexChange.objects.exists()
