@@ -347,7 +347,9 @@ class IngestRunAdmin(admin.ModelAdmin):
         return self._progress(run)
 
     def changelist_view(self, request: HttpRequest, extra_context=None) -> HttpResponse:
-        extra_context = {**(extra_context or {}), "pipeline": pipeline.ingest_pipeline_status()}
+        status = pipeline.ingest_pipeline_status()
+        status["oldest"] = pipeline.age_describe(status["oldest_pending_seconds"])
+        extra_context = {**(extra_context or {}), "pipeline": status}
         return super().changelist_view(request, extra_context)
 
 

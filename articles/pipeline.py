@@ -177,6 +177,19 @@ def ingest_sweep(*, limit: int = SWEEP_LIMIT) -> dict[str, int]:
 # --- status ---------------------------------------------------------------------------------
 
 
+def age_describe(seconds: float | None) -> str:
+    """How long something has waited, in the unit a person would use."""
+    if seconds is None:
+        return "—"
+    if seconds < 90:
+        return f"{seconds:.0f} 秒"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} 分钟"
+    if seconds < 48 * 3600:
+        return f"{seconds / 3600:.1f} 小时"
+    return f"{seconds / 86400:.1f} 天"
+
+
 def ingest_pipeline_status() -> dict[str, object]:
     """Counts of the ingest work in the database, for pipeline_status and the admin."""
     now = timezone.now()

@@ -66,22 +66,30 @@ def _ingest(env: dict[str, str], corpus: Path) -> tuple[float, str]:
     return elapsed, summary
 
 
-def _index_drained(*, broker: str, since: float, timeout: float = 900.0) -> float:
-    """Seconds from ``since`` until the index queue is empty and no index task is running."""
-    import redis
+def _work_left(env: dict[str, str]) -> int:
+    """Pending ingest items plus articles waiting for the index, as the database records them."""
+    sql = (
+        "SELECT (SELECT count(*) FROM articles_ingestitem WHERE outcome = 'pending')"
+        " + (SELECT count(*) FROM search_indexchange)"
+    )
+    if "DATABASE_URL" in env:
+        import psycopg
 
-    client = redis.Redis.from_url(broker)
-    quiet = 0
+        with psycopg.connect(env["DATABASE_URL"]) as conn:
+            return conn.execute(sql).fetchone()[0]
+    import sqlite3
+
+    with sqlite3.connect(Path(env["PORTAL_VAR_DIR"]) / "portal.sqlite3") as conn:
+        return conn.execute(sql).fetchone()[0]
+
+
+def _settled(*, env: dict[str, str], since: float, timeout: float = 900.0) -> float:
+    """Seconds from ``since`` until nothing is pending: every file ingested, every article indexed."""
     while time.perf_counter() - since < timeout:
-        # Celery on Redis: waiting messages in the queue's list, started ones (acks_late) in "unacked".
-        if client.llen("index") == 0 and client.hlen("unacked") == 0:
-            quiet += 1
-            if quiet >= 2:
-                return time.perf_counter() - since - 0.5
-        else:
-            quiet = 0
-        time.sleep(0.5)
-    raise SystemExit(f"the index queue did not drain within {timeout:.0f} s")
+        if _work_left(env) == 0:
+            return time.perf_counter() - since
+        time.sleep(0.2)
+    raise SystemExit(f"work was still pending after {timeout:.0f} s")
 
 
 def _index_commits(tmp: Path) -> int:
@@ -105,7 +113,7 @@ def main() -> None:
     parser.add_argument("corpus", type=Path)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--sqlite", action="store_true", help="use SQLite instead of PostgreSQL")
-    parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--pg", default="postgres://portal:portal@127.0.0.1:5432/portal")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/13")
     args = parser.parse_args()
     files = sum(1 for p in args.corpus.rglob("*") if p.suffix.lower() in {".md", ".markdown"})
@@ -141,7 +149,7 @@ def main() -> None:
             time.sleep(8)  # let the pools start before the clock runs
             started = time.perf_counter()
             elapsed, summary = _ingest(env, args.corpus)
-            searchable = _index_drained(broker=args.redis, since=started)
+            searchable = _settled(env=env, since=started)
             rows.append(
                 (
                     f"Redis + {args.workers} ingest workers + 1 index worker",

@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
+from whoosh.index import LockError
 
 from articles import pipeline
 
@@ -74,7 +75,12 @@ def index_wake() -> None:
     """Work the backlog off now (inline) or wake the index worker (broker). Never raises for a
     broker that is down: the marks are in the database and the sweep wakes the worker later."""
     if pipeline.tasks_inline():
-        index_backlog_apply()
+        try:
+            index_backlog_apply()
+        except LockError as exc:
+            # Another process holds the index (a rebuild, say): the marks stay, and the next
+            # change, update_index or search_check --fix works them off.
+            logger.warning("index busy (%s); %d changes wait", exc, IndexChange.objects.count())
         return
     try:
         pipeline.send_task(name=INDEX_TASK, queue=INDEX_QUEUE)

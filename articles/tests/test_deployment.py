@@ -30,6 +30,13 @@ def test_docker_compose_runs_web_redis_postgres_workers_and_a_single_index_consu
     assert "healthcheck" in services["redis"] and "healthcheck" in services["postgres"]
 
 
+def test_docker_compose_keeps_redis_on_disk_so_a_restart_keeps_queued_wake_ups():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    redis = compose["services"]["redis"]
+    assert "--appendonly yes" in redis["command"]
+    assert any(volume.endswith(":/data") for volume in redis["volumes"])
+
+
 # The report-only mode is checked too: django-csp's check refuses settings named like its
 # pre-4.0 ones, which is easy to trip over when wiring a report switch.
 @pytest.mark.parametrize(

@@ -139,7 +139,7 @@ def test_the_sweep_with_the_broker_down_sends_nothing_and_loses_nothing(tmp_path
         assert pipeline.ingest_sweep() == {"requeued": 2, "unsent": 0}
 
 
-def test_pipeline_status_counts_pending_claimed_and_failed_and_says_how_old(tmp_path):
+def test_pipeline_status_counts_pending_claimed_and_failed_and_says_how_old(tmp_path, staff_client):
     ids = _items(tmp_path, 3)
     assert pipeline.ingest_item_claim(item_id=ids[0], token="t", worker="w/1")
     IngestItem.objects.filter(pk=ids[1]).update(outcome=Outcome.FAILED)
@@ -154,3 +154,6 @@ def test_pipeline_status_counts_pending_claimed_and_failed_and_says_how_old(tmp_
     status = json.loads(as_json.getvalue())
     assert (status["ingest"]["pending"], status["ingest"]["claimed"], status["ingest"]["failed"]) == (2, 1, 1)
     assert IngestRun.objects.count() == 1
+    # The same counts head the ingest runs' list in the admin.
+    page = staff_client.get(reverse("admin:articles_ingestrun_changelist")).content.decode()
+    assert "后台处理：待处理 2 个（处理中 1" in page and "最早一项已等待 5 分钟" in page

@@ -7,19 +7,8 @@ import json
 from django.core.management.base import BaseCommand, CommandParser
 
 from articles import pipeline
+from articles.pipeline import age_describe
 from search.backlog import INDEX_QUEUE, index_backlog_status
-
-
-def age_describe(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    if seconds < 90:
-        return f"{seconds:.0f} 秒"
-    if seconds < 90 * 60:
-        return f"{seconds / 60:.0f} 分钟"
-    if seconds < 48 * 3600:
-        return f"{seconds / 3600:.1f} 小时"
-    return f"{seconds / 86400:.1f} 天"
 
 
 def pipeline_status() -> dict[str, object]:

@@ -7,6 +7,8 @@ from haystack import connections
 from tqdm import tqdm
 
 from articles.models import Article
+from articles.pipeline import age_describe
+from search.backlog import index_backlog_apply, index_backlog_status
 from search.services import articles_index_sync
 
 FIX_BATCH = 500
@@ -40,6 +42,13 @@ class Command(BaseCommand):
                 shown = ", ".join(str(i) for i in ids[:20])
                 more = " …" if len(ids) > 20 else ""
                 self.stdout.write(f"  {label}：{shown}{more}")
+        backlog = index_backlog_status()
+        if backlog["backlog"]:
+            waited = age_describe(backlog["oldest_seconds"])
+            self.stdout.write(
+                f"待更新索引 {backlog['backlog']} 篇（最早一项已等待 {waited}），"
+                "由 index worker 处理；加 --fix 立即处理。"
+            )
         if getattr(backend, "positions_outdated", False):
             self.stdout.write(
                 "索引是旧格式（词位置未按数组存放），短语搜索较慢："
@@ -50,6 +59,11 @@ class Command(BaseCommand):
             if todo:
                 self.stdout.write("加上 --fix 即可修复。")
             return
+        if backlog["backlog"]:
+            applied = index_backlog_apply(budget=float("inf"))
+            self.stdout.write(
+                f"已处理待更新索引：更新 {applied['updated']} 篇，删除 {applied['removed']} 篇。"
+            )
         updated = removed = 0
         with tqdm(total=len(todo), unit="篇", desc="修复索引", disable=not todo) as bar:
             for i in range(0, len(todo), FIX_BATCH):
