@@ -280,7 +280,7 @@ def stored_before_cleaning(transactional_db) -> Iterator[Article]:
     second = article_make(title="港口数据枢纽启用（转载）", source="乙号", body="港口数据枢纽启用。")
     first.url = first.canonical_url = "javascript:alert(1)"
     first.cover_image = "\x01javascript:alert(2)"
-    first.summary = "摘要\x00带控制字符"
+    first.summary = "摘要\x08带控制字符"  # not NUL: PostgreSQL refuses it in text
     first.story = story
     first.save()
     second.url = "data:text/html,hi"
