@@ -39,6 +39,8 @@ logger = logging.getLogger(__name__)
 ARTICLE_SUFFIXES = {".md", ".markdown"}
 ARCHIVE_SUFFIXES = {".zip"}
 UNKNOWN_SOURCE = "未知来源"
+# Unpacked archive members written to the database per insert, at most this many bytes.
+ARCHIVE_BATCH_BYTES = 16 * 1024 * 1024
 Outcome = IngestItem.Outcome
 
 
@@ -370,14 +372,16 @@ def _archive_expand(*, item: IngestItem, token: str) -> str:
     opener = partial(zipfile.ZipFile, io.BytesIO(bytes(raw)))
     try:
         with transaction.atomic():
-            count = 0
+            count = held = 0
             batch: list[IngestItem] = []
             for source in archive_members_iter(opener=opener, label=item.path):
                 batch.append(_item_from_input(run_id=item.run_id, parent_id=item.pk, source=source))
                 count += 1
-                if len(batch) >= 100:  # members hold their bytes: keep few in memory
+                held += len(source.data)
+                # Members hold their bytes: write them out before many megabytes pile up.
+                if len(batch) >= 100 or held >= ARCHIVE_BATCH_BYTES:
                     IngestItem.objects.bulk_create(batch)
-                    batch = []
+                    batch, held = [], 0
             IngestItem.objects.bulk_create(batch)
             outcome = Outcome.EXPANDED if count else Outcome.FAILED
             reason = f"共 {count} 个文章文件" if count else "压缩包里没有 .md 文件"
