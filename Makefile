@@ -10,10 +10,12 @@ export PYTHONWARNINGS ?= ignore::SyntaxWarning
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt
+# Runtime packages (requirements.txt, what the Docker image installs) plus the test and lint
+# tools (requirements-dev.txt), each pinned.
+$(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
 # Redis, PostgreSQL (a password role for TCP), Chromium and a CJK font: installed from Debian's

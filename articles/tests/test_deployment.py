@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -123,3 +124,14 @@ def test_a_report_uri_that_is_neither_a_path_nor_a_web_address_is_refused_at_sta
     )
     assert result.returncode != 0
     assert "CSP_REPORT_URI" in result.stderr
+
+
+def test_requirements_are_pinned_and_the_runtime_carries_no_test_or_lint_tools():
+    runtime = (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines()
+    dev = (ROOT / "requirements-dev.txt").read_text(encoding="utf-8").splitlines()
+    for line in runtime + dev:
+        if line and not line.startswith(("#", "-r ")):
+            assert re.fullmatch(r"[A-Za-z0-9_.\-]+==[0-9][\w.\-]*", line), line
+    names = {line.split("==")[0].lower() for line in runtime if "==" in line}
+    assert not names & {"pytest", "pytest-django", "playwright", "ruff", "import-linter"}
+    assert "-r requirements.txt" in dev
