@@ -13,7 +13,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from . import pipeline, policy, reposts, services
+from . import ingest, pipeline, policy, reposts, services
+from .inputs import input_from_bytes
 from .models import Article, Author, IngestItem, IngestRun, PolicyDocument, PolicyMention, Source, Story, Tag
 from .untrusted import url_http_only
 
@@ -287,16 +288,15 @@ class IngestRunAdmin(admin.ModelAdmin):
         form = UploadForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             uploads = form.cleaned_data["files"]
-            run = services.ingest_run_create(
-                trigger=IngestRun.Trigger.UPLOAD, paths=[u.name for u in uploads], user=request.user
-            )
             # Store and return: archives are unpacked and files processed by the workers (or,
             # without a broker, by the run page in short steps), never inside this request.
-            items = [
-                services.ingest_upload_add(run=run, name=upload.name, size=upload.size, read=upload.read)
-                for upload in uploads
-            ]
-            self._wake(request, run=run, item_ids=[i.id for i in items if i.outcome == Outcome.PENDING])
+            run = ingest.ingest_run_start(
+                trigger=IngestRun.Trigger.UPLOAD,
+                sources=(input_from_bytes(path=f"上传：{u.name}", size=u.size, read=u.read) for u in uploads),
+                paths=[u.name for u in uploads],
+                user=request.user,
+            )
+            self._dispatch(request, run=run)
             return HttpResponseRedirect(reverse("admin:articles_ingestrun_change", args=[run.pk]))
         context = {
             **self.admin_site.each_context(request),
@@ -306,11 +306,11 @@ class IngestRunAdmin(admin.ModelAdmin):
         }
         return render(request, "admin/articles/ingestrun/upload.html", context)
 
-    def _wake(self, request: HttpRequest, *, run: IngestRun, item_ids: list[int]) -> None:
-        if pipeline.tasks_inline():
+    def _dispatch(self, request: HttpRequest, *, run: IngestRun) -> None:
+        woken = ingest.ingest_run_dispatch(run=run)
+        if woken is None:
             self.message_user(request, f"已保存：批次 #{run.pk}，正在本页逐步处理。", messages.SUCCESS)
             return
-        woken = pipeline.ingest_items_wake(item_ids=item_ids)
         if woken.error:
             self.message_user(
                 request,
@@ -343,7 +343,7 @@ class IngestRunAdmin(admin.ModelAdmin):
             raise PermissionDenied
         run = get_object_or_404(IngestRun, pk=run_id)
         if pipeline.tasks_inline():
-            services.ingest_run_step(run=run, seconds=settings.INGEST_INLINE_STEP_SECONDS)
+            ingest.ingest_run_work(run=run, seconds=settings.INGEST_INLINE_STEP_SECONDS)
         return self._progress(run)
 
     def changelist_view(self, request: HttpRequest, extra_context=None) -> HttpResponse:
@@ -386,7 +386,7 @@ class IngestItemAdmin(admin.ModelAdmin):
 
     @admin.action(description="重新处理所选的失败文件", permissions=["change"])
     def retry(self, request: HttpRequest, queryset: QuerySet[IngestItem]) -> None:
-        ids = services.ingest_items_reset(item_ids=queryset.values_list("id", flat=True))
+        ids = ingest.ingest_items_reset(item_ids=queryset.values_list("id", flat=True))
         if pipeline.tasks_inline():
             # No workers: as much as fits in one step here, the rest on their runs' pages.
             deadline = time.monotonic() + settings.INGEST_INLINE_STEP_SECONDS
@@ -394,7 +394,7 @@ class IngestItemAdmin(admin.ModelAdmin):
             for item_id in ids:
                 if time.monotonic() > deadline:
                     break
-                outcomes.append(services.ingest_item_process(item_id=item_id))
+                outcomes.append(ingest.ingest_item_process(item_id=item_id, inline=True))
             left = len(ids) - len(outcomes)
             message = f"已重新处理 {len(outcomes)} 个文件，其中 {outcomes.count(Outcome.FAILED)} 个仍然失败。"
             if left:

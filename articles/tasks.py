@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.utils import timezone
 
-from . import inbox, pipeline, services
+from . import inbox, ingest, pipeline, services
 
 logger = logging.getLogger(__name__)
 
@@ -32,13 +32,11 @@ def ingest_item(self, item_id: int) -> str:
     # process died carries the same id and so takes over the claim it left behind.
     worker = f"{self.request.hostname or 'inline'}/{os.getpid()}"
     try:
-        return services.ingest_item_process(item_id=item_id, token=self.request.id or "", worker=worker)
+        return ingest.ingest_item_process(item_id=item_id, token=self.request.id or "", worker=worker)
     except TRANSIENT_ERRORS as exc:
         if self.request.retries >= self.max_retries:
             logger.exception("ingest item %s failed after %s retries", item_id, self.request.retries)
-            services.ingest_item_fail(
-                item_id=item_id, reason=f"内部错误，已重试 {self.max_retries} 次：{exc}"
-            )
+            ingest.ingest_item_fail(item_id=item_id, reason=f"内部错误，已重试 {self.max_retries} 次：{exc}")
             return "failed"
         raise self.retry(exc=exc, countdown=2**self.request.retries) from exc
 

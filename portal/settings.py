@@ -278,11 +278,14 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- Ingest ------------------------------------------------------------------------
 INGEST_INBOX_DIR = Path(env_str("INGEST_INBOX_DIR", str(VAR_DIR / "inbox")))
+# A file taken into the inbox's processing/ but never recorded (its tick died) is taken again
+# after this long; a live tick records its files within milliseconds.
+INGEST_INBOX_STRANDED_SECONDS = env_int("INGEST_INBOX_STRANDED_SECONDS", 300)
 # Files above this size are recorded as failed instead of being parsed.
 INGEST_MAX_FILE_BYTES = env_int("INGEST_MAX_FILE_BYTES", 5 * 1024 * 1024)
-# Archives (.zip): the upload itself, how many article files, and their total size once
+# Archives (.zip): the archive itself, how many article files, and their total size once
 # unpacked. The last two are read from the archive's directory before anything is inflated.
-INGEST_MAX_UPLOAD_BYTES = env_int("INGEST_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
+INGEST_MAX_ARCHIVE_BYTES = env_int("INGEST_MAX_ARCHIVE_BYTES", 50 * 1024 * 1024)
 INGEST_MAX_ARCHIVE_MEMBERS = env_int("INGEST_MAX_ARCHIVE_MEMBERS", 5000)
 INGEST_MAX_ARCHIVE_TOTAL_BYTES = env_int("INGEST_MAX_ARCHIVE_TOTAL_BYTES", 200 * 1024 * 1024)
 # A worker's claim on an item outlives the hard time limit of the task that holds it, so a

@@ -110,10 +110,10 @@ def test_an_archive_with_too_many_members_is_refused_as_a_whole(staff_client, se
 
 
 def test_an_upload_over_the_size_limit_is_recorded_as_failed_without_being_read(staff_client, settings):
-    settings.INGEST_MAX_UPLOAD_BYTES = 1000
+    settings.INGEST_MAX_ARCHIVE_BYTES = 1000
     run = upload(staff_client, "big.zip", small_zip(20))
     item = run.items.get()
-    assert item.outcome == Outcome.FAILED and "超过上传上限" in item.reason
+    assert item.outcome == Outcome.FAILED and "压缩包过大" in item.reason
     assert bytes(item.raw) == b""
 
 
@@ -138,7 +138,8 @@ def test_the_command_applies_the_same_limits_and_gives_every_member_an_item(tmp_
             stdout=io.StringIO(),
             stderr=io.StringIO(),
         )
-    items = IngestItem.objects.all()
+    assert IngestItem.objects.get(kind="archive").outcome == Outcome.EXPANDED
+    items = IngestItem.objects.filter(kind="file")
     assert items.count() == 45
     assert all("超过上限" in reason for reason in items.values_list("reason", flat=True))
 

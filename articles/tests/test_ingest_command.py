@@ -129,7 +129,7 @@ def test_it_reads_zip_archives_and_gb18030_files(tmp_path):
     article = Article.objects.get()
     assert article.title == "编码测试：国标文件"
     assert article.canonical_url == "https://www.example.com/news/1.html"
-    assert IngestItem.objects.get().path.endswith("batch.zip!batch/gb.md")
+    assert IngestItem.objects.get(kind="file").path.endswith("batch.zip!batch/gb.md")
 
 
 def test_a_missing_path_and_a_bad_zip_are_failures_not_crashes(tmp_path):

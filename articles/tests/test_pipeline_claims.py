@@ -7,9 +7,10 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from articles import pipeline, services
+from articles import ingest, pipeline
+from articles.ingest import ingest_item_process, ingest_run_start
+from articles.inputs import InputFile
 from articles.models import Article, IngestItem, IngestRun
-from articles.services import InputFile, ingest_item_add, ingest_item_process, ingest_run_create
 
 from .helpers import article_text, wechat_url
 
@@ -19,11 +20,12 @@ Outcome = IngestItem.Outcome
 
 
 def _item(n: int = 1) -> IngestItem:
-    run = ingest_run_create(trigger=IngestRun.Trigger.COMMAND, paths=["test"])
     text = article_text(
         title=f"领取测试第{n}篇", url=wechat_url(700 + n), source="领取测试", body="领取测试正文。"
     )
-    return ingest_item_add(run=run, source=InputFile(path=f"{n}.md", data=text.encode(), size=len(text)))
+    source = InputFile(path=f"{n}.md", data=text.encode(), size=len(text))
+    run = ingest_run_start(trigger=IngestRun.Trigger.COMMAND, sources=[source], paths=["test"])
+    return run.items.get()
 
 
 def test_two_workers_cannot_claim_one_item():
@@ -68,7 +70,7 @@ def test_an_item_claimed_by_another_live_worker_is_left_alone():
 
 def test_a_worker_whose_claim_passed_to_another_writes_nothing(monkeypatch):
     item = _item()
-    upsert = services.article_upsert
+    upsert = ingest.article_upsert
 
     def upsert_while_the_claim_is_taken(**kwargs):
         result = upsert(**kwargs)
@@ -76,7 +78,7 @@ def test_a_worker_whose_claim_passed_to_another_writes_nothing(monkeypatch):
         IngestItem.objects.filter(pk=item.pk).update(claim_token="other")
         return result
 
-    monkeypatch.setattr(services, "article_upsert", upsert_while_the_claim_is_taken)
+    monkeypatch.setattr(ingest, "article_upsert", upsert_while_the_claim_is_taken)
     assert ingest_item_process(item_id=item.pk, token="mine") == "claimed"
     assert not Article.objects.exists()  # the article written under the lost claim was rolled back
     assert IngestItem.objects.get(pk=item.pk).outcome == Outcome.PENDING
@@ -90,7 +92,7 @@ def test_a_file_whose_processing_keeps_killing_its_worker_ends_failed_with_a_rea
     assert "处理进程每次都意外退出" in item.reason
     assert not Article.objects.exists()
     # The editor can still retry it once the cause is fixed: the bytes are kept.
-    assert services.ingest_items_reset(item_ids=[item.pk]) == [item.pk]
+    assert ingest.ingest_items_reset(item_ids=[item.pk]) == [item.pk]
     assert ingest_item_process(item_id=item.pk) == Outcome.CREATED
 
 

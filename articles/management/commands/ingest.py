@@ -8,13 +8,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from articles import pipeline
+from articles.ingest import ingest_run_dispatch, ingest_run_start, ingest_run_work
+from articles.inputs import inputs_from_paths
 from articles.models import IngestItem, IngestRun
-from articles.services import (
-    ingest_inputs_iter,
-    ingest_item_add,
-    ingest_item_process,
-    ingest_run_create,
-)
 from search.backlog import index_wakeups_deferred
 
 Outcome = IngestItem.Outcome
@@ -38,38 +34,47 @@ class Command(BaseCommand):
             user = get_user_model().objects.filter(username=options["user"]).first()
             if user is None:
                 raise CommandError(f"用户 {options['user']} 不存在")
-        run = ingest_run_create(trigger=IngestRun.Trigger.COMMAND, paths=options["paths"], user=user)
         show = not options["no_progress"]
 
         # Reading every file first keeps the queue busy from the first second and means a
         # crash of this command after this point loses nothing: the bytes are in the database.
-        pending: list[int] = []
-        for source in tqdm(
-            ingest_inputs_iter(paths=options["paths"]),
-            desc="读取文件",
-            unit="个",
-            disable=not show,
-            file=self.stderr._out,
-        ):
-            item = ingest_item_add(run=run, source=source)
-            if item.outcome == Outcome.PENDING:
-                pending.append(item.id)
+        with tqdm(desc="读取文件", unit="个", disable=not show, file=self.stderr._out) as bar:
+            run = ingest_run_start(
+                trigger=IngestRun.Trigger.COMMAND,
+                sources=inputs_from_paths(paths=options["paths"]),
+                paths=options["paths"],
+                user=user,
+                on_item=lambda: bar.update(1),
+            )
 
         if inline:
-            with index_wakeups_deferred():
-                for item_id in tqdm(pending, desc="导入", unit="篇", disable=not show, file=self.stderr._out):
-                    ingest_item_process(item_id=item_id)
+            total = run.outcome_counts()["total"]
+            with (
+                index_wakeups_deferred(),
+                tqdm(total=total, desc="导入", unit="篇", disable=not show, file=self.stderr._out) as bar,
+            ):
+
+                def advance(outcome: str) -> None:
+                    if outcome == Outcome.EXPANDED:
+                        # An archive became its files: they replace it in the total.
+                        bar.total = run.outcome_counts()["total"]
+                        bar.refresh()
+                    else:
+                        bar.update(1)
+
+                ingest_run_work(run=run, on_item=advance)
         else:
-            woken = pipeline.ingest_items_wake(item_ids=pending)
+            pending = run.items.filter(outcome=Outcome.PENDING).count()
+            woken = ingest_run_dispatch(run=run)
             if woken.error:
                 # One plain line instead of a traceback: the items are stored, the sweep
                 # sends them once the broker answers again.
-                line = pipeline.BROKER_DOWN_MESSAGE.format(count=len(pending)) + f"（批次 #{run.pk}）"
+                line = pipeline.BROKER_DOWN_MESSAGE.format(count=pending) + f"（批次 #{run.pk}）"
                 if options["no_wait"]:
                     self.stdout.write(line)
                     return
                 raise CommandError(line, returncode=1)
-            self.stdout.write(f"已将 {len(pending)} 个文件加入 ingest 队列（批次 #{run.pk}）")
+            self.stdout.write(f"已将 {pending} 个文件加入 ingest 队列（批次 #{run.pk}）")
             if options["no_wait"]:
                 return
             self._wait(run=run, timeout=options["timeout"], show=show)

@@ -1,0 +1,240 @@
+"""The ingest sequence, one for every way in: the command, the admin upload and the inbox.
+
+1. ``ingest_run_start`` records a run and one item per input, holding its bytes (an archive
+   stays whole). From here on nothing is lost: the database is the record of the work.
+2. ``ingest_run_dispatch`` wakes a worker per pending item (broker mode). Without a broker the
+   caller works the run off itself with ``ingest_run_work`` — the command with a progress bar,
+   the admin's run page in short steps.
+3. ``ingest_item_process`` claims one item and does it: an article file is parsed, cleaned and
+   upserted; an archive is unpacked into one item per article file, which join the run.
+
+Items are claimed with a conditional update (``articles.pipeline``), so any number of workers,
+redeliveries and sweeps can run this concurrently and each item is still done once.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+import uuid
+import zipfile
+from collections.abc import Callable, Iterable
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from . import pipeline
+from .inputs import ArchiveError, InputFile, archive_members_iter
+from .models import IngestItem, IngestRun
+from .parsing import ParseError, parse_article
+from .services import article_upsert
+
+logger = logging.getLogger(__name__)
+
+Outcome = IngestItem.Outcome
+# Unpacked archive members written to the database per insert, at most this many bytes.
+ARCHIVE_BATCH_BYTES = 16 * 1024 * 1024
+
+
+# --- 1. record ------------------------------------------------------------------------------
+
+
+def _item_from_input(*, run_id: int, parent_id: int | None, source: InputFile) -> IngestItem:
+    """An unsaved item for one input; an input that could not be taken is failed at once, with its reason."""
+    item = IngestItem(
+        run_id=run_id, parent_id=parent_id, kind=source.kind, path=source.path, size=source.size
+    )
+    if source.error:
+        item.outcome, item.reason, item.finished_at = Outcome.FAILED, source.error, timezone.now()
+    else:
+        item.raw = source.data
+    return item
+
+
+def ingest_run_start(
+    *,
+    trigger: str,
+    sources: Iterable[InputFile],
+    paths: list[str],
+    user=None,
+    on_item: Callable | None = None,
+) -> IngestRun:
+    """Record a run and an item per input. ``on_item`` is called after each (for progress)."""
+    run = IngestRun.objects.create(trigger=trigger, paths=[str(p) for p in paths], created_by=user)
+    for source in sources:
+        _item_from_input(run_id=run.pk, parent_id=None, source=source).save()
+        if on_item is not None:
+            on_item()
+    return run
+
+
+# --- 2. dispatch ----------------------------------------------------------------------------
+
+
+def ingest_run_dispatch(*, run: IngestRun) -> pipeline.WakeResult | None:
+    """Wake a worker per pending item; None without a broker (the caller works the run off)."""
+    if pipeline.tasks_inline():
+        return None
+    ids = run.items.filter(outcome=Outcome.PENDING).values_list("id", flat=True)
+    return pipeline.ingest_items_wake(item_ids=list(ids))
+
+
+def ingest_run_work(
+    *, run: IngestRun, seconds: float | None = None, on_item: Callable[[str], None] | None = None
+) -> int:
+    """Process the run's pending items here, oldest first, until none is left or ``seconds`` pass.
+
+    Archives unpack into more items of the run, which are taken next. Returns how many items
+    were processed; stops early when the next item is claimed by someone else.
+    """
+    deadline = None if seconds is None else time.monotonic() + seconds
+    done = 0
+    while deadline is None or time.monotonic() < deadline:
+        item_id = (
+            run.items.filter(outcome=Outcome.PENDING).order_by("id").values_list("id", flat=True).first()
+        )
+        if item_id is None:
+            break
+        outcome = ingest_item_process(item_id=item_id, inline=True)
+        if outcome == "claimed":
+            break
+        done += 1
+        if on_item is not None:
+            on_item(outcome)
+    return done
+
+
+# --- 3. process -----------------------------------------------------------------------------
+
+
+class ClaimLost(Exception):
+    """The item's claim passed to another worker while this one was busy (its lease ran out)."""
+
+
+def _item_finish(*, item_id: int, token: str, **fields) -> None:
+    """Record the result, but only while this worker still holds the claim."""
+    finished = IngestItem.objects.filter(pk=item_id, outcome=Outcome.PENDING, claim_token=token).update(
+        finished_at=timezone.now(), claim_token="", claimed_until=None, **fields
+    )
+    if not finished:
+        raise ClaimLost
+
+
+def ingest_item_process(*, item_id: int, token: str = "", worker: str = "", inline: bool = False) -> str:
+    """Claim and process one pending item: parse, clean, upsert (or unpack an archive).
+
+    Idempotent: an item that is finished, or claimed by another live worker, is left alone
+    and its current state returned ("claimed" for the latter). ``token`` identifies this
+    delivery of the work: a message delivered again after its worker died passes the same
+    token and takes the claim over. Bad input ends as a failed item with its reason; anything
+    else (database errors, bugs) propagates so the caller can retry, leaving the item pending
+    and stored articles intact. ``inline``: the caller works the run off itself, so the members
+    of an unpacked archive are not sent to the workers.
+    """
+    token = token or uuid.uuid4().hex
+    if not pipeline.ingest_item_claim(item_id=item_id, token=token, worker=worker or pipeline.worker_label()):
+        state = IngestItem.objects.filter(pk=item_id).values_list("outcome", flat=True).first()
+        return "claimed" if state == Outcome.PENDING else (state or Outcome.FAILED)
+    item = IngestItem.objects.defer("raw").get(pk=item_id)
+    try:
+        if item.attempts > settings.INGEST_MAX_ATTEMPTS:
+            # Earlier attempts died with their process (the task never returned): a file that
+            # kills its worker must not be handed out forever.
+            _item_finish(
+                item_id=item_id,
+                token=token,
+                outcome=Outcome.FAILED,
+                reason=f"已尝试 {item.attempts - 1} 次，处理进程每次都意外退出（可能是内存不足），已停止重试",
+            )
+            return Outcome.FAILED
+        if item.kind == IngestItem.Kind.ARCHIVE:
+            return _archive_expand(item=item, token=token, wake_members=not inline)
+        return _file_process(item_id=item_id, token=token)
+    except ClaimLost:
+        logger.warning("ingest item %s: claim passed to another worker; its result is theirs", item_id)
+        return "claimed"
+
+
+def _file_process(*, item_id: int, token: str) -> str:
+    raw = IngestItem.objects.filter(pk=item_id).values_list("raw", flat=True).get()
+    try:
+        parsed = parse_article(data=bytes(raw), max_bytes=settings.INGEST_MAX_FILE_BYTES)
+    except ParseError as exc:
+        _item_finish(item_id=item_id, token=token, outcome=Outcome.FAILED, reason=str(exc))
+        return Outcome.FAILED
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                article, outcome, note = article_upsert(parsed=parsed)
+        except ParseError as exc:
+            article, outcome, note = None, Outcome.FAILED, str(exc)
+        else:
+            # Parsing and cleaning may both note the same thing (control characters removed): once is enough.
+            notes = [*parsed.warnings, *(note.split("；") if note else ())]
+            note = "；".join(dict.fromkeys(notes))
+        # In the same transaction as the article: if the claim was lost, nothing is written.
+        _item_finish(item_id=item_id, token=token, outcome=outcome, reason=note, article=article)
+    return outcome
+
+
+def _archive_expand(*, item: IngestItem, token: str, wake_members: bool) -> str:
+    """Unpack an archive item into one item per article file, in one transaction with its result."""
+    raw = IngestItem.objects.filter(pk=item.pk).values_list("raw", flat=True).get()
+    opener = partial(zipfile.ZipFile, io.BytesIO(bytes(raw)))
+    try:
+        with transaction.atomic():
+            count = held = 0
+            batch: list[IngestItem] = []
+            for source in archive_members_iter(opener=opener, label=item.path):
+                batch.append(_item_from_input(run_id=item.run_id, parent_id=item.pk, source=source))
+                count += 1
+                held += len(source.data)
+                # Members hold their bytes: write them out before many megabytes pile up.
+                if len(batch) >= 100 or held >= ARCHIVE_BATCH_BYTES:
+                    IngestItem.objects.bulk_create(batch)
+                    batch, held = [], 0
+            IngestItem.objects.bulk_create(batch)
+            outcome = Outcome.EXPANDED if count else Outcome.FAILED
+            reason = f"共 {count} 个文章文件" if count else "压缩包里没有 .md 文件"
+            _item_finish(item_id=item.pk, token=token, outcome=outcome, reason=reason)
+    except ArchiveError as exc:
+        # Raised before any member was read: the archive as a whole is refused.
+        _item_finish(item_id=item.pk, token=token, outcome=Outcome.FAILED, reason=str(exc))
+        return Outcome.FAILED
+    if wake_members and not pipeline.tasks_inline():
+        members = item.members.filter(outcome=Outcome.PENDING).values_list("id", flat=True)
+        pipeline.ingest_items_wake(item_ids=list(members))
+    return outcome
+
+
+# --- failures -------------------------------------------------------------------------------
+
+
+def ingest_item_fail(*, item_id: int, reason: str) -> None:
+    """Give up on an item after repeated internal errors, keeping its raw bytes for a later retry."""
+    IngestItem.objects.filter(id=item_id, outcome=Outcome.PENDING).update(
+        outcome=Outcome.FAILED, reason=reason, finished_at=timezone.now(), claim_token="", claimed_until=None
+    )
+
+
+def ingest_items_reset(*, item_ids: Iterable[int]) -> list[int]:
+    """Make failed items with stored bytes pending again, e.g. after a cleaning rule was fixed."""
+    ids = list(
+        IngestItem.objects.filter(id__in=list(item_ids), outcome=Outcome.FAILED)
+        .exclude(raw=b"")
+        .values_list("id", flat=True)
+    )
+    IngestItem.objects.filter(id__in=ids).update(
+        outcome=Outcome.PENDING,
+        reason="",
+        finished_at=None,
+        attempts=0,
+        queued_at=None,
+        claim_token="",
+        claimed_by="",
+        claimed_until=None,
+    )
+    return ids
