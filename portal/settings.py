@@ -84,6 +84,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a request shed for waiting too long must cost nothing else.
+    "portal.middleware.QueueTimeoutMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -174,6 +176,14 @@ if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# --- Web server (gunicorn, portal/gunicorn.conf.py) -------------------------------------
+# A request that waited longer than this for a server thread is answered 503 at once instead of
+# being run: the server is over capacity, and its reader, who waits ~10 s at most, would get the
+# page too late while fresh requests queued behind it. 0 turns shedding off.
+REQUEST_QUEUE_TIMEOUT_MS = env_int("REQUEST_QUEUE_TIMEOUT_MS", 5000)
+if REQUEST_QUEUE_TIMEOUT_MS < 0:
+    raise ImproperlyConfigured(f"REQUEST_QUEUE_TIMEOUT_MS must be 0 or more, not {REQUEST_QUEUE_TIMEOUT_MS}")
 
 # --- Celery / Redis -------------------------------------------------------------------
 # Without a broker every task runs inline in the calling process, so a first run
