@@ -1,6 +1,6 @@
-"""Over capacity, requests that waited too long for a thread are answered 503 at once, not run.
+"""Over capacity, requests that waited too long for a worker are answered 503 at once, not run.
 
-Real gunicorn from the repo's config with one worker and one thread, and a short queue limit
+Real gunicorn from the repo's config with a single worker, and a short queue limit
 (REQUEST_QUEUE_TIMEOUT_MS) so that the tests wait a fraction of a second, not the default.
 """
 
@@ -31,7 +31,7 @@ from portal.tests.live_gunicorn import (
 pytestmark = pytest.mark.load
 
 QUEUE_LIMIT_MS = 300
-ONE_THREAD = ("--workers", "1", "--threads", "1")
+ONE_WORKER = ("--workers", "1")
 # Long next to the limit, so the queued request has certainly waited too long.
 STALL_SECONDS = 1.5
 PATH = "/api/openapi.json"  # answered without the database or the index
@@ -39,7 +39,7 @@ PATH = "/api/openapi.json"  # answered without the database or the index
 
 def raw_response(sock: socket.socket) -> tuple[int, dict[str, str], str]:
     chunks = []
-    with sock:  # closed at once, as browsers do: gunicorn's main thread lingers until the peer closes
+    with sock:  # closed at once, as browsers do: gunicorn lingers after a response until the peer closes
         while chunk := sock.recv(65536):
             chunks.append(chunk)
     head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
@@ -51,15 +51,15 @@ def raw_response(sock: socket.socket) -> tuple[int, dict[str, str], str]:
 
 
 @pytest.mark.django_db
-def test_a_request_that_waited_too_long_for_a_thread_gets_a_fast_503(tmp_path: Path):
+def test_a_request_that_waited_too_long_for_a_worker_gets_a_fast_503(tmp_path: Path):
     env = production_env(var_dir=tmp_path, extra={"REQUEST_QUEUE_TIMEOUT_MS": str(QUEUE_LIMIT_MS)})
-    with gunicorn_running(var_dir=tmp_path, env=env, args=ONE_THREAD, ready_path=PATH) as server:
+    with gunicorn_running(var_dir=tmp_path, env=env, args=ONE_WORKER, ready_path=PATH) as server:
         address = ("127.0.0.1", int(server.url.rsplit(":", 1)[1]))
-        # A holds the only thread: it sends half of its headers, then pauses, as a slow client does.
+        # A holds the only worker: it sends half of its headers, then pauses, as a slow client does.
         slow = socket.create_connection(address, timeout=20)
         slow.sendall(f"GET {PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\n".encode())
         time.sleep(0.3)
-        # B is complete, accepted at once by the worker's main thread, and queued behind A.
+        # B is complete and waits in the listen backlog behind A.
         queued = socket.create_connection(address, timeout=20)
         queued.sendall(f"GET {PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
         time.sleep(STALL_SECONDS)
@@ -70,12 +70,12 @@ def test_a_request_that_waited_too_long_for_a_thread_gets_a_fast_503(tmp_path: P
         queued_done = time.monotonic()
         fresh_status = http_status(server.url + PATH)
         log = server.log()
-    assert slow_status == 200, log  # it had the thread at once: its own slowness is not a queue
+    assert slow_status == 200, log  # its own slow sending is not waiting: its last byte was fresh
     assert queued_status == 503, log
     assert headers["retry-after"] == str(RETRY_AFTER_SECONDS)
     assert headers["content-type"].startswith("text/plain")
     assert body == OVERLOADED_BODY
-    # Shed without being run: answered as soon as the thread came free.
+    # Shed without being run: answered as soon as the worker came free.
     assert queued_done - slow_done < 1.0
     assert fresh_status == 200  # the queue is gone, fresh requests are served again
     assert "over capacity: answered 503" in log
@@ -104,8 +104,8 @@ def test_a_load_beyond_capacity_is_answered_in_time_served_or_shed(demo_articles
     static_collect(env)
     report = tmp_path / "load.json"
     client_timeout = 5
-    with gunicorn_running(var_dir=tmp_path, env=env, args=ONE_THREAD) as server:
-        # Far more than one thread serves: without shedding the queue would grow for 5 s.
+    with gunicorn_running(var_dir=tmp_path, env=env, args=ONE_WORKER) as server:
+        # Far more than one worker serves: without shedding the queue would grow for 5 s.
         subprocess.run(
             [
                 sys.executable,
@@ -121,7 +121,7 @@ def test_a_load_beyond_capacity_is_answered_in_time_served_or_shed(demo_articles
     summary = json.loads(report.read_text(encoding="utf-8"))
     errors = summary["errors"]
     assert errors["status_5xx"] > 0, log  # some were shed ...
-    assert summary["ok"] > 0  # ... while the thread kept serving others
+    assert summary["ok"] > 0  # ... while the worker kept serving others
     assert errors["timeout"] == errors["connection"] == errors["status_other"] == 0, (errors, log)
     assert summary["completed"] == summary["started"]
     assert summary["older_than_timeout"] == 0

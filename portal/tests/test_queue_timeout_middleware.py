@@ -1,6 +1,11 @@
-"""QueueTimeoutMiddleware: the wait the server measured decides, the view never runs when shed."""
+"""QueueTimeoutMiddleware: the kernel's age of the request decides, the view never runs when shed."""
 
 from __future__ import annotations
+
+import socket
+import struct
+import sys
+import time
 
 import pytest
 from django.http import HttpRequest, HttpResponse
@@ -8,9 +13,9 @@ from django.test import RequestFactory, override_settings
 
 from portal.middleware import (
     OVERLOADED_BODY,
-    QUEUE_WAIT_ENVIRON_KEY,
     RETRY_AFTER_SECONDS,
     QueueTimeoutMiddleware,
+    request_queue_age,
 )
 
 
@@ -23,8 +28,20 @@ class View:
         return HttpResponse("ok")
 
 
+class AgedSocket:
+    """Answers TCP_INFO as Linux does for a request whose last byte arrived ``age`` seconds ago."""
+
+    def __init__(self, age: float) -> None:
+        self.age = age
+
+    def getsockopt(self, level: int, option: int, size: int) -> bytes:
+        info = bytearray(size)
+        struct.pack_into("=I", info, 52, round(self.age * 1000))
+        return bytes(info)
+
+
 def request_after(waited: float | None) -> HttpRequest:
-    extra = {} if waited is None else {QUEUE_WAIT_ENVIRON_KEY: waited}
+    extra = {} if waited is None else {"gunicorn.socket": AgedSocket(waited)}
     return RequestFactory().get("/search/", **extra)
 
 
@@ -67,3 +84,17 @@ def test_shedding_is_logged_once_per_interval_not_per_request(caplog):
             middleware(request_after(0.5))
     assert len(caplog.records) == 1
     assert "over capacity" in caplog.records[0].getMessage()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="TCP_INFO's last_data_recv is Linux's")
+def test_the_age_is_how_long_the_request_waited_in_the_kernel_before_it_was_read():
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        with socket.create_connection(listener.getsockname()) as client:
+            client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            time.sleep(0.4)  # nobody accepts: the request waits in the backlog, as under load
+            accepted, _ = listener.accept()
+            with accepted:
+                accepted.recv(1024)
+                age = request_queue_age(RequestFactory().get("/", **{"gunicorn.socket": accepted}))
+    assert age is not None
+    assert 0.35 <= age < 2.0
