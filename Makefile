@@ -58,7 +58,8 @@ serve: venv
 	@export DJANGO_DEBUG=false \
 		DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')}" \
 		DJANGO_ALLOWED_HOSTS="$${DJANGO_ALLOWED_HOSTS:-127.0.0.1,localhost}" \
-		DJANGO_SECURE_SSL_REDIRECT="$${DJANGO_SECURE_SSL_REDIRECT:-false}"; \
+		DJANGO_SECURE_SSL_REDIRECT="$${DJANGO_SECURE_SSL_REDIRECT:-false}" \
+		DATABASE_CONN_MAX_AGE="$${DATABASE_CONN_MAX_AGE:-60}"; \
 	$(MANAGE) migrate --noinput && \
 	$(MANAGE) collectstatic --noinput -v0 && \
 	exec $(BIN)/gunicorn -c portal/gunicorn.conf.py -b $(SERVE_BIND) portal.wsgi
