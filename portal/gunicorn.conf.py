@@ -6,11 +6,13 @@ Workers change without editing this file, the way gunicorn reads them itself: WE
 sets the worker count, GUNICORN_CMD_ARGS="--timeout 60" any other setting (GUNICORN_CMD_ARGS and
 the command line take precedence over this file).
 
-Measured on the 2-core machine with PostgreSQL and 228 real articles (scripts/load_test.py,
-60 s per rate; figures in README.md, "Serving"): three sync workers sustained the most, with the
-lowest latency. gthread lost at every thread count: the search is CPU-bound Python, so the
-threads of one process share one core under the GIL, and its workers accept connections even
-when busy, queueing requests behind a slow search while another worker has a core free.
+Measured on the 2-core machine with PostgreSQL and the 228 real articles (scripts/load_test.py;
+figures in README.md, "Serving"): three sync workers sustained the most, with the lowest
+latency. gthread lost at 1, 2, 4 and 8 threads: the search is CPU-bound Python, so the threads
+of one process share one core under the GIL, and gthread workers accept connections even when
+busy, queueing a request behind a slow search while another worker has a core free. Sync
+workers leave waiting connections in the kernel's backlog, where the first idle worker takes
+them; portal/middleware.py answers those that waited too long with a fast 503.
 """
 
 from __future__ import annotations
@@ -18,36 +20,25 @@ from __future__ import annotations
 import logging
 import os
 
-# One request at a time per process; an idle worker takes the next connection from the kernel,
-# so no request waits behind another while a core is free.
+# One request per process at a time, taken by whichever worker is idle: no queue behind a busy one.
 worker_class = "sync"
-# threads > 1 would silently turn "sync" into gthread.
+# More than one thread would silently turn "sync" into gthread.
 threads = 1
-# Two cores plus one: while a worker waits on PostgreSQL another keeps the core busy. A fourth
-# adds ~240 MB (each worker keeps its own jieba dictionary and index caches) for no more
-# throughput. WEB_CONCURRENCY is gunicorn's own variable; its built-in default is 1.
+# 2 cores + 1 to compute while another waits on PostgreSQL; each more costs ~240 MB of caches.
 workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
-# Connections waiting for a free worker wait here, in the kernel. Sized to hold about
-# REQUEST_QUEUE_TIMEOUT_MS (5 s) of a 100 req/s peak, so stale requests are shed with a 503 by
-# portal/middleware.py before it overflows; past it, new connections are refused by the kernel
-# rather than queued without bound.
+# Holds ~5 s (REQUEST_QUEUE_TIMEOUT_MS) of a 100 req/s peak: stale requests are shed before it fills.
 backlog = 512
-# A sync worker still busy after this long is killed and replaced: its reader gave up long ago
-# (clients wait ~10 s) and the slowest search takes about a second.
+# A sync request still running after 30 s lost its reader long ago (the slowest search takes ~1 s).
 timeout = 30
-# On SIGTERM/HUP running requests get this long to finish; under docker's 10 s stop grace period
-# so the master exits cleanly before it would be SIGKILLed.
+# Running requests may finish on SIGTERM, within docker's 10 s stop grace period.
 graceful_timeout = 8
-# Sync workers close after every response; this applies if GUNICORN_CMD_ARGS switches to
-# gthread, where every idle kept-alive socket counts against worker_connections.
+# Sync closes after each response; used if GUNICORN_CMD_ARGS switches to gthread (short: idle sockets).
 keepalive = 5
-# Recycle a worker now and then to bound slow memory growth (jieba, haystack; the segment LRU is
-# bounded but fragments); rare, because a fresh worker must warm up first (post_worker_init).
+# Recycle a worker now and then against slow memory growth; rare, as a fresh worker must warm up.
 max_requests = 20000
 # So the three workers, started together, are not recycled together.
 max_requests_jitter = 4000
-# The default control socket is one fixed path per user: a second gunicorn on the machine (tests,
-# another checkout) would take it over, and we do not use gunicornc.
+# Its default path is one per user: another gunicorn on the machine would take it over; unused here.
 control_socket_disable = True
 
 
