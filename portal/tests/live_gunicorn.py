@@ -54,7 +54,9 @@ def database_url() -> str:
 
 
 def production_env(*, var_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "GUNICORN_", "PYTEST_"))}
+    # Nothing of this shell's gunicorn or Django overrides: the repo's config is what is tested.
+    skip = ("DJANGO_", "GUNICORN_", "PYTEST_", "WEB_CONCURRENCY", "REQUEST_QUEUE_TIMEOUT_MS", "DATABASE_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(skip)}
     env.update(
         {
             "DJANGO_SETTINGS_MODULE": "portal.settings",
@@ -67,7 +69,7 @@ def production_env(*, var_dir: Path, extra: dict[str, str] | None = None) -> dic
             "PORTAL_VAR_DIR": str(var_dir),
             "DJANGO_STATIC_ROOT": str(var_dir / "staticfiles"),
             "JIEBA_CACHE_DIR": str(settings.JIEBA_CACHE_DIR),
-            "WEB_CONCURRENCY": "2",
+            "DATABASE_CONN_MAX_AGE": "60",  # as docker-compose runs it
         }
     )
     env.pop("CELERY_BROKER_URL", None)
