@@ -6,7 +6,7 @@ MANAGE := $(BIN)/python manage.py
 PG_TEST_URL ?= postgres://portal:portal@127.0.0.1:5432/portal_suite
 export PYTHONWARNINGS ?= ignore::SyntaxWarning
 
-.PHONY: demo test test-sqlite test-postgres venv services lint run worker index-worker beat clean bench-ingest bench-search
+.PHONY: demo test test-sqlite test-postgres venv services lint run serve worker index-worker beat clean bench-ingest bench-search
 
 venv: $(VENV)/.installed
 
@@ -51,6 +51,20 @@ lint: venv
 
 run: venv
 	$(MANAGE) runserver 127.0.0.1:8000
+
+# The portal as production runs it: DEBUG off, collected static files, gunicorn with
+# portal/gunicorn.conf.py (WEB_CONCURRENCY / GUNICORN_CMD_ARGS override workers and threads).
+# Locally a throwaway secret key, plain http and localhost are allowed unless set.
+SERVE_BIND ?= 127.0.0.1:8000
+serve: venv
+	@export DJANGO_DEBUG=false \
+		DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')}" \
+		DJANGO_ALLOWED_HOSTS="$${DJANGO_ALLOWED_HOSTS:-127.0.0.1,localhost}" \
+		DJANGO_SECURE_SSL_REDIRECT="$${DJANGO_SECURE_SSL_REDIRECT:-false}" \
+		DATABASE_CONN_MAX_AGE="$${DATABASE_CONN_MAX_AGE:-60}"; \
+	$(MANAGE) migrate --noinput && \
+	$(MANAGE) collectstatic --noinput -v0 && \
+	exec $(BIN)/gunicorn -c portal/gunicorn.conf.py -b $(SERVE_BIND) portal.wsgi
 
 worker: venv
 	$(BIN)/celery -A portal worker -Q ingest --concurrency 2 -l info

@@ -88,6 +88,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a request shed for waiting too long must cost nothing else.
+    "portal.middleware.QueueTimeoutMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -127,6 +129,9 @@ DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'portal.sqlite3'}"),
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+        # A kept connection (DATABASE_CONN_MAX_AGE > 0) is checked before reuse, so a restarted
+        # database costs one reconnect, not an error page per worker.
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -214,6 +219,15 @@ if _csp_report_only:
     CONTENT_SECURITY_POLICY_REPORT_ONLY = _csp_policy
 else:
     CONTENT_SECURITY_POLICY = _csp_policy
+
+# --- Web server (gunicorn, portal/gunicorn.conf.py) -------------------------------------
+# A request that waited longer than this for a worker (portal/middleware.py measures it) is
+# answered 503 at once instead of being run: the server is over capacity, and a reader who waits
+# ~10 s at most would get the page too late while fresh requests queued behind it. Below 5 s a
+# worker restart at peak load (the others serve alone for ~4 s) would already shed. 0: off.
+REQUEST_QUEUE_TIMEOUT_MS = env_int("REQUEST_QUEUE_TIMEOUT_MS", 5000)
+if REQUEST_QUEUE_TIMEOUT_MS < 0:
+    raise ImproperlyConfigured(f"REQUEST_QUEUE_TIMEOUT_MS must be 0 or more, not {REQUEST_QUEUE_TIMEOUT_MS}")
 
 # --- Celery / Redis -------------------------------------------------------------------
 # Without a broker every task runs inline in the calling process, so a first run
