@@ -48,6 +48,7 @@ test-postgres: venv
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 run: venv
 	$(MANAGE) runserver 127.0.0.1:8000

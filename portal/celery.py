@@ -5,7 +5,7 @@ import logging
 import os
 
 from celery import Celery, bootsteps
-from celery.signals import worker_init
+from celery.signals import celeryd_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
@@ -57,17 +57,22 @@ class SweepOnConnect(bootsteps.StartStopStep):
 app.steps["consumer"].add(SweepOnConnect)
 
 
-@worker_init.connect
-def _text_analysis_warm(**kwargs) -> None:
-    """Load jieba and its dictionaries in the worker's main process, before the pool forks.
+@celeryd_init.connect
+def _worker_prepare(**kwargs) -> None:
+    """Before the pool forks (worker program only): yield the CPU to the web, load jieba.
 
-    A pool process that replaces one that died (killed, out of memory, max tasks) then starts
-    with the dictionaries already in memory instead of spending seconds loading them.
+    The pool inherits both: every worker process runs at the lower priority, and one that
+    replaces a process that died (killed, out of memory, max tasks) starts with the
+    dictionaries already in memory instead of spending seconds loading them.
     """
     # Imported here: this module is loaded before Django's apps are ready.
+    from django.conf import settings
     from django.db import connections
 
     from search.keywords import keywords_extract
+
+    if settings.WORKER_NICENESS:
+        os.nice(settings.WORKER_NICENESS)
 
     keywords_extract(title="数据安全", text="数据安全管理")
     connections.close_all()  # pool processes must not share a database connection with us

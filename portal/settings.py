@@ -270,6 +270,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT 
 CELERY_BROKER_CONNECTION_TIMEOUT = 3.0
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0.2, "interval_step": 0.5}
+# Workers lower their CPU priority by this much (nice): ingest and indexing can wait, a reader
+# cannot. With workers and web on the same cores, the web keeps its request rate during an ingest.
+WORKER_NICENESS = env_int("WORKER_NICENESS", 10)
 # How often beat runs the sweeps; workers also sweep whenever they (re)connect to the broker.
 PIPELINE_SWEEP_SECONDS = env_int("PIPELINE_SWEEP_SECONDS", 60)
 CELERY_BEAT_SCHEDULE = {
@@ -316,6 +319,9 @@ SEARCH_BACKEND = env_choice("SEARCH_BACKEND", "whoosh", {"whoosh", "elasticsearc
 SEARCH_INDEX_DIR = Path(env_str("SEARCH_INDEX_DIR", str(VAR_DIR / "whoosh_index")))
 # Memory each process may keep for arrays read from index segments (kept across commits).
 SEARCH_SEGMENT_CACHE_MB = env_int("SEARCH_SEGMENT_CACHE_MB", 512)
+# The index worker commits at most this often: each commit costs every web process a searcher
+# renewal, so during an ingest changes are gathered for a few seconds and written together.
+SEARCH_COMMIT_INTERVAL_SECONDS = env_int("SEARCH_COMMIT_INTERVAL_SECONDS", 5)
 # How long a writer waits for Whoosh's lock before its task gives up and retries later.
 SEARCH_WRITER_LOCK_SECONDS = env_int("SEARCH_WRITER_LOCK_SECONDS", 120)
 if SEARCH_BACKEND == "whoosh":

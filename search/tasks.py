@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from celery import shared_task
+from django.conf import settings
 from whoosh.index import LockError
 
 from .backlog import index_backlog_apply, index_changes_mark
 from .backlog import index_sweep as backlog_sweep
 
 logger = logging.getLogger(__name__)
+
+# When this process last wrote to the index (the index queue has a single consumer).
+_last_apply = 0.0
 
 
 @shared_task(name="search.tasks.index_articles", bind=True, max_retries=5)
@@ -19,8 +24,15 @@ def index_articles(self, ids: list[int] | None = None, enqueued_at: int | None =
 
     ``ids`` comes with messages queued before the backlog existed; they are marked first.
     """
+    global _last_apply
     if ids:
         index_changes_mark(ids=ids)
+    # Every commit makes each web process renew its searcher and read the new segment; during
+    # a long ingest, commits a few seconds apart keep that cost small and lose only seconds.
+    wait = _last_apply + settings.SEARCH_COMMIT_INTERVAL_SECONDS - time.monotonic()
+    if wait > 0:
+        time.sleep(wait)
+    _last_apply = time.monotonic()
     try:
         result = index_backlog_apply()
     except LockError as exc:

@@ -11,16 +11,13 @@ from whoosh import index as whoosh_index
 
 from articles.tests.factories import article_make
 from search.models import IndexChange
+from search.tests.index_state import indexed_ids
 
 from .stack import wait_for
 
 pytestmark = [pytest.mark.faults]
 
 HOLD_SECONDS = 60
-
-
-def _indexed() -> set[int]:
-    return set(connections["default"].get_backend().indexed_documents())
 
 
 def test_a_writer_held_for_a_minute_delays_indexing_but_loses_nothing(faults):
@@ -40,12 +37,12 @@ def test_a_writer_held_for_a_minute_delays_indexing_but_loses_nothing(faults):
         held_until = time.monotonic() + HOLD_SECONDS
         # The worker waits 15 s for the lock, gives up, retries later: the marks stay meanwhile.
         assert wait_for(lambda: "index busy" in faults.stack.log(worker), timeout=HOLD_SECONDS - 5)
-        assert not ids & _indexed()
+        assert not ids & indexed_ids()
         assert set(IndexChange.objects.values_list("article_id", flat=True)) == ids
         time.sleep(max(held_until - time.monotonic(), 0))
-        assert not ids & _indexed()
+        assert not ids & indexed_ids()
     finally:
         holder.cancel()  # releases the lock
 
-    assert wait_for(lambda: ids <= _indexed(), timeout=150, interval=0.5), faults.stack.log(worker)[-3000:]
+    assert wait_for(lambda: ids <= indexed_ids(), timeout=150, interval=0.5), faults.stack.log(worker)[-3000:]
     assert wait_for(lambda: not IndexChange.objects.exists(), timeout=10)

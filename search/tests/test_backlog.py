@@ -11,6 +11,7 @@ from articles.tests.factories import article_make
 from search import backlog
 from search.backlog import index_backlog_apply, index_changes_mark, index_wakeups_deferred
 from search.models import IndexChange
+from search.tests.index_state import index_generation, indexed_ids
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -23,17 +24,6 @@ def empty_index():
     backend.clear()
 
 
-def _indexed() -> set[int]:
-    return set(connections["default"].get_backend().indexed_documents())
-
-
-def _generation() -> int:
-    backend = connections["default"].get_backend()
-    if not backend.setup_complete:
-        backend.setup()
-    return backend.index.latest_generation()
-
-
 def test_a_save_marks_the_article_in_the_same_transaction_and_a_rollback_unmarks_it():
     with pytest.raises(RuntimeError), transaction.atomic(), index_wakeups_deferred():
         article_make(title="回滚测试：不应入索引", body="回滚测试正文。")
@@ -44,7 +34,7 @@ def test_a_save_marks_the_article_in_the_same_transaction_and_a_rollback_unmarks
 
 def test_inline_the_backlog_is_worked_off_right_after_the_commit():
     article = article_make(title="即时索引测试：玉溪数据港", body="玉溪数据港上线。")
-    assert article.id in _indexed()
+    assert article.id in indexed_ids()
     assert not IndexChange.objects.exists()
 
 
@@ -65,23 +55,23 @@ def test_a_change_committed_after_a_batch_was_read_stays_marked_and_is_indexed_a
         stats = index_backlog_apply(batch_size=10)
         monkeypatch.setattr(backlog, "articles_index_sync", sync)
         assert stats["batches"] == 1
-        assert article.id in _indexed()  # the batch wrote what it read
+        assert article.id in indexed_ids()  # the batch wrote what it read
         assert IndexChange.objects.filter(article_id=article.id).exists()  # the newer change is still owed
-    assert article.id not in _indexed()
+    assert article.id not in indexed_ids()
     assert not IndexChange.objects.exists()
 
 
 def test_many_changes_are_indexed_in_one_commit_and_a_deleted_article_keeps_its_mark_until_removed():
     with index_wakeups_deferred():
         articles = [article_make(title=f"批量测试第{n}篇：曲靖", body="曲靖数据中心。") for n in range(30)]
-        before = _generation()
-    assert _generation() - before == 1
+        before = index_generation()
+    assert index_generation() - before == 1
     gone = articles[0]
     with index_wakeups_deferred():
         gone_id = gone.id
         gone.delete()
         assert IndexChange.objects.filter(article_id=gone_id).exists()
-    assert gone_id not in _indexed()
+    assert gone_id not in indexed_ids()
     assert not IndexChange.objects.exists()
 
 

@@ -21,6 +21,7 @@ from articles.tests.factories import article_make
 from conftest import REDIS_INDEX_URL, celery_on_redis
 from search.backlog import index_sweep
 from search.models import IndexChange
+from search.tests.index_state import index_generation, indexed_ids
 
 pytestmark = pytest.mark.redis
 
@@ -32,18 +33,6 @@ def _wait_for(predicate: Callable[[], bool], timeout: float = 30.0) -> bool:
             return True
         time.sleep(0.1)
     return False
-
-
-def _indexed() -> set[int]:
-    return set(connections["default"].get_backend().indexed_documents())
-
-
-def _generation() -> int:
-    # Whoosh writes a new table of contents, one generation up, on every commit.
-    backend = connections["default"].get_backend()
-    if not backend.setup_complete:
-        backend.setup()
-    return backend.index.latest_generation()
 
 
 class Broker:
@@ -74,7 +63,7 @@ def broker(transactional_db) -> Iterator[Broker]:
 
 
 def test_one_transaction_per_article_is_indexed_in_few_commits(broker):
-    before = _generation()
+    before = index_generation()
     articles = [
         article_make(title=f"合并索引测试第{n}篇：云岭算力站", body="云岭算力站扩容。") for n in range(40)
     ]
@@ -82,14 +71,14 @@ def test_one_transaction_per_article_is_indexed_in_few_commits(broker):
     # One wake-up per transaction, every id in the backlog, nothing indexed yet.
     assert broker.redis.llen("index") == 40
     assert set(IndexChange.objects.values_list("article_id", flat=True)) == ids
-    assert _generation() == before
+    assert index_generation() == before
 
     with broker.worker():
-        assert _wait_for(lambda: ids <= _indexed())
+        assert _wait_for(lambda: ids <= indexed_ids())
         assert _wait_for(broker.drained)
 
     # The first task worked the whole backlog off; the other 39 found it empty and did not commit.
-    assert _generation() - before == 1
+    assert index_generation() - before == 1
     assert not IndexChange.objects.exists()
 
 
@@ -98,7 +87,7 @@ def test_hidden_and_deleted_articles_leave_the_index_when_coalesced(broker):
     hidden = article_make(title="合并下架测试：隐藏", body="滇池数据谷启用。")
     deleted = article_make(title="合并下架测试：删除", body="滇池数据谷启用。")
     with broker.worker():
-        assert _wait_for(lambda: {kept.id, hidden.id, deleted.id} <= _indexed())
+        assert _wait_for(lambda: {kept.id, hidden.id, deleted.id} <= indexed_ids())
         assert _wait_for(broker.drained)
 
     # While no worker runs: hide one, delete one, add one, each in its own transaction.
@@ -107,13 +96,13 @@ def test_hidden_and_deleted_articles_leave_the_index_when_coalesced(broker):
     deleted_id = deleted.id
     deleted.delete()
     added = article_make(title="合并下架测试：新增", body="滇池数据谷启用。")
-    before = _generation()
+    before = index_generation()
     with broker.worker():
-        assert _wait_for(lambda: _indexed() == {kept.id, added.id})
+        assert _wait_for(lambda: indexed_ids() == {kept.id, added.id})
         assert _wait_for(broker.drained)
-    assert _indexed() == {kept.id, added.id}
-    assert hidden.id not in _indexed() and deleted_id not in _indexed()
-    assert _generation() - before == 1
+    assert indexed_ids() == {kept.id, added.id}
+    assert hidden.id not in indexed_ids() and deleted_id not in indexed_ids()
+    assert index_generation() - before == 1
 
 
 def _lose_every_message(broker: Broker, ids: set[int]) -> None:
@@ -130,7 +119,7 @@ def test_the_sweep_wakes_the_index_worker_once_when_the_backlog_has_no_wake_up(b
     # A wake-up is already waiting: a second sweep adds nothing.
     assert index_sweep() == {"backlog": 5, "woken": 0}
     with broker.worker():
-        assert _wait_for(lambda: ids <= _indexed())
+        assert _wait_for(lambda: ids <= indexed_ids())
         assert _wait_for(broker.drained)
     assert not IndexChange.objects.exists()
     assert index_sweep() == {"backlog": 0, "woken": 0}
@@ -142,7 +131,7 @@ def test_a_worker_that_connects_sweeps_so_wake_ups_lost_while_it_was_away_cost_n
     }
     _lose_every_message(broker, ids)
     with broker.worker():
-        assert _wait_for(lambda: ids <= _indexed())
+        assert _wait_for(lambda: ids <= indexed_ids())
         assert _wait_for(broker.drained)
     assert not IndexChange.objects.exists()
 
@@ -150,12 +139,12 @@ def test_a_worker_that_connects_sweeps_so_wake_ups_lost_while_it_was_away_cost_n
 def test_a_change_after_a_task_read_the_rows_is_indexed_again(broker):
     article = article_make(title="合并更新测试：苍山", body="苍山云计算中心。")
     with broker.worker():
-        assert _wait_for(lambda: article.id in _indexed())
+        assert _wait_for(lambda: article.id in indexed_ids())
         assert _wait_for(broker.drained)
         # Its done stamp is older than this change's message: the change must not be skipped.
         article.status = Article.Status.HIDDEN
         article.save()
-        assert _wait_for(lambda: article.id not in _indexed())
+        assert _wait_for(lambda: article.id not in indexed_ids())
         article.status = Article.Status.PUBLISHED
         article.save()
-        assert _wait_for(lambda: article.id in _indexed())
+        assert _wait_for(lambda: article.id in indexed_ids())
