@@ -45,8 +45,8 @@ INGEST_QUEUE = "ingest"
 SWEEP_LIMIT = 5000
 
 # What a broker that is down raises from a publish: kombu wraps connection errors in its own
-# OperationalError; a few socket-level errors can escape the wrapping on some transports.
-BROKER_ERRORS = (KombuOperationalError, ConnectionError, OSError, TimeoutError)
+# OperationalError; socket-level errors (OSError) can escape the wrapping on some transports.
+BROKER_ERRORS = (KombuOperationalError, OSError)
 
 BROKER_DOWN_MESSAGE = (
     "消息队列（Redis）暂时无法连接：已记录的 {count} 个文件不会丢失，"

@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
@@ -83,7 +84,11 @@ def index_wake() -> None:
             logger.warning("index busy (%s); %d changes wait", exc, IndexChange.objects.count())
         return
     try:
-        pipeline.send_task(name=INDEX_TASK, queue=INDEX_QUEUE)
+        # A wake-up older than two commit intervals is dropped unread: applies ran meanwhile,
+        # and the worker wakes itself when marks arrived during one (see search.tasks); after
+        # a longer absence the sweep at its connect wakes it.
+        expires = 2 * settings.SEARCH_COMMIT_INTERVAL_SECONDS
+        pipeline.send_task(name=INDEX_TASK, queue=INDEX_QUEUE, expires=expires)
     except pipeline.BrokerUnavailable as exc:
         logger.warning("index wake-up not sent (%s); the sweep will send it", exc)
 

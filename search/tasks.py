@@ -9,8 +9,9 @@ from celery import shared_task
 from django.conf import settings
 from whoosh.index import LockError
 
-from .backlog import index_backlog_apply, index_changes_mark
+from .backlog import index_backlog_apply, index_changes_mark, index_wake
 from .backlog import index_sweep as backlog_sweep
+from .models import IndexChange
 
 logger = logging.getLogger(__name__)
 
@@ -27,8 +28,11 @@ def index_articles(self, ids: list[int] | None = None, enqueued_at: int | None =
     global _last_apply
     if ids:
         index_changes_mark(ids=ids)
+    if not IndexChange.objects.exists():
+        return {"updated": 0, "removed": 0, "batches": 0}  # an earlier wake-up did the work
     # Every commit makes each web process renew its searcher and read the new segment; during
     # a long ingest, commits a few seconds apart keep that cost small and lose only seconds.
+    # (Wake-ups expire, so the ones that pile up meanwhile are dropped, not slept through.)
     wait = _last_apply + settings.SEARCH_COMMIT_INTERVAL_SECONDS - time.monotonic()
     if wait > 0:
         time.sleep(wait)
@@ -40,6 +44,9 @@ def index_articles(self, ids: list[int] | None = None, enqueued_at: int | None =
         # backlog; try again later, and after the last retry the sweep wakes us anyway.
         logger.warning("index busy (%s); retry %d", exc, self.request.retries + 1)
         raise self.retry(exc=exc, countdown=min(10 * 2**self.request.retries, 120)) from exc
+    if IndexChange.objects.exists():
+        # Changes committed while this apply ran: their own wake-ups may expire in the queue.
+        index_wake()
     if result["batches"]:
         logger.info(
             "indexed %d, removed %d articles in %d commits",
