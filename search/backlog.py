@@ -72,9 +72,10 @@ def _wake_after_commit() -> None:
     index_wake()
 
 
-def index_wake() -> None:
-    """Work the backlog off now (inline) or wake the index worker (broker). Never raises for a
-    broker that is down: the marks are in the database and the sweep wakes the worker later."""
+def index_wake(*, delay: float = 0, attempt: int = 0) -> None:
+    """Work the backlog off now (inline) or wake the index worker (broker), after ``delay``
+    seconds. Never raises for a broker that is down: the marks are in the database and the
+    sweep wakes the worker later."""
     if pipeline.tasks_inline():
         try:
             index_backlog_apply()
@@ -87,8 +88,10 @@ def index_wake() -> None:
         # A wake-up older than two commit intervals is dropped unread: applies ran meanwhile,
         # and the worker wakes itself when marks arrived during one (see search.tasks); after
         # a longer absence the sweep at its connect wakes it.
-        expires = 2 * settings.SEARCH_COMMIT_INTERVAL_SECONDS
-        pipeline.send_task(name=INDEX_TASK, queue=INDEX_QUEUE, expires=expires)
+        expires = delay + 2 * settings.SEARCH_COMMIT_INTERVAL_SECONDS
+        options = {"countdown": delay} if delay else {}
+        kwargs = {"attempt": attempt} if attempt else None
+        pipeline.send_task(name=INDEX_TASK, queue=INDEX_QUEUE, kwargs=kwargs, expires=expires, **options)
     except pipeline.BrokerUnavailable as exc:
         logger.warning("index wake-up not sent (%s); the sweep will send it", exc)
 

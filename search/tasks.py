@@ -19,8 +19,14 @@ logger = logging.getLogger(__name__)
 _last_apply = 0.0
 
 
-@shared_task(name="search.tasks.index_articles", bind=True, max_retries=5)
-def index_articles(self, ids: list[int] | None = None, enqueued_at: int | None = None) -> dict[str, int]:
+# Seconds before the next try when another writer holds the index: 10, 20, 40 … at most 120.
+BUSY_DELAY_MAX = 120
+
+
+@shared_task(name="search.tasks.index_articles")
+def index_articles(
+    ids: list[int] | None = None, enqueued_at: int | None = None, attempt: int = 0
+) -> dict[str, int]:
     """Work the index backlog off (``search.backlog``). The message carries nothing: it only wakes.
 
     ``ids`` comes with messages queued before the backlog existed; they are marked first.
@@ -41,9 +47,12 @@ def index_articles(self, ids: list[int] | None = None, enqueued_at: int | None =
         result = index_backlog_apply()
     except LockError as exc:
         # Another writer holds the index longer than we wait for it. The marks stay in the
-        # backlog; try again later, and after the last retry the sweep wakes us anyway.
-        logger.warning("index busy (%s); retry %d", exc, self.request.retries + 1)
-        raise self.retry(exc=exc, countdown=min(10 * 2**self.request.retries, 120)) from exc
+        # backlog; a fresh, delayed wake-up tries again. (Not ``self.retry``: the retried
+        # message would keep this one's expiry, already past, and be discarded on arrival.)
+        delay = min(10 * 2**attempt, BUSY_DELAY_MAX)
+        logger.warning("index busy (%s); retry %d in %d s", exc, attempt + 1, delay)
+        index_wake(delay=delay, attempt=attempt + 1)
+        return {"updated": 0, "removed": 0, "batches": 0}
     if IndexChange.objects.exists():
         # Changes committed while this apply ran: their own wake-ups may expire in the queue.
         index_wake()

@@ -9,6 +9,7 @@ back empty, as `--save "" --appendonly no` would.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -111,6 +112,20 @@ class RedisServer:
             return bool(self.client().ping())
         except redis.RedisError:
             return False
+
+    def task_ids(self) -> set[str]:
+        """Ids of the task messages Redis holds: queued (lists) and delivered unacknowledged."""
+        client = self.client()
+        bodies: list[bytes] = list(client.hvals("unacked")) if client.type("unacked") == b"hash" else []
+        for key in client.scan_iter():
+            if client.type(key) == b"list":
+                bodies.extend(client.lrange(key, 0, -1))
+        ids = set()
+        for body in bodies:
+            message = json.loads(body)
+            message = message[0] if isinstance(message, list) else message  # unacked: [msg, ex, key]
+            ids.add(message["headers"]["id"])
+        return ids
 
     def kill(self) -> None:
         if self.process and self.process.poll() is None:
