@@ -1,7 +1,7 @@
 """Reposts: the same story republished by several accounts, grouped into a ``Story``.
 
 At ingest each article gets a MinHash signature of its cleaned body and one
-``ArticleBand`` row per LSH band (see ``search.fingerprint``). Articles sharing a band
+``ArticleBand`` row per LSH band (see ``zhtext.fingerprint``). Articles sharing a band
 are candidates; a candidate is a repost when the estimated similarity reaches
 ``REPOST_THRESHOLD`` (``SAME_SOURCE_THRESHOLD`` within one source) and it is not the
 very same page (same source and same canonical link). Clusters are single-linkage: an
@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from django.db import connection, transaction
 from django.db.models import Count
 
-from search.fingerprint import (
+from zhtext.fingerprint import (
     BANDS,
     ROWS,
     minhash_bands,
@@ -29,9 +29,9 @@ from search.fingerprint import (
     minhash_similarity,
     text_evidence,
 )
-from search.signals import article_ids_enqueue
 
 from .models import Article, ArticleBand, Story
+from .signals import articles_changed_send
 
 # Estimated shingle Jaccard at which two bodies count as the same story. True reposts
 # with different boilerplate measure 0.8–1.0 on the demo and real corpora; different
@@ -65,7 +65,7 @@ def _story_set(*, articles, story: Story | None, **extra) -> int:
     ids = list(articles.values_list("id", flat=True))
     if ids:
         Article.objects.filter(id__in=ids).update(story=story, **extra)
-        article_ids_enqueue(ids=ids)
+        articles_changed_send(ids=ids)
     return len(ids)
 
 

@@ -1,4 +1,4 @@
-"""Reads for the browse pages: home page blocks, source, author and month archive pages.
+"""Reads of published content for the pages: home page blocks, source, author and month archive pages.
 
 Each function is one query (or one cached computation) so the pages stay at a fixed number
 of queries however many articles there are. "Recent" is measured from a reference day:
@@ -17,8 +17,8 @@ from django.db.models import Count, F, Max, QuerySet
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from search.charts import month_key, months_fill
-from search.keywords import keywords_background, keywords_trending_score
+from charts.months import month_key, months_fill
+from zhtext.keywords import keywords_background, keywords_trending_score
 
 from .models import Article, Author, Source
 
@@ -212,54 +212,3 @@ def keywords_trending(
     """
     reference = reference_get(today=today, days=days)
     return keywords_trending_many(reference=reference, days=(days,), limit=limit)[days]
-
-
-# --- curated topics ------------------------------------------------------------------------
-
-
-def topic_trends(*, reference: Reference, months: int = 24) -> list[dict]:
-    """For each active curated topic, its articles per month as the search finds them.
-
-    Counted by the search index (same query, same synonyms as the search page, so a bar
-    and the search it links to agree) and cached until the articles change.
-    """
-    from search.models import TrendTopic
-
-    topics = list(TrendTopic.objects.filter(active=True).order_by("position", "id"))
-    key = "browse:topic-trends:{}:{}".format(reference.stamp, "|".join(f"{t.pk}={t.query}" for t in topics))
-    series_by_topic = cache.get(key)
-    if series_by_topic is None:
-        series_by_topic = {topic.pk: _topic_months(query=topic.query) for topic in topics}
-        cache.set(key, series_by_topic, CACHE_SECONDS)
-    # One time axis for every topic, ending at the reference month, so charts compare.
-    axis = months_ending(day=reference.day, count=months)
-    out = []
-    for topic in topics:
-        counts = series_by_topic.get(topic.pk)
-        if counts is None:
-            continue
-        series = [(month, counts.get(month, 0)) for month in axis]
-        out.append({"topic": topic, "series": series, "total": sum(n for _, n in series)})
-    return out
-
-
-def months_ending(*, day: datetime.date, count: int) -> list[str]:
-    """The ``count`` months up to and including the month of ``day``, oldest first."""
-    year, month = day.year, day.month
-    keys: list[str] = []
-    for _ in range(count):
-        keys.append(f"{year:04d}-{month:02d}")
-        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
-    return keys[::-1]
-
-
-def _topic_months(*, query: str) -> dict[str, int] | None:
-    from search.selectors import QuerySyntaxError, SearchParams, article_search
-
-    try:
-        page = article_search(params=SearchParams(q=query, page_size=0))
-    except QuerySyntaxError:
-        # An editor's topic query with a typo must not take the home page down.
-        logger.warning("trend topic query cannot be parsed: %r", query)
-        return None
-    return {fv.value: fv.count for fv in page.facets.get("month", [])}

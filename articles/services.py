@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 
 from django.db import IntegrityError, transaction
 
-from search.keywords import keywords_json
+from zhtext.keywords import keywords_json
 
 from .canonical import canonical_url
 from .cleaning import CleanResult, clean_article

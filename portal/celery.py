@@ -69,7 +69,7 @@ def _worker_prepare(**kwargs) -> None:
     from django.conf import settings
     from django.db import connections
 
-    from search.keywords import keywords_extract
+    from zhtext.keywords import keywords_extract
 
     if settings.WORKER_NICENESS:
         os.nice(settings.WORKER_NICENESS)

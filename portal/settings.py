@@ -82,9 +82,11 @@ INSTALLED_APPS = [
     # Swagger UI for /api/docs from ninja's own static files; without the app ninja loads it from a CDN.
     "ninja",
     # search before haystack: its update_index (with a progress bar) overrides haystack's.
+    "zhtext",
     "search",
     "haystack",
     "articles",
+    "pages",
 ]
 
 MIDDLEWARE = [
@@ -345,7 +347,7 @@ HAYSTACK_SIGNAL_PROCESSOR = "search.signals.QueuedSignalProcessor"
 HAYSTACK_SEARCH_RESULTS_PER_PAGE = 20
 
 # --- jieba dictionary -------------------------------------------------------------------
-JIEBA_USER_DICT = Path(env_str("JIEBA_USER_DICT", str(BASE_DIR / "search" / "dicts" / "policy_terms.txt")))
+JIEBA_USER_DICT = Path(env_str("JIEBA_USER_DICT", str(BASE_DIR / "zhtext" / "dicts" / "policy_terms.txt")))
 JIEBA_CACHE_DIR = Path(env_str("JIEBA_CACHE_DIR", str(VAR_DIR / "jieba")))
 
 # --- Logging -------------------------------------------------------------------------------

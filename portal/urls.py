@@ -9,6 +9,6 @@ admin.site.index_title = "内容管理"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("", include("pages.urls")),
     path("", include("search.urls")),
-    path("", include("articles.urls")),
 ]

@@ -10,7 +10,7 @@ behaving exactly as haystack documents.
 What differs from haystack's ``WhooshSearchBackend`` (and only that):
 
 * ``build_schema`` — jieba word fields whose postings are built straight from
-  ``search.analysis.text_terms`` (no per-token objects) with positions stored as
+  ``zhtext.analysis.text_terms`` (no per-token objects) with positions stored as
   uint32 arrays (``PositionArray``), nothing large stored, un-analysed sortable
   columns for facets (multi-valued ones as list columns). There is no
   character/pair field: parts of words (税, 心理 → 心理健康) are expanded at query
@@ -59,7 +59,7 @@ from whoosh.fields import ID as WHOOSH_ID
 from whoosh.reading import EmptyReader, MultiReader, SegmentReader
 from whoosh.searching import Searcher
 
-from .analysis import TermLexicon, dictionary_refresh, text_terms, word_analyzer
+from zhtext.analysis import TermLexicon, dictionary_refresh, text_terms, word_analyzer
 
 WRITER_LIMIT_MB = 256
 

@@ -96,17 +96,27 @@ def index_wake(*, delay: float = 0, attempt: int = 0) -> None:
         logger.warning("index wake-up not sent (%s); the sweep will send it", exc)
 
 
+def index_wakeups_defer() -> None:
+    """A bulk write starts (``articles.signals.changes_batched``): marks are written as usual,
+    the worker is woken once, at the matching ``index_wakeups_resume``."""
+    _local.deferred = getattr(_local, "deferred", 0) + 1
+
+
+def index_wakeups_resume() -> None:
+    _local.deferred = max(getattr(_local, "deferred", 0) - 1, 0)
+    if not _local.deferred and getattr(_local, "wake_wanted", False):
+        _local.wake_wanted = False
+        index_wake()
+
+
 @contextmanager
 def index_wakeups_deferred() -> Iterator[None]:
     """Bulk writes: the marks are written as usual, the backlog is worked off once at the end."""
-    _local.deferred = getattr(_local, "deferred", 0) + 1
+    index_wakeups_defer()
     try:
         yield
     finally:
-        _local.deferred -= 1
-        if not _local.deferred and getattr(_local, "wake_wanted", False):
-            _local.wake_wanted = False
-            index_wake()
+        index_wakeups_resume()
 
 
 def index_backlog_apply(

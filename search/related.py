@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from django.db.models import F, Q
 
 from articles.models import Article
+from zhtext.analysis import text_words
 
-from .analysis import text_words
 from .selectors import QuerySyntaxError, SearchParams, article_search
 
 RELATED_KEYWORDS = 8

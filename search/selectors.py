@@ -22,8 +22,7 @@ from django.db.models import Prefetch
 from django.urls import reverse
 
 from articles.models import Article, Author
-
-from .analysis import (
+from zhtext.analysis import (
     dictionary_refresh,
     query_segments,
     synonyms_for,

@@ -1,14 +1,11 @@
-"""Writes to the search index and the search dictionary."""
+"""Writes to the search index."""
 
 from __future__ import annotations
 
-from django.db.models import Q
 from haystack import connections
 from haystack.utils import get_identifier
 
 from articles.models import Article
-
-from .models import DictionaryState
 
 # Articles per writer commit when reindexing many rows.
 BATCH_SIZE = 500
@@ -43,26 +40,3 @@ def articles_index_sync(*, ids: list[int], batch_size: int = BATCH_SIZE) -> dict
         updated += len(rows)
         removed += len(gone)
     return {"updated": updated, "removed": removed}
-
-
-def article_ids_containing(*, word: str) -> list[int]:
-    """Published articles whose title or text contains ``word`` (for a dictionary change)."""
-    word = word.strip()
-    if not word:
-        return []
-    return list(
-        Article.objects.filter(status=Article.Status.PUBLISHED)
-        .filter(Q(title__contains=word) | Q(body_text__contains=word) | Q(summary__contains=word))
-        .values_list("pk", flat=True)
-    )
-
-
-def dictionary_term_changed(*, word: str, using: str = "default") -> int:
-    """Bump the dictionary version and queue the articles containing ``word``; returns how many."""
-    from .signals import article_ids_enqueue
-
-    DictionaryState.bump()
-    ids = article_ids_containing(word=word)
-    if ids:
-        article_ids_enqueue(ids=ids, using=using)
-    return len(ids)

@@ -9,7 +9,8 @@ leaves the results.
 Policy mentions (created/deleted one by one at ingest) and policy documents (renamed or
 merged by editors) mark the articles concerned, because the index holds the names of the
 documents each article mentions. Story (repost group) changes made with
-``queryset.update()`` send no signal: whoever does that calls ``article_ids_enqueue``.
+``queryset.update()`` send no model signal: ``articles.signals.articles_changed`` carries them,
+and a bulk ingest (``articles.signals.changes_batched``) wakes the index worker once at its end.
 
 Dictionary edits (``DictionaryTerm``/``Synonym``) bump the dictionary version and
 mark the articles that contain the changed word.
@@ -20,9 +21,12 @@ from __future__ import annotations
 from django.db.models import signals
 from haystack.signals import BaseSignalProcessor
 
+from articles import signals as article_signals
 from articles.models import Article, PolicyDocument, PolicyMention
+from zhtext.models import DictionaryState, DictionaryTerm, Synonym
 
-from .backlog import index_changes_mark
+from .backlog import index_changes_mark, index_wakeups_defer, index_wakeups_resume
+from .dictionary import dictionary_term_changed
 
 
 def article_ids_enqueue(*, ids: list[int] | set[int], using: str = "default") -> None:
@@ -76,23 +80,32 @@ def _policy_document_saved(sender, instance, raw=False, using="default", **kwarg
         article_ids_enqueue(ids=ids, using=using)
 
 
-def _dictionary_term_changed(sender, instance, using="default", **kwargs) -> None:
-    from .services import dictionary_term_changed
+def _articles_changed(sender, ids, using="default", **kwargs) -> None:
+    article_ids_enqueue(ids=ids, using=using)
 
+
+def _bulk_started(sender, **kwargs) -> None:
+    index_wakeups_defer()
+
+
+def _bulk_finished(sender, **kwargs) -> None:
+    index_wakeups_resume()
+
+
+def _dictionary_term_changed(sender, instance, using="default", **kwargs) -> None:
     dictionary_term_changed(word=instance.word, using=using)
 
 
 def _synonym_changed(sender, instance, using="default", **kwargs) -> None:
-    from .models import DictionaryState
-
     # Synonyms are expanded at query time: no reindex, just the new version.
     DictionaryState.bump()
 
 
 class QueuedSignalProcessor(BaseSignalProcessor):
     def setup(self) -> None:
-        from .models import DictionaryTerm, Synonym
-
+        article_signals.articles_changed.connect(_articles_changed, dispatch_uid="search-articles-changed")
+        article_signals.bulk_started.connect(_bulk_started, dispatch_uid="search-bulk-started")
+        article_signals.bulk_finished.connect(_bulk_finished, dispatch_uid="search-bulk-finished")
         signals.post_save.connect(_article_saved, sender=Article, dispatch_uid="search-article-save")
         signals.post_delete.connect(_article_deleted, sender=Article, dispatch_uid="search-article-delete")
         for through, uid in ((Article.authors.through, "authors"), (Article.tags.through, "tags")):
@@ -118,8 +131,9 @@ class QueuedSignalProcessor(BaseSignalProcessor):
         signals.post_delete.connect(_synonym_changed, sender=Synonym, dispatch_uid="search-syn-del")
 
     def teardown(self) -> None:
-        from .models import DictionaryTerm, Synonym
-
+        article_signals.articles_changed.disconnect(dispatch_uid="search-articles-changed")
+        article_signals.bulk_started.disconnect(dispatch_uid="search-bulk-started")
+        article_signals.bulk_finished.disconnect(dispatch_uid="search-bulk-finished")
         signals.post_save.disconnect(dispatch_uid="search-article-save", sender=Article)
         signals.post_delete.disconnect(dispatch_uid="search-article-delete", sender=Article)
         signals.m2m_changed.disconnect(dispatch_uid="search-m2m-authors", sender=Article.authors.through)

@@ -6,9 +6,7 @@ from . import feeds, views
 from .api import api
 
 urlpatterns = [
-    path("", views.home, name="home"),
     path("search/", views.search, name="search"),
-    path("articles/<int:pk>/", views.article_detail, name="article-detail"),
     path("api/", api.urls),
     path("feeds/search.rss", feeds.SearchRssFeed(), name="feed-search-rss"),
     path("feeds/search.atom", feeds.SearchAtomFeed(), name="feed-search-atom"),

@@ -60,13 +60,6 @@ def test_the_beat_task_reads_the_configured_inbox(tmp_path, settings):
     assert Article.objects.count() == 1
 
 
-def test_the_beat_schedule_runs_the_inbox_job(settings):
-    from portal.celery import app
-
-    entry = app.conf.beat_schedule["ingest-inbox"]
-    assert entry["task"] == ingest_inbox.name
-
-
 def test_a_file_a_dead_tick_took_but_never_recorded_is_taken_again_and_ingested_once(tmp_path, settings):
     inbox = tmp_path / "inbox"
     processing = inbox / "processing"

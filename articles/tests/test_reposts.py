@@ -19,7 +19,7 @@ from django.urls import reverse
 
 from articles import reposts
 from articles.models import Article, ArticleBand, Story
-from search.fingerprint import BANDS, minhash_bands, minhash_signature, minhash_similarity
+from zhtext.fingerprint import BANDS, minhash_bands, minhash_signature, minhash_similarity
 
 FIXTURES = Path(__file__).parent / "fixtures" / "reposts"
 DEMO_CORPUS = Path(settings.BASE_DIR) / "demo" / "corpus"
@@ -87,7 +87,7 @@ def test_the_signature_is_the_same_in_a_fresh_process():
     text = (FIXTURES / REPOST_SITE).read_text(encoding="utf-8")
     code = (
         "import sys, django; django.setup()\n"
-        "from search.fingerprint import minhash_signature\n"
+        "from zhtext.fingerprint import minhash_signature\n"
         "sys.stdout.write(minhash_signature(text=sys.stdin.read()).hex())\n"
     )
     out = subprocess.run(

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.db import migrations
 
-SEED_FILE = Path(__file__).resolve().parent.parent / "dicts" / "synonyms.txt"
+SEED_FILE = Path(__file__).resolve().parent.parent.parent / "zhtext" / "dicts" / "synonyms.txt"
 
 
 def seed_synonyms(apps, schema_editor):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from search.analysis import (
+from zhtext.analysis import (
     TermLexicon,
     cjk_cut,
     query_segments,
@@ -59,7 +59,7 @@ def test_the_fast_segmenter_agrees_with_jieba():
     sample = "关键信息基础设施运营者应当履行安全保护义务设置专门安全管理机构并开展测评工作"
     ends = cjk_cut(sample)
     ours = [sample[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
-    from search.analysis import _jieba
+    from zhtext.analysis import _jieba
 
     assert ours == list(_jieba().cut(sample, HMM=False))
     assert text_terms(sample) == ours

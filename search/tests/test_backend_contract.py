@@ -11,8 +11,8 @@ from whoosh import query as wq
 
 from articles.models import Article, Author, PolicyDocument, PolicyMention, Source, Story
 from articles.tests.factories import article_make
-from search.models import DictionaryTerm
 from search.selectors import QuerySyntaxError, SearchParams, article_search
+from zhtext.models import DictionaryTerm
 
 D = datetime.date
 

@@ -7,6 +7,7 @@ from django.db import transaction
 from haystack import connections
 
 from articles.models import Article, Tag
+from articles.signals import articles_changed_send, changes_batched
 from articles.tests.factories import article_make
 from search import backlog
 from search.backlog import index_backlog_apply, index_changes_mark, index_wakeups_deferred
@@ -83,3 +84,24 @@ def test_a_tag_added_from_the_tag_side_marks_every_article_it_touches():
         tag.articles.add(first, second)
         assert set(IndexChange.objects.values_list("article_id", flat=True)) == {first.id, second.id}
     assert not IndexChange.objects.exists()
+
+
+def test_a_bulk_write_announced_by_the_articles_app_is_indexed_in_one_commit_at_its_end():
+    # The ingest command wraps its work in articles.signals.changes_batched(); the articles
+    # app knows nothing of the index, the search app listens.
+    with changes_batched():
+        articles = [article_make(title=f"批量信号第{n}篇：昭通", body="昭通数据中心。") for n in range(12)]
+        before = index_generation()
+        assert not {a.id for a in articles} & indexed_ids()
+    assert index_generation() - before == 1
+    assert {a.id for a in articles} <= indexed_ids()
+
+
+def test_stories_regrouped_with_an_update_reach_the_index_through_the_articles_signal():
+    article = article_make(title="信号测试：丽江算力", body="丽江算力。")
+    with index_wakeups_deferred():
+        Article.objects.filter(pk=article.pk).update(status=Article.Status.HIDDEN)  # no post_save
+        assert not IndexChange.objects.exists()
+        articles_changed_send(ids=[article.pk])
+        assert IndexChange.objects.filter(article_id=article.pk).exists()
+    assert article.id not in indexed_ids()

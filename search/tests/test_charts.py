@@ -9,7 +9,8 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from search.charts import bar_chart_svg, month_label, month_short_label, months_fill, search_trend_chart
+from charts.months import month_label, month_short_label, months_fill
+from charts.svg import bar_chart_svg, search_trend_chart
 from search.selectors import FacetValue
 
 SVG = "{http://www.w3.org/2000/svg}"

@@ -14,8 +14,8 @@ from whoosh import index as whoosh_index
 from whoosh import query as wq
 from whoosh.fields import DATETIME, ID, Schema
 
-from search.analysis import word_analyzer
 from search.backends import IndexView, SegmentArrays, WordField
+from zhtext.analysis import word_analyzer
 
 D = datetime.datetime
 

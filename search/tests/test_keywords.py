@@ -14,7 +14,7 @@ from articles.parsing import parse_article
 from articles.selectors import keywords_trending
 from articles.services import article_reclean, article_upsert
 from articles.tests.factories import article_make
-from search.keywords import keywords_extract, keywords_trending_score, stopwords_load
+from zhtext.keywords import keywords_extract, keywords_trending_score, stopwords_load
 
 BODY_DATA = (
     "记者从有关部门获悉，数据要素市场化配置改革持续推进。会议表示，要进行数据要素流通交易规则建设，"

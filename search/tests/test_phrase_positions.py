@@ -13,8 +13,8 @@ from whoosh import index as whoosh_index
 from whoosh import query as wq
 from whoosh.fields import ID, TEXT, Schema
 
-from search.analysis import word_analyzer
 from search.backends import IndexView, PositionArray, WordField
+from zhtext.analysis import word_analyzer
 
 DOCS = {
     "twice": "alpha beta gamma and then alpha beta gamma again",

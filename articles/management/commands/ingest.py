@@ -11,7 +11,7 @@ from articles import pipeline
 from articles.ingest import ingest_run_dispatch, ingest_run_start, ingest_run_work
 from articles.inputs import inputs_from_paths
 from articles.models import IngestItem, IngestRun
-from search.backlog import index_wakeups_deferred
+from articles.signals import changes_batched
 
 Outcome = IngestItem.Outcome
 
@@ -50,7 +50,7 @@ class Command(BaseCommand):
         if inline:
             total = run.outcome_counts()["total"]
             with (
-                index_wakeups_deferred(),
+                changes_batched(),
                 tqdm(total=total, desc="导入", unit="篇", disable=not show, file=self.stderr._out) as bar,
             ):
 

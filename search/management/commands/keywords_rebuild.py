@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
 from articles.models import Article
-from search.keywords import keywords_json
+from zhtext.keywords import keywords_json
 
 BATCH_SIZE = 200
 

@@ -36,6 +36,8 @@ from pathlib import Path
 from django.conf import settings
 from whoosh.analysis import Token, Tokenizer
 
+from .models import DictionaryState, DictionaryTerm, Synonym
+
 logger = logging.getLogger(__name__)
 
 # How often (seconds) a process asks the database whether the dictionary changed.
@@ -275,8 +277,6 @@ def dictionary_refresh(*, force: bool = False, check_now: bool = False) -> bool:
     recent = now - _last_check < DICTIONARY_CHECK_INTERVAL
     if not force and not check_now and _loaded_version is not None and recent:
         return False
-    from .models import DictionaryState, DictionaryTerm, Synonym
-
     version = DictionaryState.current_version()
     _last_check = now
     if not force and version == _loaded_version:

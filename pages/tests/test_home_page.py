@@ -16,7 +16,7 @@ from haystack import connections
 
 from articles.models import Article, Source
 from articles.tests.factories import article_make
-from search.models import TrendTopic
+from pages.models import TrendTopic
 
 SVG = "{http://www.w3.org/2000/svg}"
 # The newest article is from 2024, long before the day the tests run: "this week" ends on it.

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from search.analysis import dictionary_file_terms, dictionary_refresh, synonyms_for, text_words
-from search.models import DictionaryState, DictionaryTerm, Synonym
+from zhtext.analysis import dictionary_file_terms, dictionary_refresh, synonyms_for, text_words
+from zhtext.models import DictionaryState, DictionaryTerm, Synonym
 
 
 def test_the_shipped_dictionary_has_at_least_80_policy_terms():

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from .models import DictionaryState, DictionaryTerm, Synonym, TrendTopic
+from .models import DictionaryState, DictionaryTerm, Synonym
 
 
 @admin.register(DictionaryTerm)
@@ -29,11 +29,3 @@ class DictionaryStateAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
-
-
-@admin.register(TrendTopic)
-class TrendTopicAdmin(admin.ModelAdmin):
-    list_display = ("name", "query", "position", "active", "updated_at")
-    list_editable = ("position", "active")
-    list_filter = ("active",)
-    search_fields = ("name", "query")

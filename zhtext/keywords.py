@@ -1,7 +1,7 @@
 """Keywords of an article (jieba TF-IDF) and the keywords trending across recent articles.
 
 Extraction runs at ingest and stores ``[[word, weight], ...]`` on the article, best first.
-It reuses the jieba tokenizer of ``search.analysis`` (policy-term user dictionary and the
+It reuses the jieba tokenizer of ``zhtext.analysis`` (policy-term user dictionary and the
 admin's words included) so a keyword is always a word the search index knows as a whole.
 Text is normalised the same way as for the index (simplified characters, half-width,
 lowercase) so 個人資訊 and 个人信息 give one keyword; Latin words get their original

@@ -1,0 +1,59 @@
+"""Reads for the site's pages that need the search engine: the home page's topic charts."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+
+from django.core.cache import cache
+
+from articles.selectors import CACHE_SECONDS, Reference
+from search.selectors import QuerySyntaxError, SearchParams, article_search
+
+from .models import TrendTopic
+
+logger = logging.getLogger(__name__)
+
+
+def topic_trends(*, reference: Reference, months: int = 24) -> list[dict]:
+    """For each active curated topic, its articles per month as the search finds them.
+
+    Counted by the search index (same query, same synonyms as the search page, so a bar
+    and the search it links to agree) and cached until the articles change.
+    """
+    topics = list(TrendTopic.objects.filter(active=True).order_by("position", "id"))
+    key = "browse:topic-trends:{}:{}".format(reference.stamp, "|".join(f"{t.pk}={t.query}" for t in topics))
+    series_by_topic = cache.get(key)
+    if series_by_topic is None:
+        series_by_topic = {topic.pk: _topic_months(query=topic.query) for topic in topics}
+        cache.set(key, series_by_topic, CACHE_SECONDS)
+    # One time axis for every topic, ending at the reference month, so charts compare.
+    axis = months_ending(day=reference.day, count=months)
+    out = []
+    for topic in topics:
+        counts = series_by_topic.get(topic.pk)
+        if counts is None:
+            continue
+        series = [(month, counts.get(month, 0)) for month in axis]
+        out.append({"topic": topic, "series": series, "total": sum(n for _, n in series)})
+    return out
+
+
+def months_ending(*, day: datetime.date, count: int) -> list[str]:
+    """The ``count`` months up to and including the month of ``day``, oldest first."""
+    year, month = day.year, day.month
+    keys: list[str] = []
+    for _ in range(count):
+        keys.append(f"{year:04d}-{month:02d}")
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+    return keys[::-1]
+
+
+def _topic_months(*, query: str) -> dict[str, int] | None:
+    try:
+        page = article_search(params=SearchParams(q=query, page_size=0))
+    except QuerySyntaxError:
+        # An editor's topic query with a typo must not take the home page down.
+        logger.warning("trend topic query cannot be parsed: %r", query)
+        return None
+    return {fv.value: fv.count for fv in page.facets.get("month", [])}
