@@ -12,6 +12,8 @@ import pytest
 REPO_DIR = Path(__file__).resolve().parents[2]
 LOAD_TEST_SCRIPT = REPO_DIR / "scripts" / "load_test.py"
 
+# Loaded as the script runs: its folder first on the path, for its sibling load_site.py.
+sys.path.insert(0, str(LOAD_TEST_SCRIPT.parent))
 spec = importlib.util.spec_from_file_location("load_test", LOAD_TEST_SCRIPT)
 load_test = importlib.util.module_from_spec(spec)
 sys.modules["load_test"] = load_test  # dataclasses look their module up while the script loads
