@@ -69,6 +69,8 @@ def _minhash_template():
     if _template is None:
         with _lock:
             if _template is None:
+                # Imported on first use: ~1 s at import (it pulls in scipy), paid otherwise by
+                # every process that starts, most of which never compare two texts.
                 from datasketch import MinHash
 
                 _template = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME)

@@ -63,6 +63,8 @@ class _DictionaryPOS:
     """
 
     def __init__(self, tokenizer) -> None:
+        # Imported on first use, like jieba.analyse below: each costs 0.5–1 s at import, paid
+        # by every process that starts (web, manage.py) whether or not it extracts keywords.
         import jieba.posseg
 
         self._tokenizer = tokenizer
