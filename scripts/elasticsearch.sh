@@ -98,9 +98,12 @@ if [ ! -x "$ES_HOME/bin/elasticsearch" ]; then
   work=$(mktemp -d)
   trap 'rm -rf "$work"' EXIT
   say "fetching $ARTIFACT with Maven"
-  (cd "$work" && mvn -B -q -C -Dstyle.color=never dependency:copy \
-    -Dartifact="$ARTIFACT" -DoutputDirectory="$work") \
-    || { say "Maven could not fetch $ARTIFACT" >&2; exit 1; }
+  if ! (cd "$work" && mvn -B -C dependency:copy -Dartifact="$ARTIFACT" -DoutputDirectory="$work") \
+    >"$work/mvn.log" 2>&1; then
+    grep -m 2 -E "Could not|Failed to" "$work/mvn.log" >&2 || tail -n 20 "$work/mvn.log" >&2
+    say "Maven could not fetch $ARTIFACT" >&2
+    exit 1
+  fi
   say "unpacking into $ES_HOME"
   unzip -q "$work/elasticsearch-$ES_VERSION.zip" -d "$work"
   as_root mkdir -p "$ES_ROOT"
