@@ -6,7 +6,7 @@ MANAGE := $(BIN)/python manage.py
 PG_TEST_URL ?= postgres://portal:portal@127.0.0.1:5432/portal_suite
 export PYTHONWARNINGS ?= ignore::SyntaxWarning
 
-.PHONY: demo test test-sqlite test-postgres venv services lint run serve worker index-worker beat clean bench-ingest bench-search
+.PHONY: demo test test-sqlite test-postgres venv services elasticsearch lint run serve worker index-worker beat clean bench-ingest bench-search
 
 venv: $(VENV)/.installed
 
@@ -19,9 +19,14 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 # Redis, PostgreSQL (a password role for TCP), Chromium and a CJK font: installed from Debian's
-# packages when missing, configured and started. Needs root for apt.
+# packages when missing, configured and started; then Elasticsearch 7 (PORTAL_ELASTICSEARCH=0
+# leaves it out). Needs root for apt.
 services:
 	bash scripts/services.sh
+
+# Elasticsearch 7 alone: from Maven Central, run as the system user portal-es on 127.0.0.1:9200.
+elasticsearch:
+	bash scripts/elasticsearch.sh
 
 demo: venv
 	$(MANAGE) migrate --noinput

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Install (Debian packages), configure and start what the portal and its tests talk to:
-# Redis and PostgreSQL on loopback, plus Chromium and a CJK font for the browser tests.
-# Idempotent: run it as often as you like; it only does what is missing. Needs root for apt.
+# Redis and PostgreSQL on loopback, plus Chromium and a CJK font for the browser tests, and
+# Elasticsearch 7 (scripts/elasticsearch.sh). Idempotent: run it as often as you like; it only
+# does what is missing. Needs root for apt.
 #
 #   PG_ROLE / PG_PASSWORD   the login role the tests use (default portal / portal, CREATEDB)
+#   PORTAL_ELASTICSEARCH=0  leave Elasticsearch out (its tests are then skipped, unless required)
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
@@ -73,3 +75,12 @@ fi
 PGPASSWORD=$PG_PASSWORD psql -qtA -h 127.0.0.1 -p "$PG_PORT" -U "$PG_ROLE" -d "$PG_ROLE" -c 'SELECT 1' >/dev/null \
   || { say "PostgreSQL refuses $PG_ROLE over TCP" >&2; exit 1; }
 say "Redis and PostgreSQL are up (postgres://$PG_ROLE:***@127.0.0.1:$PG_PORT/)"
+
+# --- Elasticsearch --------------------------------------------------------------------------
+# Its own script (a Maven download and a JVM rather than Debian packages); where the node is
+# already up it costs one HTTP request.
+if [ "${PORTAL_ELASTICSEARCH:-1}" != "0" ]; then
+  bash "$(dirname "$0")/elasticsearch.sh"
+else
+  say "Elasticsearch left out (PORTAL_ELASTICSEARCH=0)"
+fi
