@@ -329,7 +329,7 @@ SEARCH_WRITER_LOCK_SECONDS = env_int("SEARCH_WRITER_LOCK_SECONDS", 120)
 if SEARCH_BACKEND == "whoosh":
     HAYSTACK_CONNECTIONS = {
         "default": {
-            "ENGINE": "search.backends.ChineseWhooshEngine",
+            "ENGINE": "search.engines.whoosh.backend.ChineseWhooshEngine",
             "PATH": str(SEARCH_INDEX_DIR),
         }
     }

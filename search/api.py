@@ -13,12 +13,14 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.openapi.docs import Swagger
 from ninja.renderers import JSONRenderer
 from ninja.responses import Status
-from pydantic import ValidationInfo, field_validator
+from pydantic import ValidationInfo, create_model, field_validator
 
 from articles.models import Article
 from articles.untrusted import text_controls_strip, text_xml_safe, url_http_only
 
+from .facets import FACET_NAMES, FACETS
 from .forms import SearchForm
+from .limits import DEFAULT_PAGE_SIZE, MAX_PAGE, MAX_PAGE_SIZE, MAX_QUERY_CHARS
 from .selectors import QuerySyntaxError, SearchPage, article_search
 from .suggest import (
     SUGGEST_LIMIT,
@@ -75,7 +77,7 @@ api = NinjaAPI(
     renderer=ReadableJSONRenderer(),
 )
 
-FACET_KEYS = ("source", "author", "tag", "policy", "year", "month")
+FACET_KEYS = FACET_NAMES
 
 
 class ErrorOut(Schema):
@@ -83,21 +85,7 @@ class ErrorOut(Schema):
     fields: dict[str, list[str]] = {}
 
 
-class SearchQueryIn(Schema):
-    q: str = Field("", max_length=200, description="关键词，支持引号整句、OR、减号排除")
-    source: list[str] = Field([], description="来源，可重复")
-    author: list[str] = Field([], description="作者，可重复")
-    tag: list[str] = Field([], description="标签，可重复")
-    policy: list[str] = Field([], description="提及的政策文件（名称或文号），可重复")
-    year: list[int] = Field([], description="年份，可重复，如 2024")
-    month: list[str] = Field([], description="月份，可重复，如 2024-05")
-    date_from: datetime.date | None = Field(None, description="起始日期，YYYY-MM-DD")
-    date_to: datetime.date | None = Field(None, description="截止日期，YYYY-MM-DD")
-    sort: Literal["relevance", "newest", "oldest"] = Field("relevance", description="排序")
-    page: int = Field(1, description="页码，从 1 开始")
-    page_size: int = Field(20, description="每页条数，1 到 100")
-    search_in: Literal["", "all", "title"] = Field("", alias="in", description="title 表示只检索标题")
-
+class _SearchQueryInBase(Schema):
     @field_validator("*", mode="before")
     @classmethod
     def as_the_form_reads_it(cls, value: object, info: ValidationInfo) -> object:
@@ -111,6 +99,24 @@ class SearchQueryIn(Schema):
             if not value.strip() and info.field_name:
                 return cls.model_fields[info.field_name].default
         return value
+
+
+# The query parameters in the order the docs list them; one repeatable parameter per facet.
+SearchQueryIn = create_model(
+    "SearchQueryIn",
+    __base__=_SearchQueryInBase,
+    q=(str, Field("", max_length=MAX_QUERY_CHARS, description="关键词，支持引号整句、OR、减号排除")),
+    **{
+        f.param: (list[int] if f.param_type == "year" else list[str], Field([], description=f.description))
+        for f in FACETS
+    },
+    date_from=(datetime.date | None, Field(None, description="起始日期，YYYY-MM-DD")),
+    date_to=(datetime.date | None, Field(None, description="截止日期，YYYY-MM-DD")),
+    sort=(Literal["relevance", "newest", "oldest"], Field("relevance", description="排序")),
+    page=(int, Field(1, description=f"页码，从 1 开始，最多 {MAX_PAGE}")),
+    page_size=(int, Field(DEFAULT_PAGE_SIZE, description=f"每页条数，1 到 {MAX_PAGE_SIZE}")),
+    search_in=(Literal["", "all", "title"], Field("", alias="in", description="title 表示只检索标题")),
+)
 
 
 class FacetValueOut(Schema):

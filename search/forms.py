@@ -15,14 +15,17 @@ from django.http import QueryDict
 
 from articles.untrusted import text_controls_strip
 
+from .facets import FACETS, Facet
+from .limits import (
+    DEFAULT_PAGE_SIZE,
+    MAX_FILTER_VALUE_LENGTH,
+    MAX_PAGE,
+    MAX_PAGE_SIZE,
+    MAX_QUERY_CHARS,
+    MAX_VALUES_PER_FILTER,
+)
 from .selectors import SearchParams
 
-MAX_QUERY_LENGTH = 200
-MAX_VALUES_PER_FILTER = 20
-MAX_FILTER_VALUE_LENGTH = 200
-MAX_PAGE = 10_000
-DEFAULT_PAGE_SIZE = 20
-MAX_PAGE_SIZE = 100
 MIN_YEAR = 1900
 MAX_YEAR = 2100
 
@@ -40,14 +43,7 @@ MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 
 # Names of the facet filters as they appear in the querystring, in display order,
 # with the facet key used by the selector and the Chinese label.
-FILTER_PARAMS: tuple[tuple[str, str, str], ...] = (
-    ("source", "source", "来源"),
-    ("author", "author", "作者"),
-    ("tag", "tag", "标签"),
-    ("policy", "policy", "提及文件"),
-    ("year", "year", "年份"),
-    ("month", "month", "月份"),
-)
+FILTER_PARAMS: tuple[tuple[str, str, str], ...] = tuple((f.param, f.name, f.label) for f in FACETS)
 
 
 class MultiValueTextField(forms.Field):
@@ -127,6 +123,11 @@ class MultiMonthField(MultiValueTextField):
         return months
 
 
+def _facet_field(facet: Facet) -> forms.Field:
+    field_class = {"text": MultiValueTextField, "year": MultiYearField, "month": MultiMonthField}
+    return field_class[facet.param_type](label=facet.label)
+
+
 def _date_field(label: str) -> forms.DateField:
     return forms.DateField(
         label=label,
@@ -158,21 +159,22 @@ def search_data_clean(*, data: QueryDict | dict[str, Any]) -> QueryDict | dict[s
     return plain
 
 
-class SearchForm(forms.Form):
+# One repeatable field per facet, named by its URL parameter (``search.facets``).
+FacetFields = type("FacetFields", (forms.Form,), {f.param: _facet_field(f) for f in FACETS})
+
+
+class SearchForm(FacetFields):
+    # the query first, then the facets, as the page lists their errors
+    field_order = ("q", *(f.param for f in FACETS))
+
     q = forms.CharField(
         label="关键词",
         required=False,
-        max_length=MAX_QUERY_LENGTH,
+        max_length=MAX_QUERY_CHARS,
         strip=True,
-        error_messages={"max_length": f"关键词太长了，请控制在 {MAX_QUERY_LENGTH} 个字以内。"},
+        error_messages={"max_length": f"关键词太长了，请控制在 {MAX_QUERY_CHARS} 个字以内。"},
         widget=forms.TextInput(attrs={"type": "search", "placeholder": "输入关键词，如：数字经济 产业政策"}),
     )
-    source = MultiValueTextField(label="来源")
-    author = MultiValueTextField(label="作者")
-    tag = MultiValueTextField(label="标签")
-    policy = MultiValueTextField(label="提及文件")
-    year = MultiYearField(label="年份")
-    month = MultiMonthField(label="月份")
     date_from = _date_field("起始日期")
     date_to = _date_field("截止日期")
     sort = forms.ChoiceField(
@@ -234,12 +236,7 @@ class SearchForm(forms.Form):
         data = self.cleaned_data
         return SearchParams(
             q=data.get("q") or "",
-            sources=data.get("source") or (),
-            authors=data.get("author") or (),
-            tags=data.get("tag") or (),
-            policies=data.get("policy") or (),
-            years=data.get("year") or (),
-            months=data.get("month") or (),
+            **{f.params_attr: data.get(f.param) or () for f in FACETS},
             date_from=data.get("date_from"),
             date_to=data.get("date_to"),
             sort=data.get("sort") or "relevance",

@@ -1,7 +1,7 @@
 """What the search index holds for each published article.
 
 Analysed fields (``text``, ``title``) hold jieba's precise words
-(``search.backends``; parts of words are found at query time from the term
+(``search.engines.whoosh``; parts of words are found at query time from the term
 list); the ``*_exact``/``year``/``month`` fields are un-analysed sortable
 columns for facets (``policy``: the policy documents mentioned), ``story`` the
 repost group used to collapse results. ``updated`` lets ``search_check`` spot

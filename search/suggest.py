@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .forms import MAX_QUERY_LENGTH
+from .limits import MAX_QUERY_CHARS
 from .selectors import QuerySyntaxError, SearchParams, article_search
 
 SUGGEST_MIN_CHARS = 2
-SUGGEST_MAX_CHARS = MAX_QUERY_LENGTH
+SUGGEST_MAX_CHARS = MAX_QUERY_CHARS
 SUGGEST_LIMIT = 8
 # Words the query parser reads as operators; in a half-typed title they are just letters.
 _OPERATOR_WORDS = {"OR", "AND"}

@@ -1,6 +1,6 @@
 """The two index configurations being compared, each on its own temporary connection.
 
-``ours`` is the project's engine (``search.backends.ChineseWhooshEngine``) with the
+``ours`` is the project's engine (``search.engines.whoosh.backend.ChineseWhooshEngine``) with the
 project's ``ArticleIndex``. ``tutorial`` is the configuration most django-haystack +
 jieba write-ups arrive at: haystack's stock ``WhooshSearchBackend`` with
 ``jieba.analyse.ChineseAnalyzer`` swapped in for ``StemmingAnalyzer`` in
@@ -88,7 +88,7 @@ class TutorialWhooshEngine(WhooshEngine):
 
 
 ENGINES = {
-    OURS: "search.backends.ChineseWhooshEngine",
+    OURS: "search.engines.whoosh.backend.ChineseWhooshEngine",
     TUTORIAL: "search.bench.configs.TutorialWhooshEngine",
 }
 

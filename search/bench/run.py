@@ -13,7 +13,7 @@ from haystack import connections
 from haystack.query import SearchQuerySet
 from tqdm import tqdm
 
-from search import selectors
+from search import highlight, selectors
 from search.evaluation.report import table_render
 
 from .configs import OURS, TUTORIAL, bench_connection, connection_search_index, index_size_bytes
@@ -107,8 +107,8 @@ def ours_search_call(*, alias: str, pool: CorpusPool, seed: int) -> Callable[[Be
         matches = selectors.article_matches(params=params, using=alias)
         for pk in matches.page_ids:
             doc = synthetic_doc_make(pool=pool, pk=pk, seed=seed)
-            selectors.text_highlight(text=doc.title, needles=matches.needles)
-            selectors.text_snippet(text=doc.body, needles=matches.needles)
+            highlight.text_highlight(text=doc.title, needles=matches.needles)
+            highlight.text_snippet(text=doc.body, needles=matches.needles)
         return matches.count
 
     return call

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+from search.engines.whoosh.analysis import TermLexicon, word_analyzer
+from search.query import query_units
 from zhtext.analysis import (
-    TermLexicon,
     cjk_cut,
     query_segments,
     script_simplify,
     text_normalise,
     text_terms,
     text_words,
-    word_analyzer,
 )
 
 
@@ -107,8 +107,6 @@ def test_a_name_finds_its_numbered_variants():
 
 
 def test_unquoted_words_group_single_characters():
-    from search.selectors import query_units
-
     assert query_units(words=["俄罗斯", "黑客"]) == [["俄罗斯"], ["黑客"]]
     assert query_units(words=["密", "评"]) == [["密", "评"]]
     assert query_units(words=["恶意软件", "包"]) == [["恶意软件", "包"]]

@@ -71,7 +71,7 @@ def test_an_index_in_the_old_position_format_still_answers_phrases_until_rebuilt
     from whoosh import formats
     from whoosh import index as whoosh_index
 
-    from search.backends import WordField
+    from search.engines.whoosh.schema import WordField
 
     # An index as written before positions were stored as arrays: same fields, Whoosh's format.
     backend.delete_index()

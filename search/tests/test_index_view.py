@@ -14,8 +14,10 @@ from whoosh import index as whoosh_index
 from whoosh import query as wq
 from whoosh.fields import DATETIME, ID, Schema
 
-from search.backends import IndexView, SegmentArrays, WordField
-from zhtext.analysis import word_analyzer
+from search.engines.whoosh.analysis import word_analyzer
+from search.engines.whoosh.caches import SegmentArrays
+from search.engines.whoosh.schema import WordField
+from search.engines.whoosh.view import IndexView
 
 D = datetime.datetime
 

@@ -13,8 +13,9 @@ from whoosh import index as whoosh_index
 from whoosh import query as wq
 from whoosh.fields import ID, TEXT, Schema
 
-from search.backends import IndexView, PositionArray, WordField
-from zhtext.analysis import word_analyzer
+from search.engines.whoosh.analysis import word_analyzer
+from search.engines.whoosh.schema import PositionArray, WordField
+from search.engines.whoosh.view import IndexView
 
 DOCS = {
     "twice": "alpha beta gamma and then alpha beta gamma again",

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
-from haystack import connections
+from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
 from articles.models import Article
 from articles.pipeline import age_describe
 from search.backlog import index_backlog_apply, index_backlog_status
+from search.engines import engine_get
 from search.services import articles_index_sync
 
 FIX_BATCH = 500
@@ -21,10 +21,8 @@ class Command(BaseCommand):
         parser.add_argument("--fix", action="store_true", help="重建缺失和过期的文档，删除多余的文档")
 
     def handle(self, *args, fix: bool = False, **options):
-        backend = connections["default"].get_backend()
-        if not hasattr(backend, "indexed_documents"):
-            raise CommandError("当前搜索引擎不支持逐篇检查，请用 update_index 重新索引。")
-        indexed = backend.indexed_documents()
+        engine = engine_get()
+        indexed = engine.documents_indexed()
         published = dict(
             Article.objects.filter(status=Article.Status.PUBLISHED).values_list("id", "updated_at").iterator()
         )
@@ -49,11 +47,9 @@ class Command(BaseCommand):
                 f"待更新索引 {backlog['backlog']} 篇（最早一项已等待 {waited}），"
                 "由 index worker 处理；加 --fix 立即处理。"
             )
-        if getattr(backend, "positions_outdated", False):
-            self.stdout.write(
-                "索引是旧格式（词位置未按数组存放），短语搜索较慢："
-                "运行 python manage.py rebuild_index 重建即可。"
-            )
+        health = engine.health()
+        if not health.schema_current:
+            self.stdout.write(health.hint)
         todo = missing + stale + extra
         if not fix:
             if todo:

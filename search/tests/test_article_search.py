@@ -1,4 +1,8 @@
-"""What the search backend promises, checked on a real Whoosh index in the test temp dir."""
+"""``article_search`` end to end: the index queue, the engine, rows, highlights, stories.
+
+What any engine must match and rank is in ``engine_contract``; this is what the selector
+adds on top, on the configured engine with a real index in the test temp dir.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from whoosh import query as wq
 from articles.models import Article, Author, PolicyDocument, PolicyMention, Source, Story
 from articles.tests.factories import article_make
 from search.selectors import QuerySyntaxError, SearchParams, article_search
+from search.tests.engine_contract.corpus import CORPUS_ROWS
 from zhtext.models import DictionaryTerm
 
 D = datetime.date
@@ -31,172 +36,9 @@ def index_clear(db):
 
 @pytest.fixture
 def corpus(index_clear, django_capture_on_commit_callbacks) -> dict[str, Article]:
-    rows = {
-        "miit": dict(
-            title="工业和信息化部印发新型工业化推进方案",
-            body="工业和信息化部近日印发方案，提出加快推进新型工业化，培育先进制造业集群。",
-            source="工信微报",
-            authors=("张晓",),
-            tags=("产业",),
-            published=D(2024, 3, 15),
-        ),
-        "export": dict(
-            title="国家互联网信息办公室公布数据出境安全评估申报指南",
-            body="申报数据出境安全评估的数据处理者，应当按照指南准备材料。数据出境活动须符合规定。",
-            source="网信中国",
-            authors=("李明", "王芳"),
-            published=D(2024, 5, 10),
-        ),
-        "cve": dict(
-            title="关于后门漏洞的处置建议",
-            body="压缩工具中发现的 CVE-2024-3094 后门漏洞影响多个发行版，请尽快升级。",
-            source="安全客",
-            authors=("李明",),
-            published=D(2024, 4, 1),
-        ),
-        "year": dict(
-            title="2024年网络安全宣传周开幕",
-            body="2024年网络安全宣传周在多地同步开幕，主题聚焦网络安全为人民。",
-            source="安全客",
-            published=D(2024, 9, 9),
-        ),
-        "5g": dict(
-            title="5G基站建设加快推进",
-            body="截至年底，全国5G基站总数持续增长，5G网络覆盖所有地级市。",
-            source="工信微报",
-            published=D(2023, 12, 20),
-        ),
-        "docnum": dict(
-            title="国务院关于加快发展数字经济的通知",
-            body="根据国发〔2024〕1号文件精神，各地要加快数字经济发展。",
-            source="中国政府网",
-            published=D(2024, 1, 5),
-        ),
-        "tax": dict(
-            title="小微企业优惠政策解读",
-            body="税务部门明确，小规模纳税人减按百分之一征收增值税。",
-            source="中国政府网",
-            published=D(2023, 8, 1),
-        ),
-        "mind": dict(
-            title="青少年心理健康教育指导意见发布",
-            body="学校应当重视学生心理健康，配齐专职教师。",
-            source="教育发布",
-            published=D(2023, 9, 9),
-        ),
-        "ransom": dict(
-            title="勒索软件攻击持续增多",
-            body="近期勒索软件攻击频发，多家制造企业生产中断。",
-            source="安全客",
-            authors=("赵强",),
-            published=D(2024, 7, 7),
-        ),
-        "pipl": dict(
-            title="个人信息保护法实施三周年回顾",
-            body="个人信息保护法施行以来，执法检查持续开展。",
-            source="网信中国",
-            published=D(2024, 11, 1),
-        ),
-        "cii": dict(
-            title="运营者安全保护义务解读",
-            body="关键信息基础设施运营者应当履行安全保护义务，设置专门安全管理机构。",
-            source="网信中国",
-            published=D(2023, 10, 1),
-        ),
-        "mlps": dict(
-            title="测评机构管理办法征求意见",
-            body="网络安全等级保护测评机构应当依法开展测评工作。",
-            source="公安网安",
-            published=D(2022, 6, 1),
-        ),
-        "hidden": dict(
-            title="已隐藏的稿件",
-            body="这篇稿件包含一个独特的词：藏匿试验词。",
-            source="测试来源",
-            published=D(2024, 2, 2),
-            status=Article.Status.HIDDEN,
-        ),
-    }
     with django_capture_on_commit_callbacks(execute=True):
-        made = {key: article_make(**kw) for key, kw in rows.items()}
+        made = {key: article_make(**kw) for key, kw in CORPUS_ROWS.items()}
     return made
-
-
-def test_a_chinese_word_finds_its_article_first(corpus):
-    assert _ids(q="数据出境")[0] == corpus["export"].id
-
-
-def test_a_quoted_phrase_matches_only_the_exact_words(corpus):
-    assert _ids(q='"数据出境安全评估"') == [corpus["export"].id]
-    assert _ids(q="“安全评估申报”") == [corpus["export"].id]
-    assert _ids(q='"评估出境"') == []
-
-
-def test_a_single_character_finds_articles(corpus):
-    assert corpus["tax"].id in _ids(q="税")
-    assert corpus["5g"].id in _ids(q="网")
-
-
-def test_a_cve_id_is_one_token(corpus):
-    assert _ids(q="CVE-2024-3094") == [corpus["cve"].id]
-    assert {corpus["year"].id, corpus["docnum"].id} <= set(_ids(q="2024"))
-
-
-def test_5g_is_one_token(corpus):
-    assert _ids(q="5G")[0] == corpus["5g"].id
-    assert corpus["5g"].id in _ids(q="5g")
-
-
-def test_a_document_number_matches_in_any_bracket_form(corpus):
-    for q in ("国发〔2024〕1号", "国发[2024]1号", "国发（2024）1号", "国发【2024】1号"):
-        assert _ids(q=q) == [corpus["docnum"].id], q
-
-
-def test_a_traditional_script_query_finds_simplified_text(corpus):
-    assert _ids(q="個人信息保護法")[0] == corpus["pipl"].id
-
-
-def test_a_full_width_query_is_normalised(corpus):
-    assert _ids(q="ＣＶＥ－２０２４－３０９４") == [corpus["cve"].id]
-    assert _ids(q="５Ｇ")[0] == corpus["5g"].id
-
-
-def test_a_part_of_a_compound_finds_the_compound(corpus):
-    assert corpus["mind"].id in _ids(q="心理")
-    assert corpus["ransom"].id in _ids(q="勒索")
-
-
-def test_synonyms_are_expanded_at_query_time(corpus):
-    assert corpus["miit"].id in _ids(q="工信部")
-    assert corpus["export"].id in _ids(q="网信办")
-    assert corpus["cii"].id in _ids(q="关基")
-    assert corpus["mlps"].id in _ids(q="等保")
-    assert corpus["ransom"].id in _ids(q="勒索病毒")
-
-
-def test_exclusion_and_or_work(corpus):
-    found = _ids(q="安全 -勒索")
-    assert corpus["ransom"].id not in found and corpus["cve"].id in found
-    assert set(_ids(q="心理 OR 增值税")) == {corpus["mind"].id, corpus["tax"].id}
-    assert set(_ids(q="(心理 OR 增值税) 学校")) == {corpus["mind"].id}
-
-
-def test_source_author_and_date_filters_narrow_the_results(corpus):
-    assert set(_ids(q="安全", sources=("安全客",))) == {
-        corpus["cve"].id,
-        corpus["year"].id,
-        corpus["ransom"].id,
-    }
-    assert set(_ids(authors=("李明",))) == {corpus["export"].id, corpus["cve"].id}
-    assert set(_ids(sources=("网信中国", "工信微报"))) == {
-        corpus[k].id for k in ("export", "pipl", "cii", "miit", "5g")
-    }
-    assert set(_ids(date_from=D(2024, 7, 1), date_to=D(2024, 9, 9))) == {
-        corpus["ransom"].id,
-        corpus["year"].id,
-    }
-    assert set(_ids(years=(2022,))) == {corpus["mlps"].id}
-    assert set(_ids(months=("2024-05",))) == {corpus["export"].id}
 
 
 def test_facet_counts_equal_database_counts(corpus):
@@ -217,14 +59,6 @@ def test_facet_counts_equal_database_counts(corpus):
     assert {f.value: f.count for f in page.facets["year"]} == db_years
     assert page.count == in_source.count()
     assert {f.value for f in page.facets["month"]} == {"2024-04", "2024-09", "2024-07"}
-
-
-def test_sort_orders_follow_the_publication_date(corpus):
-    newest = _ids(q="安全", sort="newest")
-    oldest = _ids(q="安全", sort="oldest")
-    dates = [Article.objects.get(pk=i).published_on for i in newest]
-    assert dates == sorted(dates, reverse=True)
-    assert oldest == list(reversed(newest))
 
 
 def test_an_empty_query_lists_everything_newest_first_with_facets(corpus):
@@ -248,12 +82,6 @@ def test_hits_are_highlighted_and_escaped(corpus, django_capture_on_commit_callb
     assert hit.title_html == "&lt;b&gt;<mark>零信任</mark>&lt;/b&gt;架构指南"
     assert "<mark>零信任</mark>架构要求" in hit.snippet_html
     assert "<mark>" not in hit.snippet and "零信任" in hit.snippet
-
-
-def test_title_only_ignores_body_matches(corpus):
-    assert _ids(q="升级") == [corpus["cve"].id]
-    assert _ids(q="升级", title_only=True) == []
-    assert _ids(q="后门", title_only=True) == [corpus["cve"].id]
 
 
 def test_hidden_articles_vanish(corpus, django_capture_on_commit_callbacks):

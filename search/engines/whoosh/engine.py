@@ -1,0 +1,102 @@
+"""The Whoosh engine behind the ``SearchEngine`` contract.
+
+It holds the haystack connection's backend (``ChineseWhooshSearchBackend``: schema,
+searcher, writer) and answers a ``QueryPlan``: compiles it into Whoosh queries
+(``compile``), matches and scores with numpy on the current generation's
+``IndexView``, applies filters as masks and counts facets with ``bincount``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from haystack import connections
+from whoosh import index as whoosh_index
+
+from search.engines.contract import EngineHealth, EngineResult, QueryPlan
+from search.facets import facet_get
+
+from .backend import ChineseWhooshSearchBackend
+from .compile import plan_filters, plan_query
+
+OUTDATED_HINT = (
+    "索引是旧格式（词位置未按数组存放），短语搜索较慢：运行 python manage.py rebuild_index 重建即可。"
+)
+
+
+class WhooshSearchEngine:
+    def __init__(self, *, using: str = "default") -> None:
+        self.using = using
+        backend = connections[using].get_backend()
+        if not isinstance(backend, ChineseWhooshSearchBackend):
+            raise TypeError(f"haystack connection {using!r} is not the project's Whoosh backend")
+        self.backend = backend
+
+    def documents_apply(self, *, objects: Sequence[object], remove_ids: Iterable[str]) -> None:
+        index = None
+        if objects:
+            index = connections[self.using].get_unified_index().get_index(type(objects[0]))
+        self.backend.documents_apply(index=index, objects=objects, remove_ids=remove_ids)
+
+    def terms_expand(self, *, fieldname: str, needle: str) -> list[str]:
+        return self.backend.index_view().terms_containing(fieldname=fieldname, needle=needle)
+
+    def documents_indexed(self) -> dict[int, str]:
+        return self.backend.indexed_documents()
+
+    def health(self) -> EngineHealth:
+        backend = self.backend
+        if not backend.setup_complete:
+            backend.setup()
+        exists = whoosh_index.exists(backend.storage)
+        outdated = bool(getattr(backend, "positions_outdated", False))
+        return EngineHealth(
+            exists=exists,
+            documents=backend.searcher_get().doc_count(),
+            schema_current=not outdated,
+            hint=OUTDATED_HINT if outdated else "",
+        )
+
+    def clear(self) -> None:
+        self.backend.clear()
+
+    def search(self, plan: QueryPlan) -> EngineResult:
+        view = self.backend.index_view()
+        if plan.query is None:
+            matched, scores = view.live, None
+        else:
+            q = plan_query(
+                plan.query,
+                title_only=plan.title_only,
+                expand=view.terms_containing,
+                span=lambda *, fieldname, needle: view.lexicon(fieldname).spanning(needle),
+            )
+            if q is None:
+                return EngineResult(ids=(), count=0, facets={})
+            matched, scores = view.evaluate(q)
+            matched = matched & view.live
+        filters, base_filter = plan_filters(plan)
+        masks = {name: view.evaluate(f, scored=False)[0] for name, f in filters.items()}
+        base = view.live if base_filter is None else view.evaluate(base_filter, scored=False)[0]
+        allowed = base
+        for mask in masks.values():
+            allowed = allowed & mask
+        final = matched & allowed
+        facets: dict[str, dict[str, int]] = {}
+        for name in plan.facets:
+            fieldname = facet_get(name=name).field
+            if fieldname in masks:
+                # counted with every other facet's filter, not its own (multi-select)
+                scope = matched & base
+                for other, mask in masks.items():
+                    if other != fieldname:
+                        scope = scope & mask
+            else:
+                scope = final
+            facets[name] = view.facet_counts(fieldname=fieldname, mask=scope)
+        if plan.collapse:
+            final = view.collapse(mask=final, scores=scores, sort=plan.sort)
+        docnums = view.top(mask=final, scores=scores, sort=plan.sort, limit=max(plan.limit, 1))
+        return EngineResult(
+            ids=tuple(view.django_ids(docnums=docnums)), count=int(final.sum()), facets=facets
+        )
