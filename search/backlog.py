@@ -28,10 +28,10 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
-from whoosh.index import LockError
 
 from articles import pipeline
 
+from .engines.contract import IndexBusy
 from .models import IndexChange
 from .services import articles_index_sync
 
@@ -79,7 +79,7 @@ def index_wake(*, delay: float = 0, attempt: int = 0) -> None:
     if pipeline.tasks_inline():
         try:
             index_backlog_apply()
-        except LockError as exc:
+        except IndexBusy as exc:
             # Another process holds the index (a rebuild, say): the marks stay, and the next
             # change, update_index or search_check --fix works them off.
             logger.warning("index busy (%s); %d changes wait", exc, IndexChange.objects.count())

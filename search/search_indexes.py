@@ -16,6 +16,8 @@ from haystack.fields import FacetMultiValueField
 
 from articles.models import Article
 
+from .facets import FACETS, Facet
+
 
 def article_search_text(*, article: Article) -> str:
     """Everything a query may match: title, source, people, tags, summary and body."""
@@ -30,20 +32,26 @@ def article_search_text(*, article: Article) -> str:
     return "\n".join(p for p in parts if p)
 
 
-class ArticleIndex(indexes.SearchIndex, indexes.Indexable):
+def _facet_field(facet: Facet) -> indexes.SearchField:
+    return FacetMultiValueField(null=True) if facet.multi_valued else indexes.FacetCharField(null=True)
+
+
+# The facet fields come from the registry (``search.facets``): adding a facet there adds its
+# field here, and ``ArticleIndex`` then needs its ``prepare_<field>`` (a test checks).
+FacetFields = indexes.DeclarativeMetaclass(
+    "FacetFields",
+    (indexes.SearchIndex,),
+    {"__module__": __name__, **{facet.field: _facet_field(facet) for facet in FACETS}},
+)
+
+
+class ArticleIndex(FacetFields, indexes.Indexable):
     text = indexes.CharField(document=True)
     title = indexes.CharField(model_attr="title")
     source = indexes.CharField()
     authors = indexes.MultiValueField()
     tags = indexes.MultiValueField()
     published = indexes.DateField(model_attr="published_on", null=True)
-    year = indexes.CharField(null=True)
-    month = indexes.CharField(null=True)
-    source_exact = indexes.FacetCharField()
-    author_exact = FacetMultiValueField()
-    tag_exact = FacetMultiValueField()
-    # names of the policy documents the article mentions (facet "提及文件")
-    policy = FacetMultiValueField()
     # the repost group; an article outside any group gets its own value (-id), so
     # results can be collapsed to one hit per story
     story = indexes.IntegerField()
@@ -94,6 +102,7 @@ class ArticleIndex(indexes.SearchIndex, indexes.Indexable):
         return self.prepare_tags(obj)
 
     def prepare_policy(self, obj: Article) -> list[str]:
+        # names of the policy documents the article mentions
         return sorted({d.name for d in obj.policy_documents.all()})
 
     def prepare_story(self, obj: Article) -> int:

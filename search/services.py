@@ -1,4 +1,4 @@
-"""Writes to the search index."""
+"""Writes to the search index, through the engine (``search.engines``)."""
 
 from __future__ import annotations
 
@@ -7,22 +7,21 @@ from haystack.utils import get_identifier
 
 from articles.models import Article
 
+from .engines import engine_get
+
 # Articles per writer commit when reindexing many rows.
 BATCH_SIZE = 500
 
 
-def _article_index():
-    return connections["default"].get_unified_index().get_index(Article)
-
-
-def _backend():
-    return connections["default"].get_backend()
-
-
 def articles_index_sync(*, ids: list[int], batch_size: int = BATCH_SIZE) -> dict[str, int]:
-    """Update published articles among ``ids`` and remove every other id, one commit per batch."""
-    index = _article_index()
-    backend = _backend()
+    """Update published articles among ``ids`` and remove every other id, one commit per batch.
+
+    Raises ``search.engines.contract.IndexBusy`` when the index cannot be written now; the
+    batches before it are written.
+    """
+    # The index definition says which rows are indexed and with what they are loaded.
+    index = connections["default"].get_unified_index().get_index(Article)
+    engine = engine_get()
     updated = removed = 0
     batch_size = max(batch_size, 1)
     for i in range(0, len(ids), batch_size):
@@ -30,13 +29,7 @@ def articles_index_sync(*, ids: list[int], batch_size: int = BATCH_SIZE) -> dict
         rows = list(index.index_queryset().filter(pk__in=chunk))
         found = {a.pk for a in rows}
         gone = [get_identifier(f"articles.article.{pk}") for pk in chunk if pk not in found]
-        if hasattr(backend, "documents_apply"):
-            backend.documents_apply(index=index, objects=rows, remove_ids=gone)
-        else:
-            if rows:
-                backend.update(index, rows)
-            for ident in gone:
-                backend.remove(ident)
+        engine.documents_apply(objects=rows, remove_ids=gone)
         updated += len(rows)
         removed += len(gone)
     return {"updated": updated, "removed": removed}

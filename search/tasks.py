@@ -7,10 +7,10 @@ import time
 
 from celery import shared_task
 from django.conf import settings
-from whoosh.index import LockError
 
 from .backlog import index_backlog_apply, index_changes_mark, index_wake
 from .backlog import index_sweep as backlog_sweep
+from .engines.contract import IndexBusy
 from .models import IndexChange
 
 logger = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ def index_articles(
     _last_apply = time.monotonic()
     try:
         result = index_backlog_apply()
-    except LockError as exc:
+    except IndexBusy as exc:
         # Another writer holds the index longer than we wait for it. The marks stay in the
         # backlog; a fresh, delayed wake-up tries again. (Not ``self.retry``: the retried
         # message would keep this one's expiry, already past, and be discarded on arrival.)

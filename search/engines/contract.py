@@ -102,6 +102,11 @@ class QueryPlan:
     facets: tuple[str, ...] = ()
 
 
+class IndexBusy(Exception):
+    """Another writer holds the index longer than the engine waits for it: nothing was
+    written, and the same call may simply be made again later."""
+
+
 @dataclass(frozen=True)
 class EngineResult:
     ids: tuple[int, ...]  # article ids, ranked, at most ``plan.limit``
@@ -128,7 +133,7 @@ class SearchEngine(Protocol):
     def documents_apply(self, *, objects: Sequence[object], remove_ids: Iterable[str]) -> None:
         """Index (add or replace) the articles ``objects`` and delete the documents whose
         haystack identifiers (``articles.article.<pk>``) are ``remove_ids``; visible to the
-        next ``search`` once this returns."""
+        next ``search`` once this returns. Raises ``IndexBusy`` when it cannot write now."""
         ...
 
     def search(self, plan: QueryPlan) -> EngineResult:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from haystack.fields import FacetMultiValueField, MultiValueField
 
+from articles.models import Article, PolicyDocument, PolicyMention
+from articles.tests.factories import article_make
 from search.api import FACET_KEYS, SearchQueryIn
 from search.facets import FACETS
 from search.forms import FILTER_PARAMS, SearchForm
@@ -18,6 +22,32 @@ def test_the_index_has_a_field_of_the_right_kind_for_every_facet():
     for facet in FACETS:
         field = fields[facet.field]
         assert isinstance(field, MultiValueField | FacetMultiValueField) == facet.multi_valued, facet.name
+
+
+@pytest.mark.django_db
+def test_every_facet_field_of_the_index_is_filled_from_the_article():
+    article = article_make(
+        title="分面测试：文山数据中心",
+        body="文山数据中心启用。",
+        source="分面测试来源",
+        authors=("分面作者",),
+        tags=("分面标签",),
+        published=datetime.date(2023, 7, 9),
+    )
+    document = PolicyDocument.objects.create(name="分面测试管理办法")
+    PolicyMention.objects.create(article=article, document=document)
+    prepared = ArticleIndex().full_prepare(Article.objects.get(pk=article.pk))
+    expected = {
+        "source": "分面测试来源",
+        "author": ["分面作者"],
+        "tag": ["分面标签"],
+        "policy": ["分面测试管理办法"],
+        "year": "2023",
+        "month": "2023-07",
+    }
+    assert {facet.name for facet in FACETS} == set(expected)
+    for facet in FACETS:
+        assert prepared[facet.field] == expected[facet.name], facet.name
 
 
 def test_the_form_the_page_and_the_api_list_the_registry_facets():

@@ -12,8 +12,9 @@ from collections.abc import Iterable, Sequence
 
 from haystack import connections
 from whoosh import index as whoosh_index
+from whoosh.index import LockError
 
-from search.engines.contract import EngineHealth, EngineResult, QueryPlan
+from search.engines.contract import EngineHealth, EngineResult, IndexBusy, QueryPlan
 from search.facets import facet_get
 
 from .backend import ChineseWhooshSearchBackend
@@ -36,7 +37,10 @@ class WhooshSearchEngine:
         index = None
         if objects:
             index = connections[self.using].get_unified_index().get_index(type(objects[0]))
-        self.backend.documents_apply(index=index, objects=objects, remove_ids=remove_ids)
+        try:
+            self.backend.documents_apply(index=index, objects=objects, remove_ids=remove_ids)
+        except LockError as exc:  # Whoosh has one writer; another process holds it
+            raise IndexBusy(str(exc) or "Whoosh 索引正被另一个写入者占用") from exc
 
     def terms_expand(self, *, fieldname: str, needle: str) -> list[str]:
         return self.backend.index_view().terms_containing(fieldname=fieldname, needle=needle)
