@@ -17,7 +17,7 @@ from search import highlight, selectors
 from search.evaluation.report import table_render
 
 from .configs import OURS, TUTORIAL, bench_connection, connection_search_index, index_size_bytes
-from .corpus import CorpusPool, synthetic_doc_make
+from .corpus import BenchArticle, CorpusPool, synthetic_doc_make
 
 FIRST_PAGE = 10
 
@@ -190,8 +190,6 @@ def config_measure(
 
 
 def _bench_article(*, pool: CorpusPool, pk: int, seed: int):
-    from .corpus import BenchArticle
-
     return BenchArticle(synthetic_doc_make(pool=pool, pk=pk, seed=seed))
 
 

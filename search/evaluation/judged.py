@@ -8,6 +8,8 @@ from pathlib import Path, PurePath
 
 import yaml
 
+from articles.models import IngestItem
+
 from .metrics import EVERYDAY, QueryOutcome, recall_at_k, reciprocal_rank
 
 JUDGED_QUERIES_PATH = Path(__file__).resolve().parent / "judged_queries.yaml"
@@ -56,8 +58,6 @@ def judged_queries_load(*, path: Path | None = None) -> list[JudgedQuery]:
 
 def file_articles_map(*, names: Iterable[str] | None = None) -> dict[str, int]:
     """Corpus file name → article id, from the ingest records; the latest run wins."""
-    from articles.models import IngestItem
-
     wanted = set(names) if names is not None else None
     mapping: dict[str, int] = {}
     rows = (

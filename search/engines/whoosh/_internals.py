@@ -26,6 +26,7 @@ import threading
 from typing import Any
 
 import numpy as np
+import whoosh.index
 
 
 class _Counter:
@@ -162,7 +163,5 @@ class _PickleReadingLegacyPaths:
 
 def schema_legacy_paths_install() -> None:
     """Let ``whoosh.index`` open indexes whose schema names ``LEGACY_CLASS_PATHS``."""
-    import whoosh.index
-
     if not isinstance(whoosh.index.pickle, _PickleReadingLegacyPaths):
         whoosh.index.pickle = _PickleReadingLegacyPaths()

@@ -21,6 +21,7 @@ import threading
 from collections.abc import Iterable, Sequence
 
 from django.conf import settings
+from haystack import connections
 from haystack.backends.whoosh_backend import WhooshEngine, WhooshSearchBackend
 from haystack.constants import DJANGO_ID
 from haystack.utils import get_identifier
@@ -173,8 +174,6 @@ class ChineseWhooshSearchBackend(WhooshSearchBackend):
     # --- haystack's search path --------------------------------------------------------
 
     def build_models_list(self):
-        from haystack import connections
-
         # With one indexed model every document is of that model: narrowing by
         # django_ct would only add a scan over the whole index to each query.
         if len(connections[self.connection_alias].get_unified_index().get_indexed_models()) <= 1:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from articles.models import Article
 from search.evaluation.judged import (
     JUDGED_QUERIES_PATH,
     JudgedQuery,
@@ -21,6 +22,7 @@ from search.evaluation.judged import (
 )
 from search.evaluation.metrics import EVERYDAY, HARD, GroupSummary, QueryOutcome, outcomes_summarise
 from search.evaluation.report import table_render
+from search.selectors import QuerySyntaxError, SearchParams, article_search
 
 GROUP_LABELS = {
     EVERYDAY: "日常查询",
@@ -37,8 +39,6 @@ GROUP_LABELS = {
 
 def product_search_ids(query: str, k: int) -> list[int | frozenset[int]]:
     """The first result page as the search page shows it: one entry per story, with its reposts."""
-    from search.selectors import QuerySyntaxError, SearchParams, article_search
-
     try:
         page = article_search(params=SearchParams(q=query, page=1, page_size=k))
     except QuerySyntaxError:
@@ -149,8 +149,6 @@ class Command(BaseCommand):
             raise CommandError("；".join(failures))
 
     def _write_misses(self, *, queries: list[JudgedQuery], outcomes: list[QueryOutcome], k: int) -> None:
-        from articles.models import Article
-
         for judged, outcome in zip(queries, outcomes, strict=True):
             if not outcome.missed:
                 continue
