@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -144,6 +145,16 @@ class Stack:
         self.sweep_seconds = sweep_seconds
         self.processes: list[subprocess.Popen] = []
         self.extra_env = env
+        # Like docker-compose's `restart: unless-stopped`: a worker that exits by itself (not
+        # killed by the test) is started again. Celery's worker can exit when Redis goes away
+        # while it restores unacknowledged messages (kombu's redis transport raises
+        # AttributeError there); a deployment's supervisor restarts it, so the tests do too.
+        self.restarts: list[str] = []
+        self._spawned: dict[int, tuple[str, list[str]]] = {}
+        self._stopped_on_purpose: set[int] = set()
+        self._stopping = threading.Event()
+        self._supervisor = threading.Thread(target=self._supervise, name="stack-supervisor", daemon=True)
+        self._supervisor.start()
 
     def env(self) -> dict[str, str]:
         env = {
@@ -178,7 +189,22 @@ class Stack:
         )
         process.log_path = self.workdir / f"{name}.log"  # type: ignore[attr-defined]
         self.processes.append(process)
+        self._spawned[process.pid] = (name, args)
         return process
+
+    def _supervise(self) -> None:
+        while not self._stopping.wait(0.5):
+            for process in list(self.processes):
+                if process.poll() is None or process.pid in self._stopped_on_purpose:
+                    continue
+                if process.pid not in self._spawned:
+                    continue
+                name, args = self._spawned.pop(process.pid)
+                self.restarts.append(f"{name} exited ({process.returncode})")
+                with open(self.workdir / f"{name}.log", "ab") as log:
+                    note = f"\n[supervisor] {name} exited with {process.returncode}; starting it again\n"
+                    log.write(note.encode())
+                self._spawn(name, args)
 
     def worker(self, *, name: str, queue: str, concurrency: int) -> subprocess.Popen:
         process = self._spawn(
@@ -207,14 +233,16 @@ class Stack:
     def log(self, process: subprocess.Popen) -> str:
         return Path(process.log_path).read_text(errors="replace")  # type: ignore[attr-defined]
 
-    @staticmethod
-    def kill_all(process: subprocess.Popen) -> None:
+    def kill_all(self, process: subprocess.Popen) -> None:
         """SIGKILL a worker and its pool at once, as a lost machine or the OOM killer would."""
+        self._stopped_on_purpose.add(process.pid)
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
 
     def stop(self) -> None:
+        self._stopping.set()
+        self._supervisor.join(timeout=5)
         for process in self.processes:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
