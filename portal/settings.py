@@ -326,6 +326,9 @@ SEARCH_SEGMENT_CACHE_MB = env_int("SEARCH_SEGMENT_CACHE_MB", 512)
 SEARCH_COMMIT_INTERVAL_SECONDS = env_int("SEARCH_COMMIT_INTERVAL_SECONDS", 5)
 # How long a writer waits for Whoosh's lock before its task gives up and retries later.
 SEARCH_WRITER_LOCK_SECONDS = env_int("SEARCH_WRITER_LOCK_SECONDS", 120)
+# The Elasticsearch engine (SEARCH_BACKEND=elasticsearch): the node and the index it uses.
+ELASTICSEARCH_URL = env_str("ELASTICSEARCH_URL", "http://127.0.0.1:9200/")
+ELASTICSEARCH_INDEX = env_str("ELASTICSEARCH_INDEX", "policy_news")
 if SEARCH_BACKEND == "whoosh":
     HAYSTACK_CONNECTIONS = {
         "default": {
@@ -334,11 +337,13 @@ if SEARCH_BACKEND == "whoosh":
         }
     }
 else:
+    # search.engines.elasticsearch: jieba's words indexed as whitespace-separated tokens.
     HAYSTACK_CONNECTIONS = {
         "default": {
-            "ENGINE": "haystack.backends.elasticsearch7_backend.Elasticsearch7SearchEngine",
-            "URL": env_str("ELASTICSEARCH_URL", "http://127.0.0.1:9200/"),
-            "INDEX_NAME": env_str("ELASTICSEARCH_INDEX", "policy_news"),
+            "ENGINE": "search.engines.elasticsearch.backend.ChineseElasticsearchEngine",
+            "URL": ELASTICSEARCH_URL,
+            "INDEX_NAME": ELASTICSEARCH_INDEX,
+            "REPLICAS": env_int("ELASTICSEARCH_REPLICAS", 0),
         }
     }
 # Errors from the index must surface, not turn into empty result pages.

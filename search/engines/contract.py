@@ -107,6 +107,11 @@ class IndexBusy(Exception):
     written, and the same call may simply be made again later."""
 
 
+class EngineUnavailable(Exception):
+    """The engine cannot be reached or refuses to answer (a search server that is down):
+    pages show a message instead of results, and nothing is lost by asking again later."""
+
+
 @dataclass(frozen=True)
 class EngineResult:
     ids: tuple[int, ...]  # article ids, ranked, at most ``plan.limit``
@@ -137,7 +142,8 @@ class SearchEngine(Protocol):
         ...
 
     def search(self, plan: QueryPlan) -> EngineResult:
-        """Match, rank, collapse and count facets for ``plan``."""
+        """Match, rank, collapse and count facets for ``plan``. Raises ``EngineUnavailable``
+        when the engine cannot answer now."""
         ...
 
     def terms_expand(self, *, fieldname: str, needle: str) -> list[str]:
