@@ -363,6 +363,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "jieba": {"level": "WARNING"},
+        # The Elasticsearch client logs every request at INFO (a line per search).
+        "elasticsearch": {"level": "WARNING"},
         # Inline tasks would print a "succeeded" line per article into command output.
         "celery.app.trace": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"},
         "search.tasks": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"},

@@ -25,6 +25,9 @@ OUTDATED_HINT = (
     "Elasticsearch 索引的映射与当前代码不同（例如由 haystack 默认设置建立）："
     "运行 python manage.py rebuild_index 重建即可。"
 )
+MISSING_HINT = "Elasticsearch 中还没有这个索引：运行 python manage.py rebuild_index 建立。"
+# Seconds ``health`` (search_check, the start-up check) waits for the node.
+HEALTH_TIMEOUT = 3
 UNREACHABLE_HINT = (
     "Elasticsearch 无法连接（{url}）：启动它（bash scripts/elasticsearch.sh），或检查 ELASTICSEARCH_URL。"
 )
@@ -55,8 +58,8 @@ class ElasticsearchSearchEngine:
     def health(self) -> EngineHealth:
         backend = self.backend
         try:
-            if not backend.conn.indices.exists(index=backend.index_name):
-                return EngineHealth(exists=False, documents=0)
+            if not backend.conn.indices.exists(index=backend.index_name, request_timeout=HEALTH_TIMEOUT):
+                return EngineHealth(exists=False, documents=0, hint=MISSING_HINT)
             if not backend.setup_complete:
                 backend.setup()
             documents = backend.document_count()
