@@ -14,11 +14,14 @@ import uuid
 import elasticsearch
 import pytest
 from django.conf import settings
+from django.core.management import call_command
 from haystack import connections
 
+from articles.tests.factories import article_make
+from search.engines.contract import IndexBusy, QueryPlan
 from search.engines.elasticsearch.engine import ElasticsearchSearchEngine
 
-from .base import EngineContract
+from .base import EngineContract, identifier, published_rows
 
 pytestmark = pytest.mark.elasticsearch
 
@@ -67,3 +70,58 @@ class TestElasticsearchEngine(EngineContract):
         with elasticsearch_connection() as alias:
             engine = ElasticsearchSearchEngine(using=alias)
             yield engine
+
+
+# --- what only this engine has: haystack's commands, a cluster refusing writes, old mappings ---
+
+
+@pytest.fixture
+def alias(db, node):
+    with elasticsearch_connection() as alias:
+        yield alias
+
+
+def test_haystack_rebuild_update_and_clear_index_work_on_the_engine(
+    alias, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        article = article_make(title="增值税留抵退税政策延续", body="纳税人可申请退还增量留抵税额。")
+    call_command("rebuild_index", using=[alias], interactive=False, verbosity=0)
+    engine = ElasticsearchSearchEngine(using=alias)
+    assert EngineContract.search(engine, q="税").ids == (article.id,)
+    assert set(engine.documents_indexed()) == {article.id}
+    call_command("update_index", using=[alias], verbosity=0)
+    assert engine.health().documents == 1
+    call_command("clear_index", using=[alias], interactive=False, verbosity=0)
+    assert engine.search(QueryPlan(query=None)).count == 0
+
+
+@pytest.mark.parametrize("block", ["index.blocks.write", "index.blocks.read_only_allow_delete"])
+def test_a_cluster_refusing_writes_makes_the_index_busy(alias, block, django_capture_on_commit_callbacks):
+    engine = ElasticsearchSearchEngine(using=alias)
+    with django_capture_on_commit_callbacks(execute=False):
+        article = article_make(title="数据出境安全评估办法")
+    engine.documents_apply(objects=published_rows([article.pk]), remove_ids=())
+    backend = engine.backend
+    backend.conn.indices.put_settings(index=backend.index_name, body={block: True})
+    try:
+        with pytest.raises(IndexBusy):
+            engine.documents_apply(objects=published_rows([article.pk]), remove_ids=())
+    finally:
+        backend.conn.indices.put_settings(index=backend.index_name, body={block: None})
+    # reading goes on meanwhile, and the same call succeeds once the block is lifted
+    assert EngineContract.search(engine, q="出境").ids == (article.id,)
+    engine.documents_apply(objects=(), remove_ids=[identifier(article)])
+    assert EngineContract.search(engine, q="出境").ids == ()
+
+
+def test_an_index_made_with_haystacks_default_mapping_asks_for_a_rebuild(alias):
+    engine = ElasticsearchSearchEngine(using=alias)
+    backend = engine.backend
+    backend.conn.indices.create(
+        index=backend.index_name,
+        mappings={"properties": {"text": {"type": "text", "analyzer": "standard"}}},
+    )
+    health = engine.health()
+    assert health.exists and not health.schema_current
+    assert "rebuild_index" in health.hint
