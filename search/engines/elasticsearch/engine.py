@@ -49,7 +49,7 @@ class ElasticsearchSearchEngine:
 
     def terms_expand(self, *, fieldname: str, needle: str) -> list[str]:
         with self._answering():
-            return self.backend.lexicon.containing(fieldname=fieldname, needle=needle)
+            return list(self.backend.lexicon.containing(fieldname=fieldname, needle=needle))
 
     def documents_indexed(self) -> dict[int, str]:
         with self._answering():
