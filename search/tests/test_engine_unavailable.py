@@ -14,8 +14,6 @@ from django.core.management import call_command
 from django.test import Client
 from haystack import connections
 
-from articles.tests.factories import article_make
-from pages.models import TrendTopic
 from search import checks
 from search.engines.contract import EngineUnavailable, IndexBusy, QueryPlan
 from search.engines.elasticsearch.engine import ElasticsearchSearchEngine
@@ -91,16 +89,6 @@ def test_a_search_feed_answers_503(client: Client, engine_down):
     response = client.get("/feeds/search.rss", {"q": "税"})
     assert response.status_code == 503
     assert "请稍后再试" in response.content.decode()
-
-
-@pytest.mark.django_db
-def test_the_home_page_shows_without_trend_counts(
-    client: Client, engine_down, django_capture_on_commit_callbacks
-):
-    with django_capture_on_commit_callbacks(execute=False):
-        article_make(title="网络安全等级保护新规发布")
-    TrendTopic.objects.create(name="等保", query="等保", active=True)
-    assert client.get("/").status_code == 200
 
 
 def test_the_start_up_check_reports_an_unreachable_node(settings, dead_engine):
