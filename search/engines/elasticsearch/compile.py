@@ -24,6 +24,9 @@ BOOST_TITLE_SUB = 1.0
 BOOST_UNIT = 0.6
 BOOST_SYNONYM = 0.5
 
+# Clauses one bool query may hold (Lucene's maxClauseCount in Elasticsearch 7).
+MAX_CLAUSES = 1024
+
 Expand = Callable[..., list[str]]
 Span = Callable[..., list[list[list[str]]]]
 Dsl = dict[str, Any]
@@ -32,6 +35,9 @@ Dsl = dict[str, Any]
 def any_of(clauses: list[Dsl]) -> Dsl:
     if len(clauses) == 1:
         return clauses[0]
+    if len(clauses) > MAX_CLAUSES:
+        # nested ORs add up the same scores
+        clauses = [any_of(clauses[i : i + MAX_CLAUSES]) for i in range(0, len(clauses), MAX_CLAUSES)]
     return {"bool": {"should": clauses, "minimum_should_match": 1}}
 
 
