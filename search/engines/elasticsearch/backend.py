@@ -97,7 +97,9 @@ class ChineseElasticsearchSearchBackend(Elasticsearch7SearchBackend):
         then refresh. Raises ``IndexBusy`` when the cluster refuses the writes (a retry
         writes the same documents again, so a partly applied batch is harmless)."""
         try:
-            if not self.setup_complete:
+            # A bulk write to a missing index would create it with a guessed mapping (after
+            # a clear_index elsewhere, say): make it with ours first.
+            if not self.setup_complete or not self.conn.indices.exists(index=self.index_name):
                 self.setup()
             actions: list[dict] = []
             if objects:

@@ -79,16 +79,26 @@ class ElasticsearchSearchEngine:
         self.backend.clear()
 
     def search(self, plan: QueryPlan) -> EngineResult:
-        backend = self.backend
         with self._answering():
-            if not backend.setup_complete:
-                backend.setup()
-            query: Dsl | None = None
-            if plan.query is not None:
-                query = self._query(plan)
-                if query is None:
-                    return EngineResult(ids=(), count=0, facets={})
-            answer = backend.conn.search(index=backend.index_name, **search_body(plan, query=query))
+            try:
+                return self._search(plan)
+            except elasticsearch.NotFoundError:
+                # The index was deleted under us (rebuild_index or clear_index in another
+                # process): it is made again, empty, and filled by whoever rebuilds it.
+                self.backend.setup_complete = False
+                self.backend.lexicon.clear()
+                return self._search(plan)
+
+    def _search(self, plan: QueryPlan) -> EngineResult:
+        backend = self.backend
+        if not backend.setup_complete:
+            backend.setup()
+        query: Dsl | None = None
+        if plan.query is not None:
+            query = self._query(plan)
+            if query is None:
+                return EngineResult(ids=(), count=0, facets={})
+        answer = backend.conn.search(index=backend.index_name, **search_body(plan, query=query))
         return result_read(plan, answer)
 
     def _query(self, plan: QueryPlan) -> Dsl | None:

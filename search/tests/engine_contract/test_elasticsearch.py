@@ -125,3 +125,24 @@ def test_an_index_made_with_haystacks_default_mapping_asks_for_a_rebuild(alias):
     health = engine.health()
     assert health.exists and not health.schema_current
     assert "rebuild_index" in health.hint
+
+
+def test_a_search_after_the_index_was_deleted_elsewhere_finds_nothing_and_no_error(alias):
+    engine = ElasticsearchSearchEngine(using=alias)
+    assert engine.search(QueryPlan(query=None)).count == 0  # makes the index
+    engine.backend.conn.indices.delete(index=engine.backend.index_name)  # another process's clear
+    assert EngineContract.search(engine, q="税").ids == ()
+    assert engine.health().exists
+
+
+def test_a_write_after_the_index_was_deleted_elsewhere_makes_it_with_our_mapping(
+    alias, django_capture_on_commit_callbacks
+):
+    engine = ElasticsearchSearchEngine(using=alias)
+    with django_capture_on_commit_callbacks(execute=False):
+        article = article_make(title="增值税留抵退税政策延续")
+    engine.documents_apply(objects=published_rows([article.pk]), remove_ids=())
+    engine.backend.conn.indices.delete(index=engine.backend.index_name)  # another process's clear
+    engine.documents_apply(objects=published_rows([article.pk]), remove_ids=())
+    assert engine.health().schema_current
+    assert EngineContract.search(engine, q="税").ids == (article.id,)
