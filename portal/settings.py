@@ -8,6 +8,7 @@ run inline) except production secrets, which must be given when DEBUG is off.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -329,6 +330,10 @@ SEARCH_WRITER_LOCK_SECONDS = env_int("SEARCH_WRITER_LOCK_SECONDS", 120)
 # The Elasticsearch engine (SEARCH_BACKEND=elasticsearch): the node and the index it uses.
 ELASTICSEARCH_URL = env_str("ELASTICSEARCH_URL", "http://127.0.0.1:9200/")
 ELASTICSEARCH_INDEX = env_str("ELASTICSEARCH_INDEX", "policy_news")
+if not re.fullmatch(r"[a-z0-9][a-z0-9_.-]{0,199}", ELASTICSEARCH_INDEX):
+    raise ImproperlyConfigured(
+        f"ELASTICSEARCH_INDEX must be a lower-case Elasticsearch index name, not {ELASTICSEARCH_INDEX!r}"
+    )
 if SEARCH_BACKEND == "whoosh":
     HAYSTACK_CONNECTIONS = {
         "default": {

@@ -103,8 +103,9 @@ class QueryPlan:
 
 
 class IndexBusy(Exception):
-    """Another writer holds the index longer than the engine waits for it: nothing was
-    written, and the same call may simply be made again later."""
+    """The index cannot be written now (another writer holds it longer than the engine
+    waits, a search server refuses writes or cannot be reached): the same call may simply
+    be made again later. Nothing was written, or only documents the next call writes again."""
 
 
 class EngineUnavailable(Exception):
