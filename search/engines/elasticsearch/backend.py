@@ -31,8 +31,8 @@ from haystack.utils import get_identifier
 from search.engines.contract import IndexBusy
 from zhtext.analysis import dictionary_refresh
 
-from .lexicon import Lexicon
-from .mapping import document_build, index_mappings, index_settings, mapping_build
+from .lexicon import WORDS_INDEX_MAPPINGS, Lexicon, words_index_name
+from .mapping import WORD_FIELDS, document_build, index_mappings, index_settings, mapping_build, words_field
 
 # Statuses of a write the cluster refused for now: 429 too many requests (also a flood-stage
 # read-only block), 403 a write block, 503 no master / shard not available.
@@ -45,7 +45,8 @@ class ChineseElasticsearchSearchBackend(Elasticsearch7SearchBackend):
         self.replicas = int(connection_options.get("REPLICAS", 0))
         self.properties: dict[str, Any] = {}
         self.mapping_outdated = False
-        self.lexicon = Lexicon(search=self._aggregations)
+        self.words_index_name = words_index_name(self.index_name)
+        self.lexicon = Lexicon(msearch=self._words_msearch, main_search=self._main_search)
 
     # --- index -----------------------------------------------------------------------
 
@@ -57,14 +58,19 @@ class ChineseElasticsearchSearchBackend(Elasticsearch7SearchBackend):
         unified_index = connections[self.connection_alias].get_unified_index()
         self.content_field_name, self.properties = self.build_schema(unified_index.all_searchfields())
         mappings = index_mappings(properties=self.properties)
-        if not self.conn.indices.exists(index=self.index_name):
-            # 400 resource_already_exists: another process created it meanwhile
-            self.conn.indices.create(
-                index=self.index_name,
-                settings=index_settings(replicas=self.replicas),
-                mappings=mappings,
-                ignore=400,
-            )
+        for name, index_mapping in (
+            (self.index_name, mappings),
+            (self.words_index_name, WORDS_INDEX_MAPPINGS),
+        ):
+            if not self.conn.indices.exists(index=name):
+                # 400 resource_already_exists: another process created it meanwhile
+                self.conn.indices.create(
+                    index=name,
+                    settings=index_settings(replicas=self.replicas),
+                    mappings=index_mapping,
+                    ignore=400,
+                )
+                self.lexicon.forget_written()
         existing = self.conn.indices.get_mapping(index=self.index_name)
         current = next(iter(existing.values()), {}).get("mappings", {}).get("properties", {})
         self.mapping_outdated = any(current.get(name) != spec for name, spec in self.properties.items())
@@ -73,11 +79,13 @@ class ChineseElasticsearchSearchBackend(Elasticsearch7SearchBackend):
 
     def clear(self, models=None, commit=True):
         self.lexicon.clear()
+        if models is None:
+            self.conn.indices.delete(index=self.words_index_name, ignore=404)
         super().clear(models=models, commit=commit)
 
     def delete_index(self):
         self.lexicon.clear()
-        self.conn.indices.delete(index=self.index_name, ignore=404)
+        self.conn.indices.delete(index=f"{self.index_name},{self.words_index_name}", ignore=404)
         self.setup_complete = False
 
     # --- writing ---------------------------------------------------------------------
@@ -88,9 +96,8 @@ class ChineseElasticsearchSearchBackend(Elasticsearch7SearchBackend):
         return document_build(prepared=index.full_prepare(obj), properties=self.properties)
 
     def update(self, index, iterable, commit=True):
-        # Indexing must use the newest words: ask the database on every batch.
-        dictionary_refresh(check_now=True)
-        super().update(index, iterable, commit=commit)
+        """haystack's update_index/rebuild_index batches, written like the index worker's."""
+        self.documents_apply(index=index, objects=list(iterable), remove_ids=())
 
     def documents_apply(self, *, index, objects: Sequence, remove_ids: Iterable[str]) -> None:
         """Update ``objects`` and delete the ``remove_ids`` identifiers in one bulk request,
@@ -99,9 +106,12 @@ class ChineseElasticsearchSearchBackend(Elasticsearch7SearchBackend):
         try:
             # A bulk write to a missing index would create it with a guessed mapping (after
             # a clear_index elsewhere, say): make it with ours first.
-            if not self.setup_complete or not self.conn.indices.exists(index=self.index_name):
+            if not self.setup_complete or not self.conn.indices.exists(
+                index=f"{self.index_name},{self.words_index_name}"
+            ):
                 self.setup()
             actions: list[dict] = []
+            words: set[tuple[str, str]] = set()
             if objects:
                 dictionary_refresh(check_now=True)
             for obj in objects:
@@ -110,20 +120,29 @@ class ChineseElasticsearchSearchBackend(Elasticsearch7SearchBackend):
                 except SkipDocument:
                     continue
                 actions += [{"index": {"_index": self.index_name, "_id": doc[ID]}}, doc]
+                words.update((f, w) for f in WORD_FIELDS for w in doc.get(words_field(f), ()))
+            # the words the batch brings, for sub-word expansion (``lexicon``)
+            actions += self.lexicon.word_actions(index_name=self.words_index_name, words=sorted(words))
             for ident in remove_ids:
                 actions.append({"delete": {"_index": self.index_name, "_id": get_identifier(ident)}})
             if not actions:
                 return
             answer = self.conn.bulk(body=actions, refresh=True)
         except elasticsearch.ConnectionError as exc:
+            self.lexicon.forget_written()
             raise IndexBusy(f"Elasticsearch 无法连接（{self.conn_url()}）：{exc.__class__.__name__}") from exc
         except elasticsearch.TransportError as exc:
+            self.lexicon.forget_written()
             if exc.status_code in BUSY_STATUSES:
                 raise IndexBusy(f"Elasticsearch 拒绝写入（{exc.status_code}）：{exc.error}") from exc
             raise
-        self.lexicon.clear()
         if answer.get("errors"):
-            _bulk_errors_raise(answer)
+            try:
+                _bulk_errors_raise(answer)
+            except Exception:
+                self.lexicon.forget_written()
+                raise
+        self.lexicon.answers_forget()
 
     def conn_url(self) -> str:
         hosts = getattr(self.conn.transport, "hosts", None) or [{}]
@@ -132,10 +151,18 @@ class ChineseElasticsearchSearchBackend(Elasticsearch7SearchBackend):
 
     # --- reading ---------------------------------------------------------------------
 
-    def _aggregations(self, body: dict) -> dict:
+    def _main_search(self, body: dict) -> dict:
         if not self.setup_complete:
             self.setup()
-        return self.conn.search(index=self.index_name, **body).get("aggregations", {})
+        return self.conn.search(index=self.index_name, **body)
+
+    def _words_msearch(self, bodies: list[dict]) -> list[dict]:
+        if not self.setup_complete:
+            self.setup()
+        lines: list[dict] = []
+        for body in bodies:
+            lines += [{"index": self.words_index_name}, body]
+        return self.conn.msearch(body=lines)["responses"]
 
     def indexed_documents(self) -> dict[int, str]:
         """``django_id`` → stored ``updated`` value for every document (for search_check)."""
@@ -165,7 +192,8 @@ def _bulk_errors_raise(answer: dict) -> None:
     for item in answer.get("items", ()):
         (op, result), *_ = item.items()
         status = int(result.get("status", 500))
-        if 200 <= status < 300 or (op == "delete" and status == 404):
+        # a missing document's delete is fine, and so is a word the word index has already
+        if 200 <= status < 300 or (op == "delete" and status == 404) or (op == "create" and status == 409):
             continue
         error = result.get("error", {})
         if status in BUSY_STATUSES:
