@@ -6,7 +6,7 @@ single spaces, mapped with the built-in ``whitespace`` analyzer, so each token k
 position and a phrase is a ``match_phrase`` over consecutive tokens. Queries are built from
 the plan's already analysed words and are never re-analysed by the server. Each word field
 has a keyword twin (``text_words``, ``title_words``: the document's distinct words, doc
-values only) that sub-word expansion reads with a ``terms`` aggregation.
+values only) that ranks sub-word expansions by frequency when there are many (``lexicon``).
 """
 
 from __future__ import annotations

@@ -146,3 +146,22 @@ def test_a_write_after_the_index_was_deleted_elsewhere_makes_it_with_our_mapping
     engine.documents_apply(objects=published_rows([article.pk]), remove_ids=())
     assert engine.health().schema_current
     assert EngineContract.search(engine, q="税").ids == (article.id,)
+
+
+def test_words_are_expanded_from_the_word_index_and_rewriting_them_is_harmless(
+    alias, django_capture_on_commit_callbacks
+):
+    engine = ElasticsearchSearchEngine(using=alias)
+    with django_capture_on_commit_callbacks(execute=False):
+        article = article_make(title="APT28 利用 Windows11 漏洞", body="攻击者利用 CVE-2024-3094 后门。")
+    rows = published_rows([article.pk])
+    engine.documents_apply(objects=rows, remove_ids=())
+    assert engine.terms_expand(fieldname="text", needle="apt") == ["apt28"]
+    assert engine.terms_expand(fieldname="title", needle="windows") == ["windows11"]
+    assert engine.terms_expand(fieldname="text", needle="2024") == ["cve-2024-3094"]
+    assert engine.terms_expand(fieldname="text", needle="202") == []
+    assert engine.terms_expand(fieldname="title", needle="后") == []  # a body word only
+    # another process (or a restart) writes the same words again: they exist already (409)
+    engine.backend.lexicon.forget_written()
+    engine.documents_apply(objects=rows, remove_ids=())
+    assert EngineContract.search(engine, q="apt").ids == (article.id,)
