@@ -8,6 +8,7 @@ import logging
 from django.core.cache import cache
 
 from articles.selectors import CACHE_SECONDS, Reference
+from search.engines.contract import EngineUnavailable
 from search.selectors import QuerySyntaxError, SearchParams, article_search
 
 from .models import TrendTopic
@@ -25,7 +26,13 @@ def topic_trends(*, reference: Reference, months: int = 24) -> list[dict]:
     key = "browse:topic-trends:{}:{}".format(reference.stamp, "|".join(f"{t.pk}={t.query}" for t in topics))
     series_by_topic = cache.get(key)
     if series_by_topic is None:
-        series_by_topic = {topic.pk: _topic_months(query=topic.query) for topic in topics}
+        try:
+            series_by_topic = {topic.pk: _topic_months(query=topic.query) for topic in topics}
+        except EngineUnavailable as exc:
+            # Nor may a search engine that is down; nothing is cached, so the trends come
+            # back with the engine.
+            logger.warning("trend topics not counted: %s", exc)
+            return []
         cache.set(key, series_by_topic, CACHE_SECONDS)
     # One time axis for every topic, ending at the reference month, so charts compare.
     axis = months_ending(day=reference.day, count=months)

@@ -8,6 +8,7 @@ run inline) except production secrets, which must be given when DEBUG is off.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -326,6 +327,13 @@ SEARCH_SEGMENT_CACHE_MB = env_int("SEARCH_SEGMENT_CACHE_MB", 512)
 SEARCH_COMMIT_INTERVAL_SECONDS = env_int("SEARCH_COMMIT_INTERVAL_SECONDS", 5)
 # How long a writer waits for Whoosh's lock before its task gives up and retries later.
 SEARCH_WRITER_LOCK_SECONDS = env_int("SEARCH_WRITER_LOCK_SECONDS", 120)
+# The Elasticsearch engine (SEARCH_BACKEND=elasticsearch): the node and the index it uses.
+ELASTICSEARCH_URL = env_str("ELASTICSEARCH_URL", "http://127.0.0.1:9200/")
+ELASTICSEARCH_INDEX = env_str("ELASTICSEARCH_INDEX", "policy_news")
+if not re.fullmatch(r"[a-z0-9][a-z0-9_.-]{0,199}", ELASTICSEARCH_INDEX):
+    raise ImproperlyConfigured(
+        f"ELASTICSEARCH_INDEX must be a lower-case Elasticsearch index name, not {ELASTICSEARCH_INDEX!r}"
+    )
 if SEARCH_BACKEND == "whoosh":
     HAYSTACK_CONNECTIONS = {
         "default": {
@@ -334,11 +342,13 @@ if SEARCH_BACKEND == "whoosh":
         }
     }
 else:
+    # search.engines.elasticsearch: jieba's words indexed as whitespace-separated tokens.
     HAYSTACK_CONNECTIONS = {
         "default": {
-            "ENGINE": "haystack.backends.elasticsearch7_backend.Elasticsearch7SearchEngine",
-            "URL": env_str("ELASTICSEARCH_URL", "http://127.0.0.1:9200/"),
-            "INDEX_NAME": env_str("ELASTICSEARCH_INDEX", "policy_news"),
+            "ENGINE": "search.engines.elasticsearch.backend.ChineseElasticsearchEngine",
+            "URL": ELASTICSEARCH_URL,
+            "INDEX_NAME": ELASTICSEARCH_INDEX,
+            "REPLICAS": env_int("ELASTICSEARCH_REPLICAS", 0),
         }
     }
 # Errors from the index must surface, not turn into empty result pages.
@@ -358,6 +368,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "jieba": {"level": "WARNING"},
+        # The Elasticsearch client logs every request at INFO (a line per search).
+        "elasticsearch": {"level": "WARNING"},
         # Inline tasks would print a "succeeded" line per article into command output.
         "celery.app.trace": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"},
         "search.tasks": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import logging
 from collections.abc import Callable
 from typing import Literal
 
@@ -18,10 +19,16 @@ from pydantic import ValidationInfo, create_model, field_validator
 from articles.models import Article
 from articles.untrusted import text_controls_strip, text_xml_safe, url_http_only
 
+from .engines.contract import EngineUnavailable
 from .facets import FACET_NAMES, FACETS
 from .forms import SearchForm
 from .limits import DEFAULT_PAGE_SIZE, MAX_PAGE, MAX_PAGE_SIZE, MAX_QUERY_CHARS
-from .selectors import QuerySyntaxError, SearchPage, article_search
+from .selectors import (
+    ENGINE_UNAVAILABLE_MESSAGE,
+    QuerySyntaxError,
+    SearchPage,
+    article_search,
+)
 from .suggest import (
     SUGGEST_LIMIT,
     SUGGEST_MAX_CHARS,
@@ -78,6 +85,8 @@ api = NinjaAPI(
 )
 
 FACET_KEYS = FACET_NAMES
+
+logger = logging.getLogger(__name__)
 
 
 class ErrorOut(Schema):
@@ -189,7 +198,7 @@ def error_body(*, fields: dict[str, list[str]]) -> dict[str, object]:
 
 @api.get(
     "/search",
-    response={200: SearchOut, 400: ErrorOut},
+    response={200: SearchOut, 400: ErrorOut, 503: ErrorOut},
     summary="检索文章",
     description=(
         "参数与检索页面相同。source、author、tag、policy、year、month 可重复出现：同一项的多个值之间为“或”，"
@@ -208,6 +217,9 @@ def search_articles(request: HttpRequest, filters: Query[SearchQueryIn]):
         result = article_search(params=form.to_params())
     except QuerySyntaxError as exc:
         return Status(400, error_body(fields={"q": [str(exc)]}))
+    except EngineUnavailable as exc:
+        logger.warning("search engine unavailable: %s", exc)
+        return Status(503, {"error": ENGINE_UNAVAILABLE_MESSAGE, "fields": {}})
     return Status(200, search_page_payload(page=result))
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.checks import Error, Warning, register
 
+from .engines import engine_get
+
 
 @register("search")
 def search_settings_check(app_configs, **kwargs):
@@ -28,3 +30,21 @@ def search_settings_check(app_configs, **kwargs):
         if parent.exists() and not os.access(parent, os.W_OK):
             problems.append(Error(f"{label}不可写：{path}", id="search.E001"))
     return problems
+
+
+@register("search")
+def elasticsearch_reachable_check(app_configs, using: str = "default", **kwargs):
+    """With ``SEARCH_BACKEND=elasticsearch``: the node answers and the index is usable.
+
+    Warnings, not errors: the site's other pages work without the engine, and the search
+    page says the search is unavailable until the node is back.
+    """
+    if settings.SEARCH_BACKEND != "elasticsearch":
+        return []
+    health = engine_get(using=using).health()
+    if health.exists and health.schema_current:
+        return []
+    if health.exists:
+        return [Warning("Elasticsearch 索引的映射已过时。", hint=health.hint, id="search.W003")]
+    # unreachable, or reachable without the index: the hint says which and what to do
+    return [Warning(health.hint or "Elasticsearch 索引不可用。", id="search.W002")]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -24,14 +25,22 @@ from articles.models import Article, PolicyDocument, Source
 from articles.rendering import render_plain_excerpt
 from articles.untrusted import text_xml_safe
 
+from .engines.contract import EngineUnavailable
 from .forms import SearchForm
-from .selectors import QuerySyntaxError, SearchParams, article_search
+from .selectors import (
+    ENGINE_UNAVAILABLE_MESSAGE,
+    QuerySyntaxError,
+    SearchParams,
+    article_search,
+)
 
 FEED_ITEMS = 30
 SITE_NAME = "政策新闻检索门户"
 DESCRIPTION_CHARS = 200
 # Parameters that only shape the page a reader was looking at, not what a feed should follow.
 PAGE_ONLY_PARAMS = ("page", "page_size")
+
+logger = logging.getLogger(__name__)
 
 
 class FeedParamsError(ValueError):
@@ -185,6 +194,11 @@ class ArticleFeed(Feed):
             return super().__call__(request, *args, **kwargs)
         except FeedParamsError as exc:
             return HttpResponseBadRequest(f"订阅参数有误：{exc}", content_type="text/plain; charset=utf-8")
+        except EngineUnavailable as exc:
+            logger.warning("search engine unavailable: %s", exc)
+            return HttpResponse(
+                ENGINE_UNAVAILABLE_MESSAGE, status=503, content_type="text/plain; charset=utf-8"
+            )
 
     def get_feed(self, obj: FeedSubject, request: HttpRequest) -> SyndicationFeed:
         # Django refuses to write a control character (UnserializableContentError, a 500), and

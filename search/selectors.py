@@ -26,6 +26,9 @@ from .highlight import text_highlight, text_snippet
 from .limits import FACET_LIMIT, MAX_PAGE, MAX_PAGE_SIZE
 from .query import Node, QuerySyntaxError, query_needles, query_parse, query_tree
 
+# What readers see while the search engine cannot answer (the details go to the log).
+ENGINE_UNAVAILABLE_MESSAGE = "检索服务暂时无法连接，请稍后再试。文章仍可从首页和来源页浏览。"
+
 SORTS = ("relevance", "newest", "oldest")
 _MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
@@ -124,7 +127,8 @@ class SearchMatches:
 
 
 def article_matches(*, params: SearchParams, using: str = "default") -> SearchMatches:
-    """Parse, match, rank and count facets for ``params`` (raises ``QuerySyntaxError``).
+    """Parse, match, rank and count facets for ``params`` (raises ``QuerySyntaxError``, and
+    ``EngineUnavailable`` when the search engine cannot answer).
 
     ``using`` names the haystack connection (the benchmark runs on its own).
     """

@@ -1,14 +1,24 @@
 from __future__ import annotations
 
+import logging
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
 from charts.svg import search_trend_chart
 
+from .engines.contract import EngineUnavailable
 from .forms import FILTER_PARAMS, SORT_CHOICES, SearchForm
-from .selectors import FACET_LIMIT, QuerySyntaxError, article_search
+from .selectors import (
+    ENGINE_UNAVAILABLE_MESSAGE,
+    FACET_LIMIT,
+    QuerySyntaxError,
+    article_search,
+)
 from .templatetags.search_tags import querystring_replace
+
+logger = logging.getLogger(__name__)
 
 PAGINATION_WINDOW = 2
 
@@ -29,6 +39,11 @@ def search(request: HttpRequest) -> HttpResponse:
     except QuerySyntaxError as exc:
         context["error"] = str(exc)
         return render(request, "search/search.html", context, status=400)
+    except EngineUnavailable as exc:
+        logger.warning("search engine unavailable: %s", exc)
+        context["error"] = ENGINE_UNAVAILABLE_MESSAGE
+        context["unavailable"] = True
+        return render(request, "search/search.html", context, status=503)
     context.update(
         {
             "params": params,

@@ -17,6 +17,7 @@ from haystack import connections
 from articles.models import Article, Source
 from articles.tests.factories import article_make
 from pages.models import TrendTopic
+from search.engines.contract import EngineUnavailable
 
 SVG = "{http://www.w3.org/2000/svg}"
 # The newest article is from 2024, long before the day the tests run: "this week" ends on it.
@@ -197,3 +198,21 @@ def test_the_home_page_works_with_no_articles_at_all(client: Client, transaction
     html = response.content.decode()
     assert response.status_code == 200
     assert "暂时还没有文章" in html
+
+
+class _EngineDown:
+    def search(self, plan):
+        raise EngineUnavailable("Elasticsearch 无法连接")
+
+
+def test_the_home_page_shows_without_trend_charts_while_the_search_engine_is_down(
+    client: Client, corpus, monkeypatch
+) -> None:
+    cache.clear()
+    monkeypatch.setattr("search.selectors.engine_get", lambda using="default": _EngineDown())
+    response = client.get("/")
+    assert response.status_code == 200
+    assert "“勒索软件”每月相关文章数" not in response.content.decode()
+    # nothing was cached meanwhile: the charts come back with the engine
+    monkeypatch.undo()
+    assert "“勒索软件”每月相关文章数" in client.get("/").content.decode()

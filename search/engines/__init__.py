@@ -15,7 +15,7 @@ from .contract import SearchEngine
 # settings.SEARCH_BACKEND → the engine class (None: named in settings, not implemented yet).
 ENGINES: dict[str, str | None] = {
     "whoosh": "search.engines.whoosh.engine.WhooshSearchEngine",
-    "elasticsearch": None,
+    "elasticsearch": "search.engines.elasticsearch.engine.ElasticsearchSearchEngine",
 }
 
 

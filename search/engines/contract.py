@@ -103,8 +103,14 @@ class QueryPlan:
 
 
 class IndexBusy(Exception):
-    """Another writer holds the index longer than the engine waits for it: nothing was
-    written, and the same call may simply be made again later."""
+    """The index cannot be written now (another writer holds it longer than the engine
+    waits, a search server refuses writes or cannot be reached): the same call may simply
+    be made again later. Nothing was written, or only documents the next call writes again."""
+
+
+class EngineUnavailable(Exception):
+    """The engine cannot be reached or refuses to answer (a search server that is down):
+    pages show a message instead of results, and nothing is lost by asking again later."""
 
 
 @dataclass(frozen=True)
@@ -137,7 +143,8 @@ class SearchEngine(Protocol):
         ...
 
     def search(self, plan: QueryPlan) -> EngineResult:
-        """Match, rank, collapse and count facets for ``plan``."""
+        """Match, rank, collapse and count facets for ``plan``. Raises ``EngineUnavailable``
+        when the engine cannot answer now."""
         ...
 
     def terms_expand(self, *, fieldname: str, needle: str) -> list[str]:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from haystack import connections
 
 from search.engines import engine_get
 from search.engines.contract import SearchEngine
+from search.engines.elasticsearch.engine import ElasticsearchSearchEngine
 from search.engines.whoosh.engine import WhooshSearchEngine
 
 
@@ -17,10 +19,28 @@ def test_whoosh_is_the_default_engine_and_keeps_the_contract(settings):
     assert isinstance(engine, SearchEngine)
 
 
-def test_an_engine_not_implemented_yet_is_a_configuration_error(settings):
+def test_elasticsearch_is_an_engine_of_its_own_connection(settings):
+    # building the engine asks nothing of the server, so this runs without one
     settings.SEARCH_BACKEND = "elasticsearch"
-    with pytest.raises(ImproperlyConfigured, match="elasticsearch"):
-        engine_get()
+    alias = "registry_elasticsearch"
+    settings.HAYSTACK_CONNECTIONS[alias] = {
+        "ENGINE": "search.engines.elasticsearch.backend.ChineseElasticsearchEngine",
+        "URL": "http://127.0.0.1:9/",
+        "INDEX_NAME": "portal_test_registry",
+    }
+    try:
+        engine = engine_get(using=alias)
+        assert isinstance(engine, ElasticsearchSearchEngine)
+        assert isinstance(engine, SearchEngine)
+    finally:
+        connections.thread_local.connections.pop(alias, None)
+        settings.HAYSTACK_CONNECTIONS.pop(alias, None)
+
+
+def test_an_engine_must_match_its_connection(settings):
+    settings.SEARCH_BACKEND = "elasticsearch"
+    with pytest.raises(TypeError, match="Elasticsearch backend"):
+        engine_get()  # the test settings' default connection is Whoosh
 
 
 def test_an_unknown_engine_is_a_configuration_error(settings):

@@ -12,12 +12,11 @@ from collections.abc import Iterable, Iterator
 
 from whoosh.analysis import Token, Tokenizer
 
+from search.engines.spans import span_ways
 from zhtext.analysis import ALNUM_PART_RE, pieces_words, text_normalise
 
 # Same CJK ranges as ``zhtext.analysis``'s tokens.
 _CJK_CHAR_RE = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-# Most indexed words one end of a boundary-spanning phrase may stand for.
-SPAN_ALTERNATIVES = 40
 
 
 def _is_content(token: str) -> bool:
@@ -123,48 +122,16 @@ class TermLexicon:
         return [t for t in self._by_part.get(needle, []) if t != needle]
 
     def spanning(self, needle: str, *, limit: int = 4) -> list[list[list[str]]]:
-        """Ways ``needle`` (a CJK run) can stretch over several consecutive indexed words.
-
-        Each way is a list of alternatives per position: the first piece may be the end
-        of a longer word, the last the start of one, the pieces between are whole
-        words. 安全评估申报 over the words 数据出境安全评估 / 申报 gives
-        ``[[数据出境安全评估, ...], [申报, 申报表, ...]]``.
-        """
-        n = len(needle)
-        if n < 2 or n > 16:
-            return []
+        """Ways ``needle`` (a CJK run) can stretch over several consecutive indexed words
+        (``search.engines.spans.span_ways``)."""
         pool = self._by_char
-        ways: list[list[list[str]]] = []
-
-        # End pieces of one character, or that end/start too many words, would turn a
-        # phrase into "any word ending in X next to any word starting with Y": slow
-        # and mostly noise. The aligned case is the exact phrase anyway.
-        def ending(piece: str) -> list[str]:
-            found = [t for t in pool.get(piece[-1], ()) if t.endswith(piece)] if len(piece) > 1 else []
-            return found if len(found) <= SPAN_ALTERNATIVES else []
-
-        def starting(piece: str) -> list[str]:
-            found = [t for t in pool.get(piece[0], ()) if t.startswith(piece)] if len(piece) > 1 else []
-            return found if len(found) <= SPAN_ALTERNATIVES else []
-
-        def walk(start: int, acc: list[list[str]]) -> None:
-            if len(ways) >= limit:
-                return
-            for end in range(start + 1, n + 1):
-                piece = needle[start:end]
-                if end == n:
-                    if acc:
-                        last = starting(piece)
-                        if last:
-                            ways.append([*acc, last])
-                elif piece in self._all:
-                    walk(end, [*acc, [piece]])
-
-        for first_end in range(1, n):
-            first = ending(needle[:first_end])
-            if first:
-                walk(first_end, [first])
-        return ways
+        return span_ways(
+            needle,
+            ending=lambda piece: [t for t in pool.get(piece[-1], ()) if t.endswith(piece)],
+            starting=lambda piece: [t for t in pool.get(piece[0], ()) if t.startswith(piece)],
+            is_word=self._all.__contains__,
+            limit=limit,
+        )
 
 
 _NAME_NUMBER_RE = re.compile(r"^([a-z]{2,})\d+$")

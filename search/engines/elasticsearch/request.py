@@ -1,0 +1,134 @@
+"""One search request for a ``QueryPlan``, and the ``EngineResult`` read from its answer.
+
+Shape of the request::
+
+    query        bool: must = the compiled query (or match_all), filter = the date range
+    post_filter  bool.filter: one ``terms`` filter per facet with a selection (OR within a
+                 facet, AND across facets), applied to the hits only
+    aggs         per facet: a ``filter`` aggregation with every facet filter but its own,
+                 holding a ``terms`` aggregation (the values listed) and, when the facet has
+                 a selection, a ``terms`` aggregation of just the selected values;
+                 with collapse: the filtered stories, counted (see ``_story_count``)
+    collapse     on ``story`` (one hit per repost group, the first in the sort order)
+    sort         relevance: _score; newest/oldest: published; ties: article id ascending
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from search.engines.contract import EngineResult, QueryPlan
+from search.facets import facet_get
+from search.limits import FACET_LIMIT
+
+from .mapping import STORY_FIELD
+
+# Below this many distinct stories the cardinality aggregation counts exactly (it keeps
+# every hash until then; 40000 is Elasticsearch's maximum).
+STORY_PRECISION = 40000
+
+Dsl = dict[str, Any]
+
+
+def facet_filters(plan: QueryPlan) -> dict[str, Dsl]:
+    """Index field → the filter of one facet's selection."""
+    out: dict[str, Dsl] = {}
+    for selection in plan.filters:
+        if selection.values:
+            out[facet_get(name=selection.facet).field] = {
+                "terms": {facet_get(name=selection.facet).field: list(selection.values)}
+            }
+    return out
+
+
+def date_filter(plan: QueryPlan) -> Dsl | None:
+    if not (plan.date_from or plan.date_to):
+        return None
+    bounds: dict[str, str] = {}
+    if plan.date_from:
+        bounds["gte"] = datetime.datetime.combine(plan.date_from, datetime.time.min).isoformat()
+    if plan.date_to:
+        bounds["lte"] = datetime.datetime.combine(plan.date_to, datetime.time.max).isoformat()
+    return {"range": {"published": bounds}}
+
+
+def _sort(plan: QueryPlan) -> list[Dsl]:
+    sort = plan.sort
+    if plan.query is None and sort == "relevance":
+        sort = "newest"  # nothing to rank by
+    tie = {"django_id": {"order": "asc"}}
+    if sort == "relevance":
+        return [{"_score": {"order": "desc"}}, tie]
+    # an article without a date sorts as the oldest (as in the Whoosh engine)
+    if sort == "oldest":
+        return [{"published": {"order": "asc", "missing": "_first"}}, tie]
+    return [{"published": {"order": "desc", "missing": "_last"}}, tie]
+
+
+def _all(filters: list[Dsl]) -> Dsl:
+    return {"bool": {"filter": filters}} if filters else {"match_all": {}}
+
+
+def search_body(plan: QueryPlan, *, query: Dsl | None) -> Dsl:
+    filters = facet_filters(plan)
+    dates = date_filter(plan)
+    body: Dsl = {
+        "query": {"bool": {"must": [query or {"match_all": {}}], "filter": [dates] if dates else []}},
+        "size": max(plan.limit, 1),
+        "sort": _sort(plan),
+        "_source": False,
+        "track_total_hits": True,
+    }
+    if filters:
+        body["post_filter"] = _all(list(filters.values()))
+    aggs: Dsl = {}
+    for name in plan.facets:
+        facet = facet_get(name=name)
+        # counted with every other facet's filter, not its own (multi-select)
+        others = [f for field, f in filters.items() if field != facet.field]
+        order = [{"_key": "desc"}] if facet.order == "value_desc" else [{"_count": "desc"}, {"_key": "asc"}]
+        inner: Dsl = {"values": {"terms": {"field": facet.field, "size": FACET_LIMIT, "order": order}}}
+        if facet.field in filters:
+            selected = filters[facet.field]["terms"][facet.field]
+            inner["selected"] = {"terms": {"field": facet.field, "include": selected, "size": len(selected)}}
+        aggs[f"facet_{name}"] = {"filter": _all(others), "aggs": inner}
+    if plan.collapse:
+        body["collapse"] = {"field": STORY_FIELD}
+        aggs["stories"] = {
+            "filter": _all(list(filters.values())),
+            "aggs": {
+                # documents in no story each count once; stories count once however many
+                "alone": {"filter": {"range": {STORY_FIELD: {"lte": 0}}}},
+                "grouped": {
+                    "filter": {"range": {STORY_FIELD: {"gt": 0}}},
+                    "aggs": {
+                        "count": {
+                            "cardinality": {"field": STORY_FIELD, "precision_threshold": STORY_PRECISION}
+                        }
+                    },
+                },
+            },
+        }
+    if aggs:
+        body["aggs"] = aggs
+    return body
+
+
+def result_read(plan: QueryPlan, answer: Dsl) -> EngineResult:
+    hits = answer.get("hits", {})
+    ids = tuple(int(hit["_id"].rsplit(".", 1)[-1]) for hit in hits.get("hits", ()))[: max(plan.limit, 1)]
+    aggs = answer.get("aggregations", {})
+    if plan.collapse:
+        stories = aggs["stories"]
+        count = int(stories["alone"]["doc_count"]) + int(stories["grouped"]["count"]["value"])
+    else:
+        count = int(hits.get("total", {}).get("value", 0))
+    facets: dict[str, dict[str, int]] = {}
+    for name in plan.facets:
+        found = aggs.get(f"facet_{name}", {})
+        counts = {str(b["key"]): int(b["doc_count"]) for b in found.get("values", {}).get("buckets", ())}
+        for bucket in found.get("selected", {}).get("buckets", ()):
+            counts[str(bucket["key"])] = int(bucket["doc_count"])
+        facets[name] = {value: n for value, n in counts.items() if n}
+    return EngineResult(ids=ids, count=count, facets=facets)
