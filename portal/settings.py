@@ -334,25 +334,25 @@ if not re.fullmatch(r"[a-z0-9][a-z0-9_.-]{0,199}", ELASTICSEARCH_INDEX):
     raise ImproperlyConfigured(
         f"ELASTICSEARCH_INDEX must be a lower-case Elasticsearch index name, not {ELASTICSEARCH_INDEX!r}"
     )
-if SEARCH_BACKEND == "whoosh":
-    HAYSTACK_CONNECTIONS = {
-        "default": {
-            "ENGINE": "search.engines.whoosh.backend.ChineseWhooshEngine",
-            "PATH": str(SEARCH_INDEX_DIR),
-        }
-    }
-else:
+# The haystack connection of each engine; SEARCH_BACKEND picks the one the site uses, and a
+# command's --engine (search_eval) another. Errors from the index must surface, not turn
+# into empty result pages: SILENTLY_FAIL is off.
+SEARCH_ENGINE_CONNECTIONS = {
+    "whoosh": {
+        "ENGINE": "search.engines.whoosh.backend.ChineseWhooshEngine",
+        "PATH": str(SEARCH_INDEX_DIR),
+        "SILENTLY_FAIL": False,
+    },
     # search.engines.elasticsearch: jieba's words indexed as whitespace-separated tokens.
-    HAYSTACK_CONNECTIONS = {
-        "default": {
-            "ENGINE": "search.engines.elasticsearch.backend.ChineseElasticsearchEngine",
-            "URL": ELASTICSEARCH_URL,
-            "INDEX_NAME": ELASTICSEARCH_INDEX,
-            "REPLICAS": env_int("ELASTICSEARCH_REPLICAS", 0),
-        }
-    }
-# Errors from the index must surface, not turn into empty result pages.
-HAYSTACK_CONNECTIONS["default"]["SILENTLY_FAIL"] = False
+    "elasticsearch": {
+        "ENGINE": "search.engines.elasticsearch.backend.ChineseElasticsearchEngine",
+        "URL": ELASTICSEARCH_URL,
+        "INDEX_NAME": ELASTICSEARCH_INDEX,
+        "REPLICAS": env_int("ELASTICSEARCH_REPLICAS", 0),
+        "SILENTLY_FAIL": False,
+    },
+}
+HAYSTACK_CONNECTIONS = {"default": dict(SEARCH_ENGINE_CONNECTIONS[SEARCH_BACKEND])}
 HAYSTACK_SIGNAL_PROCESSOR = "search.signals.QueuedSignalProcessor"
 HAYSTACK_SEARCH_RESULTS_PER_PAGE = 20
 

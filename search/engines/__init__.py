@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
+from haystack import connections
 
 from .contract import SearchEngine
 
@@ -32,3 +33,17 @@ def engine_get(*, using: str = "default") -> SearchEngine:
             f"SEARCH_BACKEND={name!r} has no engine in search.engines yet; use SEARCH_BACKEND=whoosh."
         )
     return import_string(path)(using=using)
+
+
+def engine_select(*, name: str) -> None:
+    """Make ``name`` this process's engine, for a command's ``--engine`` (``search_eval``).
+
+    Call it before the first search: it swaps the ``default`` haystack connection for the
+    engine's own (``settings.SEARCH_ENGINE_CONNECTIONS``) and drops the one already made.
+    """
+    if name not in ENGINES or name not in settings.SEARCH_ENGINE_CONNECTIONS:
+        raise ImproperlyConfigured(f"未知的检索引擎 {name!r}：可选 {', '.join(sorted(ENGINES))}。")
+    settings.SEARCH_BACKEND = name
+    settings.HAYSTACK_CONNECTIONS["default"] = dict(settings.SEARCH_ENGINE_CONNECTIONS[name])
+    connections.connections_info["default"] = settings.HAYSTACK_CONNECTIONS["default"]
+    connections.reload("default")

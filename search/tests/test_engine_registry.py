@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from haystack import connections
 
-from search.engines import engine_get
+from search.engines import engine_get, engine_select
 from search.engines.contract import SearchEngine
 from search.engines.elasticsearch.engine import ElasticsearchSearchEngine
 from search.engines.whoosh.engine import WhooshSearchEngine
@@ -47,3 +47,26 @@ def test_an_unknown_engine_is_a_configuration_error(settings):
     settings.SEARCH_BACKEND = "solr"
     with pytest.raises(ImproperlyConfigured, match="known engines"):
         engine_get()
+
+
+def test_a_command_can_switch_this_process_to_another_engine(settings):
+    # search_eval --engine: the default connection becomes the named engine's own
+    settings.HAYSTACK_CONNECTIONS = {"default": dict(settings.HAYSTACK_CONNECTIONS["default"])}
+    settings.SEARCH_ENGINE_CONNECTIONS = {
+        **settings.SEARCH_ENGINE_CONNECTIONS,
+        "elasticsearch": {
+            **settings.SEARCH_ENGINE_CONNECTIONS["elasticsearch"],
+            "URL": "http://127.0.0.1:9/",
+        },
+    }
+    saved = connections.connections_info["default"]
+    try:
+        engine_select(name="elasticsearch")
+        assert isinstance(engine_get(), ElasticsearchSearchEngine)
+        engine_select(name="whoosh")
+        assert isinstance(engine_get(), WhooshSearchEngine)
+    finally:
+        connections.connections_info["default"] = saved
+        connections.reload("default")
+    with pytest.raises(ImproperlyConfigured, match="未知的检索引擎"):
+        engine_select(name="solr")

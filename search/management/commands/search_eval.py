@@ -12,6 +12,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from articles.models import Article
+from search.engines import ENGINES, engine_select
 from search.evaluation.judged import (
     JUDGED_QUERIES_PATH,
     JudgedQuery,
@@ -103,8 +104,16 @@ class Command(BaseCommand):
         parser.add_argument("--min-recall-everyday", type=float, default=None)
         parser.add_argument("--min-recall-hard", type=float, default=None)
         parser.add_argument("--verbose", action="store_true", help="列出未命中查询的前 k 条结果")
+        parser.add_argument(
+            "--engine",
+            choices=sorted(ENGINES),
+            default=None,
+            help="用哪个检索引擎评估（默认 SEARCH_BACKEND）；索引需先用 rebuild_index 建好",
+        )
 
     def handle(self, *args, **options) -> None:
+        if options["engine"]:
+            engine_select(name=options["engine"])
         k: int = options["k"]
         if k < 1:
             raise CommandError("--k 必须大于 0")
