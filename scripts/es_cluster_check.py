@@ -331,7 +331,7 @@ def cluster_running(install: Install, *, heap: str = "320m", start_seconds: floa
 # Written for this check: eight topics, each with a phrase only its documents contain.
 TOPICS = {
     "数据安全": "数据分类分级保护制度",
-    "个人信息": "个人信息处理者应当",
+    "个人信息": "个人信息处理者义务",
     "网络安全": "关键信息基础设施运营者",
     "人工智能": "生成式人工智能服务提供者",
     "数据出境": "数据出境安全评估申报",
@@ -364,7 +364,7 @@ def documents(count: int, *, seed: int = 20261206, filler_sentences: tuple[int, 
         topic = rng.choice(topics)
         source = rng.choice(SOURCES)
         sentences = rng.sample(FILLERS, rng.randint(*filler_sentences))
-        sentences.insert(rng.randrange(len(sentences) + 1), f"{TOPICS[topic]}，是本文的重点。")
+        sentences.insert(rng.randrange(len(sentences) + 1), f"文件围绕{TOPICS[topic]}提出了具体要求。")
         docs.append(
             {
                 "number": number,
