@@ -402,14 +402,22 @@ class Query:
 
 def queries_make(docs: list[dict]) -> list[Query]:
     by_topic = Counter(doc["topic"] for doc in docs)
-    out = [Query("count", lambda es: es.count(index=INDEX)["count"])]
 
-    def search(es: Elasticsearch, **body) -> dict:
-        response = es.search(index=INDEX, track_total_hits=True, **body)
+    def complete(response: dict) -> dict:
+        """The response, or {"partial": its _shards} when a shard did not answer."""
         shards = response["_shards"]
         if response.get("timed_out") or shards["successful"] != shards["total"] or shards.get("failed"):
             return {"partial": shards}
         return response
+
+    def count(es: Elasticsearch) -> object:
+        response = complete(es.count(index=INDEX))
+        return response if "partial" in response else response["count"]
+
+    def search(es: Elasticsearch, **body) -> dict:
+        return complete(es.search(index=INDEX, track_total_hits=True, **body))
+
+    out = [Query("count", count)]
 
     def total(response: dict) -> object:
         return response if "partial" in response else response["hits"]["total"]["value"]
