@@ -18,8 +18,8 @@ both nodes and has sniffing and retry-on-time-out off; a request that meets a co
 or a 502/503/504 is retried once on the other node, as ``Elasticsearch(hosts, max_retries=1)``
 does (the retry is done here, with ``max_retries=0``, so it can be counted). A partial answer
 (HTTP 200 with a shard failed: the node died between a search's query and fetch phases, which
-Elasticsearch does not retry on another copy) is retried once too; the client library would
-pass it on as a success. A query that still fails, times out (``--request-timeout``) or
+Elasticsearch does not retry on another copy) is asked again once, as the engine should; the
+client library would pass it on as a success. A query that still fails, times out (``--request-timeout``) or
 answers wrongly counts against the check.
 
 The victim is a node outside the cluster's voting configuration when there is one (with two
@@ -474,50 +474,58 @@ class Sample:
 RETRY_STATUSES = (502, 503, 504)
 
 
-def ask(es: Elasticsearch, query: Query, expected: object) -> Sample:
-    """One query as the portal should send it: one retry on a connection error, a 502/503/504
-    or a partial answer.
-
-    A search that was between its query and fetch phases on a shard copy of the node that dies
-    comes back 200 with that shard failed (``node_disconnected_exception`` in ``_shards``):
-    Elasticsearch retries the query phase on another copy, not the fetch phase. Shown as it is,
-    that answer would lack hits and undercount facets, so it is retried like a connection error.
-    """
-    started = time.monotonic()
-    retried = partial = False
+def attempt(es: Elasticsearch, query: Query) -> tuple[object, str, bool]:
+    """One call as ``Elasticsearch(hosts, max_retries=1)`` makes it: a connection error or a
+    502/503/504 is retried once (the pool has marked that node dead, so on the other node).
+    Returns (answer or None, the last error, whether it retried)."""
     error = ""
-    for attempt in range(2):
+    for number in range(2):
         try:
-            got = query.run(es)
+            return query.run(es), error, number > 0
         except EsConnectionTimeout as exc:
-            error = f"time-out: {exc}"[:200]
-            break  # retry_on_timeout is off: a time-out is an unanswered query
+            return None, f"time-out: {exc}"[:200], number > 0  # retry_on_timeout is off
         except EsConnectionError as exc:
             error = f"connection error: {exc}"[:200]
         except TransportError as exc:
             error = f"HTTP {exc.status_code}: {exc.error}"[:200]
             if exc.status_code not in RETRY_STATUSES:
-                break
+                return None, error, number > 0
         except Exception as exc:  # an answer of the wrong shape: not answered
-            error = f"{exc.__class__.__name__}: {exc}"[:200]
+            return None, f"{exc.__class__.__name__}: {exc}"[:200], number > 0
+    return None, error, True
+
+
+def ask(es: Elasticsearch, query: Query, expected: object) -> Sample:
+    """One query as the portal's engine should send it: the client's one retry on a connection
+    error or a 502/503/504, and the engine's own one retry of a partial answer.
+
+    A search that was between its query and fetch phases on a shard copy of the node that dies
+    comes back 200 with that shard failed (``node_disconnected_exception`` in ``_shards``):
+    Elasticsearch retries the query phase on another copy, not the fetch phase. Shown as it is,
+    that answer would lack hits and undercount facets, so it is asked again once.
+    """
+    started = time.monotonic()
+    retried = partial = False
+    error = ""
+    for number in range(2):
+        got, error, again = attempt(es, query)
+        retried = retried or again or number > 0
+        if got is None:
             break
-        else:
-            if isinstance(got, dict) and "partial" in got:
-                partial = partial or attempt == 0
-                error = f"partial answer: {got['partial']}"[:300]
-            else:
-                outcome = "answered" if got == expected else "wrong"
-                return Sample(started, time.monotonic() - started, query.kind, outcome, retried,
-                              error if outcome == "answered" else f"got {got!r}", partial)  # fmt: skip
-        if attempt == 0:
-            retried = True
+        if isinstance(got, dict) and "partial" in got:
+            partial = True
+            error = f"partial answer: {got['partial']}"[:300]
+            continue
+        outcome = "answered" if got == expected else "wrong"
+        return Sample(started, time.monotonic() - started, query.kind, outcome, retried,
+                      error if outcome == "answered" else f"got {got!r}", partial)  # fmt: skip
     return Sample(started, time.monotonic() - started, query.kind, "failed", retried, error, partial)
 
 
 def client_make(urls: list[str], timeout: float) -> Elasticsearch:
     return Elasticsearch(
         urls,
-        max_retries=0,  # ask() retries once itself, so the retries can be counted
+        max_retries=0,  # attempt() retries once itself, so the retries can be counted
         retry_on_timeout=False,
         sniff_on_start=False,
         sniff_on_connection_fail=False,

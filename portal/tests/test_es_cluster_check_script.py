@@ -54,6 +54,10 @@ def test_a_partial_answer_is_retried_and_never_counted_as_answered():
     sample = es_cluster_check.ask(None, query_answering(PARTIAL, PARTIAL), 250)
     assert (sample.outcome, sample.partial) == ("failed", True)
     assert "partial answer" in sample.error
+    # Asked again after a partial answer, the client still has its own retry for the dead node.
+    refused = EsConnectionError("N/A", "refused", None)
+    sample = es_cluster_check.ask(None, query_answering(PARTIAL, refused, 250), 250)
+    assert (sample.outcome, sample.retried, sample.partial) == ("answered", True, True)
 
 
 def test_a_time_out_or_a_wrong_number_is_not_retried():
