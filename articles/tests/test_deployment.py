@@ -38,6 +38,23 @@ def test_docker_compose_keeps_redis_on_disk_so_a_restart_keeps_queued_wake_ups()
     assert any(volume.endswith(":/data") for volume in redis["volumes"])
 
 
+def test_the_elasticsearch_override_switches_every_app_service_to_the_profiled_elasticsearch():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    override = yaml.safe_load((ROOT / "docker-compose.elasticsearch.yml").read_text(encoding="utf-8"))
+    elasticsearch = compose["services"]["elasticsearch"]
+    assert elasticsearch["profiles"] == ["elasticsearch"]
+    assert "healthcheck" in elasticsearch
+    # The override only adds to services the main file defines, and all four app services.
+    assert set(override["services"]) == {"web", "ingest-worker", "index-worker", "beat"}
+    for name, service in override["services"].items():
+        assert "SEARCH_BACKEND" not in compose["services"][name]["environment"]  # Whoosh by default
+        assert service["environment"] == {
+            "SEARCH_BACKEND": "elasticsearch",
+            "ELASTICSEARCH_URL": "http://elasticsearch:9200",
+        }
+        assert service["depends_on"]["elasticsearch"]["condition"] == "service_healthy"
+
+
 # The report-only mode is checked too: django-csp's check refuses settings named like its
 # pre-4.0 ones, which is easy to trip over when wiring a report switch.
 @pytest.mark.parametrize(
