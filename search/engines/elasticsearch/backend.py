@@ -31,6 +31,7 @@ from haystack.utils import get_identifier
 from search.engines.contract import IndexBusy
 from zhtext.analysis import dictionary_refresh
 
+from .answers import answer_whole
 from .lexicon import WORDS_INDEX_MAPPINGS, Lexicon, words_index_name
 from .mapping import WORD_FIELDS, document_build, index_mappings, index_settings, mapping_build, words_field
 
@@ -154,7 +155,7 @@ class ChineseElasticsearchSearchBackend(Elasticsearch7SearchBackend):
     def _main_search(self, body: dict) -> dict:
         if not self.setup_complete:
             self.setup()
-        return self.conn.search(index=self.index_name, **body)
+        return answer_whole(lambda: self.conn.search(index=self.index_name, **body))
 
     def _words_msearch(self, bodies: list[dict]) -> list[dict]:
         if not self.setup_complete:

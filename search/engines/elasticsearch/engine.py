@@ -17,6 +17,7 @@ from haystack import connections
 
 from search.engines.contract import EngineHealth, EngineResult, EngineUnavailable, QueryPlan
 
+from .answers import answer_whole
 from .backend import ChineseElasticsearchSearchBackend
 from .compile import Dsl, PlanCompiler
 from .request import result_read, search_body
@@ -98,7 +99,8 @@ class ElasticsearchSearchEngine:
             query = self._query(plan)
             if query is None:
                 return EngineResult(ids=(), count=0, facets={})
-        answer = backend.conn.search(index=backend.index_name, **search_body(plan, query=query))
+        body = search_body(plan, query=query)
+        answer = answer_whole(lambda: backend.conn.search(index=backend.index_name, **body))
         return result_read(plan, answer)
 
     def _query(self, plan: QueryPlan) -> Dsl | None:
