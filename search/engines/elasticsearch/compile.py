@@ -14,15 +14,15 @@ from collections.abc import Callable
 from typing import Any
 
 from search.engines.contract import AnyOf, Not, QueryNode, Spelling, Term
+from search.engines.weights import (
+    BOOST_SYNONYM,
+    BOOST_TEXT,
+    BOOST_TEXT_SUB,
+    BOOST_TITLE,
+    BOOST_TITLE_SUB,
+    BOOST_UNIT,
+)
 from zhtext.analysis import query_segments
-
-# The same weights as the Whoosh engine (``search.engines.whoosh.compile``).
-BOOST_TEXT = 1.0
-BOOST_TEXT_SUB = 0.3
-BOOST_TITLE = 3.0
-BOOST_TITLE_SUB = 1.0
-BOOST_UNIT = 0.6
-BOOST_SYNONYM = 0.5
 
 # Clauses one bool query may hold (Lucene's maxClauseCount in Elasticsearch 7).
 MAX_CLAUSES = 1024

@@ -15,6 +15,14 @@ from collections.abc import Callable
 from whoosh import query as wq
 
 from search.engines.contract import AnyOf, Not, QueryNode, QueryPlan, Spelling, Term
+from search.engines.weights import (
+    BOOST_SYNONYM,
+    BOOST_TEXT,
+    BOOST_TEXT_SUB,
+    BOOST_TITLE,
+    BOOST_TITLE_SUB,
+    BOOST_UNIT,
+)
 from search.facets import facet_get
 from zhtext.analysis import query_segments
 
@@ -22,16 +30,6 @@ from zhtext.analysis import query_segments
 Expand = Callable[..., list[str]]
 # Ways a needle stretches over consecutive indexed words (alternatives per position).
 Span = Callable[..., list[list[list[str]]]]
-
-# Boosts: a proper word match beats a match inside a longer word; the title beats the body.
-BOOST_TEXT = 1.0
-BOOST_TEXT_SUB = 0.3
-BOOST_TITLE = 3.0
-BOOST_TITLE_SUB = 1.0
-# Words of an unquoted query found apart score this much of what they score in a row.
-BOOST_UNIT = 0.6
-# Matches of a synonym score this much of a match of the word typed.
-BOOST_SYNONYM = 0.5
 
 
 def plan_query(node: QueryNode, *, title_only: bool, expand: Expand, span: Span) -> wq.Query | None:
