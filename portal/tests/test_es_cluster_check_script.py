@@ -9,10 +9,12 @@ from pathlib import Path
 from elasticsearch.exceptions import ConnectionError as EsConnectionError
 from elasticsearch.exceptions import ConnectionTimeout, TransportError
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "es_cluster_check.py"
-spec = importlib.util.spec_from_file_location("es_cluster_check", SCRIPT)
+SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
+# Loaded as the script loads it: its folder first on the path (the check's client side).
+sys.path.insert(0, str(SCRIPTS))
+spec = importlib.util.spec_from_file_location("es_load", SCRIPTS / "es_load.py")
 es_cluster_check = importlib.util.module_from_spec(spec)
-sys.modules["es_cluster_check"] = es_cluster_check  # dataclasses look their module up while it loads
+sys.modules["es_load"] = es_cluster_check  # dataclasses look their module up while it loads
 spec.loader.exec_module(es_cluster_check)
 
 PARTIAL = {"partial": {"total": 2, "successful": 1, "failed": 1}}

@@ -23,6 +23,7 @@ import pytest
 pytestmark = [pytest.mark.elasticsearch, pytest.mark.cluster]
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "es_cluster_check.py"
+sys.path.insert(0, str(SCRIPT.parent))  # its sibling modules es_nodes.py and es_load.py
 spec = importlib.util.spec_from_file_location("es_cluster_check", SCRIPT)
 es_cluster_check = importlib.util.module_from_spec(spec)
 sys.modules["es_cluster_check"] = es_cluster_check  # dataclasses look their module up while it loads
