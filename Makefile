@@ -6,7 +6,7 @@ MANAGE := $(BIN)/python manage.py
 PG_TEST_URL ?= postgres://portal:portal@127.0.0.1:5432/portal_suite
 export PYTHONWARNINGS ?= ignore::SyntaxWarning
 
-.PHONY: demo test test-sqlite test-postgres venv services elasticsearch lint run serve worker index-worker beat clean bench-ingest bench-search
+.PHONY: demo test test-sqlite test-postgres venv services elasticsearch es lint run serve worker index-worker beat clean bench-ingest bench-search
 
 venv: $(VENV)/.installed
 
@@ -27,6 +27,8 @@ services:
 # Elasticsearch 7 alone: from Maven Central, run as the system user portal-es on 127.0.0.1:9200.
 elasticsearch:
 	bash scripts/elasticsearch.sh
+
+es: elasticsearch
 
 demo: venv
 	$(MANAGE) migrate --noinput
@@ -75,8 +77,10 @@ serve: venv
 worker: venv
 	$(BIN)/celery -A portal worker -Q ingest --concurrency 2 -l info
 
+# Whoosh allows one writer; Elasticsearch takes a pool (search.backlog claims its batches).
+INDEX_CONCURRENCY ?= $(if $(filter elasticsearch,$(SEARCH_BACKEND)),2,1)
 index-worker: venv
-	$(BIN)/celery -A portal worker -Q index --concurrency 1 -l info
+	$(BIN)/celery -A portal worker -Q index --concurrency $(INDEX_CONCURRENCY) --prefetch-multiplier 1 -l info
 
 beat: venv
 	$(BIN)/celery -A portal beat -l info --schedule var/celerybeat-schedule
@@ -89,5 +93,7 @@ CORPUS ?= ../shared/corpus
 bench-ingest: venv
 	$(BIN)/python scripts/bench_ingest.py $(CORPUS) --workers 2
 
-bench-search: venv
-	$(MANAGE) bench_search --docs 20000
+# Whoosh, Elasticsearch and the tutorial setup side by side: make bench-search BENCH_DOCS=100000
+BENCH_DOCS ?= 20000
+bench-search: venv elasticsearch
+	$(MANAGE) bench_search --docs $(BENCH_DOCS) --engine all

@@ -5,7 +5,7 @@ import logging
 import os
 
 from celery import Celery, bootsteps
-from celery.signals import celeryd_init
+from celery.signals import celeryd_init, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
@@ -76,3 +76,15 @@ def _worker_prepare(**kwargs) -> None:
 
     keywords_extract(title="数据安全", text="数据安全管理")
     connections.close_all()  # pool processes must not share a database connection with us
+
+
+@worker_process_init.connect
+def _pool_process_start(**kwargs) -> None:
+    """In each pool process, right after the fork: its own search-engine connections.
+
+    The main process made some before forking (Celery's Django fixup runs the system checks,
+    and the Elasticsearch check asks the node).
+    """
+    from search.engines import connections_forget
+
+    connections_forget()

@@ -329,6 +329,9 @@ SEARCH_COMMIT_INTERVAL_SECONDS = env_int("SEARCH_COMMIT_INTERVAL_SECONDS", 5)
 SEARCH_WRITER_LOCK_SECONDS = env_int("SEARCH_WRITER_LOCK_SECONDS", 120)
 # The Elasticsearch engine (SEARCH_BACKEND=elasticsearch): the node and the index it uses.
 ELASTICSEARCH_URL = env_str("ELASTICSEARCH_URL", "http://127.0.0.1:9200/")
+# A cluster's nodes, comma-separated: the client spreads requests over them and goes on with
+# the others when one is down.
+ELASTICSEARCH_URLS = [url.strip() for url in ELASTICSEARCH_URL.split(",") if url.strip()]
 ELASTICSEARCH_INDEX = env_str("ELASTICSEARCH_INDEX", "policy_news")
 if not re.fullmatch(r"[a-z0-9][a-z0-9_.-]{0,199}", ELASTICSEARCH_INDEX):
     raise ImproperlyConfigured(
@@ -346,9 +349,15 @@ SEARCH_ENGINE_CONNECTIONS = {
     # search.engines.elasticsearch: jieba's words indexed as whitespace-separated tokens.
     "elasticsearch": {
         "ENGINE": "search.engines.elasticsearch.backend.ChineseElasticsearchEngine",
-        "URL": ELASTICSEARCH_URL,
+        "URL": ELASTICSEARCH_URLS if len(ELASTICSEARCH_URLS) > 1 else ELASTICSEARCH_URL,
         "INDEX_NAME": ELASTICSEARCH_INDEX,
         "REPLICAS": env_int("ELASTICSEARCH_REPLICAS", 0),
+        # a new index's shards (an existing one keeps its own): one per core of a search node
+        # answers a query in parallel; see README "Scaling out" for a cluster
+        "SHARDS": env_int("ELASTICSEARCH_SHARDS", 2),
+        # seconds per request: a bulk write of a batch on a busy node takes more than the
+        # client's default 10
+        "TIMEOUT": env_int("ELASTICSEARCH_TIMEOUT", 30),
         "SILENTLY_FAIL": False,
     },
 }

@@ -13,6 +13,11 @@ in one commit and deletes the marks by the tokens it read. So:
 
 Whoosh allows one writer, so the ``index`` queue has one consumer; inline (no broker) the
 backlog is worked off in the process that made the change, right after its commit.
+Elasticsearch takes writes from several processes (``concurrent_writes``), so its consumer can
+be a pool: on PostgreSQL each batch's marks are claimed with ``SELECT … FOR UPDATE SKIP
+LOCKED`` for the length of its write, so two workers never take the same article (nor one
+article's old and new version at once); a worker that dies releases its claim with its
+connection. A worker that claims a full batch wakes one more, which takes the next.
 """
 
 from __future__ import annotations
@@ -22,15 +27,16 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Min
 from django.utils import timezone
 
 from articles import pipeline
 
+from .engines import engine_get
 from .engines.contract import IndexBusy
 from .models import IndexChange
 from .services import articles_index_sync
@@ -41,6 +47,9 @@ INDEX_TASK = "search.tasks.index_articles"
 INDEX_QUEUE = "index"
 # Marks indexed in one writer commit.
 BATCH_SIZE = 2000
+# With a pool of writers: smaller claims spread the backlog over the pool, and a change to a
+# claimed article waits for one short write only.
+POOL_BATCH_SIZE = 500
 # One task stops taking new batches after this long, so a steady stream of changes still
 # lets the worker come up for its other messages.
 TIME_BUDGET_SECONDS = 60.0
@@ -120,27 +129,53 @@ def index_wakeups_deferred() -> Iterator[None]:
 
 
 def index_backlog_apply(
-    *, batch_size: int = BATCH_SIZE, budget: float = TIME_BUDGET_SECONDS
+    *, batch_size: int | None = None, budget: float = TIME_BUDGET_SECONDS
 ) -> dict[str, int]:
     """Index the oldest marked articles, a batch per writer commit, until the backlog is empty
-    or the time budget is spent. Idempotent; safe to run while changes keep coming."""
+    or the time budget is spent. Idempotent; safe to run while changes keep coming, and, on
+    an engine with ``concurrent_writes`` over PostgreSQL, in several workers at once."""
     totals = {"updated": 0, "removed": 0, "batches": 0}
     deadline = time.monotonic() + budget
+    pooled = _claims_locked()
+    if batch_size is None:
+        batch_size = POOL_BATCH_SIZE if pooled else BATCH_SIZE
+    fanned_out = False
     while True:
-        marks = list(
-            IndexChange.objects.order_by("changed_at", "id").values_list("article_id", "token")[:batch_size]
-        )
-        if not marks:
-            break
-        stats = articles_index_sync(ids=[pk for pk, _ in marks], batch_size=len(marks))
-        # Only the marks read above: a change committed since has a new token and stays.
-        IndexChange.objects.filter(token__in=[token for _, token in marks]).delete()
+        with transaction.atomic() if pooled else nullcontext():
+            marks = _marks_take(batch_size=batch_size, lock=pooled)
+            if not marks:
+                break
+            if pooled and not fanned_out and len(marks) == batch_size:
+                # more wait behind this batch: another worker of the pool takes the next one
+                fanned_out = True
+                index_wake()
+            stats = articles_index_sync(ids=[pk for pk, _ in marks], batch_size=len(marks))
+            # Only the marks read above: a change committed since has a new token and stays.
+            IndexChange.objects.filter(token__in=[token for _, token in marks]).delete()
         totals["updated"] += stats["updated"]
         totals["removed"] += stats["removed"]
         totals["batches"] += 1
         if len(marks) < batch_size or time.monotonic() > deadline:
             break
     return totals
+
+
+def _claims_locked() -> bool:
+    """Whether batches are claimed with row locks: several writers may work at once."""
+    return (
+        not pipeline.tasks_inline()
+        and connection.features.has_select_for_update_skip_locked
+        and engine_get().concurrent_writes
+    )
+
+
+def _marks_take(*, batch_size: int, lock: bool) -> list[tuple[int, str]]:
+    """The oldest marks (article id, token); with ``lock``, only marks no other worker holds,
+    held until the surrounding transaction ends."""
+    marks = IndexChange.objects.order_by("changed_at", "id")
+    if lock:
+        marks = marks.select_for_update(skip_locked=True)
+    return list(marks.values_list("article_id", "token")[:batch_size])
 
 
 def index_sweep() -> dict[str, int]:

@@ -46,6 +46,9 @@ def test_the_elasticsearch_override_switches_every_app_service_to_the_profiled_e
     assert "healthcheck" in elasticsearch
     # The override only adds to services the main file defines, and all four app services.
     assert set(override["services"]) == {"web", "ingest-worker", "index-worker", "beat"}
+    # Elasticsearch takes concurrent writers: its index consumer is a pool (Whoosh's is one).
+    index_cmd = override["services"]["index-worker"]["command"]
+    assert "-Q index" in index_cmd and "--concurrency 2" in index_cmd
     for name, service in override["services"].items():
         assert "SEARCH_BACKEND" not in compose["services"][name]["environment"]  # Whoosh by default
         assert service["environment"] == {
@@ -90,6 +93,31 @@ def test_production_settings_refuse_to_start_without_a_secret_key():
     )
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_elasticsearch_url_may_name_every_node_of_a_cluster():
+    script = (
+        "from django.conf import settings; from haystack import connections; "
+        "print('URL=%r' % (settings.HAYSTACK_CONNECTIONS['default']['URL'],)); "
+        "print('HOSTS=%d' % len(connections['default'].get_backend().conn.transport.hosts))"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "portal.settings",
+        "SEARCH_BACKEND": "elasticsearch",
+        "ELASTICSEARCH_URL": "http://10.0.0.1:9200, http://10.0.0.2:9200",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "URL=['http://10.0.0.1:9200', 'http://10.0.0.2:9200']" in result.stdout
+    assert "HOSTS=2" in result.stdout
 
 
 def test_a_malformed_broker_url_is_refused_at_start_up():

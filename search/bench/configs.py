@@ -1,11 +1,12 @@
-"""The two index configurations being compared, each on its own temporary connection.
+"""The index configurations being compared, each on its own temporary connection.
 
-``ours`` is the project's engine (``search.engines.whoosh.backend.ChineseWhooshEngine``) with the
-project's ``ArticleIndex``. ``tutorial`` is the configuration most django-haystack +
-jieba write-ups arrive at: haystack's stock ``WhooshSearchBackend`` with
-``jieba.analyse.ChineseAnalyzer`` swapped in for ``StemmingAnalyzer`` in
-``build_schema``, ``source``/``author`` as ordinary tokenised ``CharField(faceted=True)``
-(haystack adds the ``*_exact`` facet fields), queried through ``SearchQuerySet``.
+``whoosh`` is the project's embedded engine (``search.engines.whoosh.backend.ChineseWhooshEngine``)
+and ``elasticsearch`` its distributed one (``search.engines.elasticsearch.backend``, a temporary
+index on ``settings.ELASTICSEARCH_URL``), both with the project's ``ArticleIndex``.
+``tutorial`` is the configuration most django-haystack + jieba write-ups arrive at:
+haystack's stock ``WhooshSearchBackend`` with ``jieba.analyse.ChineseAnalyzer`` swapped in
+for ``StemmingAnalyzer`` in ``build_schema``, ``source``/``author`` as ordinary tokenised
+``CharField(faceted=True)`` (haystack adds the ``*_exact`` facet fields), queried through ``SearchQuerySet``.
 """
 
 from __future__ import annotations
@@ -27,8 +28,11 @@ from articles.models import Article
 
 from .corpus import BenchArticle, SyntheticDoc
 
-OURS = "ours"
+WHOOSH = "whoosh"
+ELASTICSEARCH = "elasticsearch"
 TUTORIAL = "tutorial"
+# The project's engines (searched through ``selectors``), in the order they are measured.
+PROJECT_ENGINES = (WHOOSH, ELASTICSEARCH)
 # haystack's update_index/rebuild_index default batch size.
 BATCH_SIZE = 1000
 
@@ -88,22 +92,34 @@ class TutorialWhooshEngine(WhooshEngine):
 
 
 ENGINES = {
-    OURS: "search.engines.whoosh.backend.ChineseWhooshEngine",
+    WHOOSH: settings.SEARCH_ENGINE_CONNECTIONS["whoosh"]["ENGINE"],
+    ELASTICSEARCH: settings.SEARCH_ENGINE_CONNECTIONS["elasticsearch"]["ENGINE"],
     TUTORIAL: "search.bench.configs.TutorialWhooshEngine",
 }
 
 
 @contextlib.contextmanager
 def bench_connection(*, name: str, root: Path | None = None) -> Iterator[str]:
-    """A haystack connection alias whose index lives in a fresh temporary directory."""
+    """A haystack connection alias whose index is new: a temporary directory, or for
+    Elasticsearch a temporary index next to the site's (deleted afterwards)."""
     path = Path(tempfile.mkdtemp(prefix=f"bench-{name}-", dir=root))
-    alias = f"bench_{name}_{path.name[-8:]}"
-    settings.HAYSTACK_CONNECTIONS[alias] = {"ENGINE": ENGINES[name], "PATH": str(path / "index")}
+    alias = f"bench_{name}_{path.name[-8:].lower()}"
+    if name == ELASTICSEARCH:
+        settings.HAYSTACK_CONNECTIONS[alias] = {
+            **settings.SEARCH_ENGINE_CONNECTIONS["elasticsearch"],
+            "INDEX_NAME": f"{settings.ELASTICSEARCH_INDEX}__{alias}",
+        }
+    else:
+        settings.HAYSTACK_CONNECTIONS[alias] = {"ENGINE": ENGINES[name], "PATH": str(path / "index")}
     try:
         yield alias
     finally:
+        backend = connections[alias].get_backend()
         with contextlib.suppress(Exception):
-            connections[alias].get_backend().searcher_close()  # ours keeps a searcher open
+            if name == ELASTICSEARCH:
+                backend.delete_index()
+            else:
+                backend.searcher_close()  # ours keeps a searcher open
         connections.thread_local.connections.pop(alias, None)
         settings.HAYSTACK_CONNECTIONS.pop(alias, None)
         shutil.rmtree(path, ignore_errors=True)
@@ -132,5 +148,26 @@ def documents_index(*, alias: str, docs: Iterable[SyntheticDoc], progress=None) 
 
 
 def index_size_bytes(*, alias: str) -> int:
+    if "INDEX_NAME" in settings.HAYSTACK_CONNECTIONS[alias]:
+        backend = connections[alias].get_backend()
+        names = f"{backend.index_name},{backend.words_index_name}"
+        backend.conn.indices.flush(index=names)
+        stats = backend.conn.indices.stats(index=names, metric="store")
+        return int(stats["_all"]["primaries"]["store"]["size_in_bytes"])
     path = connection_index_path(alias=alias)
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def elasticsearch_node_memory(*, alias: str) -> tuple[int, int]:
+    """(resident bytes of the local Elasticsearch process, JVM heap in use): the server's
+    share of the memory, beside the benchmark process's own."""
+    conn = connections[alias].get_backend().conn
+    stats = next(iter(conn.nodes.stats(node_id="_local", metric="jvm")["nodes"].values()))
+    heap = int(stats["jvm"]["mem"]["heap_used_in_bytes"])
+    info = next(iter(conn.nodes.info(node_id="_local", metric="process")["nodes"].values()))
+    resident = 0
+    with contextlib.suppress(OSError, KeyError, ValueError):
+        status = Path(f"/proc/{int(info['process']['id'])}/status").read_text()
+        line = next(line for line in status.splitlines() if line.startswith("VmRSS:"))
+        resident = int(line.split()[1]) * 1024
+    return resident, heap

@@ -1,10 +1,17 @@
-"""Build both configurations, time the query mix on each, and tabulate the figures."""
+"""Build each configuration, time the query mix on it, and tabulate the figures.
+
+Each configuration is built and queried in a child process of its own (forked), so its
+peak memory is its own and not the leftovers of the one before.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import multiprocessing
 import statistics
 import time
+import traceback
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,7 +23,15 @@ from tqdm import tqdm
 from search import highlight, selectors
 from search.evaluation.report import table_render
 
-from .configs import OURS, TUTORIAL, bench_connection, connection_search_index, index_size_bytes
+from .configs import (
+    ELASTICSEARCH,
+    PROJECT_ENGINES,
+    TUTORIAL,
+    bench_connection,
+    connection_search_index,
+    elasticsearch_node_memory,
+    index_size_bytes,
+)
 from .corpus import BenchArticle, CorpusPool, synthetic_doc_make
 
 FIRST_PAGE = 10
@@ -42,6 +57,11 @@ class ConfigFigures:
     # First run of each query right after the build: nothing of it cached yet.
     first_ms: list[float] = field(default_factory=list)
     hits: list[int] = field(default_factory=list)
+    # Peak resident memory of the process that built and queried (bytes).
+    peak_rss: int = 0
+    # Elasticsearch only: the server process's resident memory and JVM heap in use after.
+    server_rss: int = 0
+    server_heap: int = 0
 
     @property
     def build_rate(self) -> float:
@@ -162,6 +182,57 @@ def config_measure(
     repeat: int,
     progress: bool = True,
 ) -> ConfigFigures:
+    """Build and query ``name`` in a forked child process; its figures come back by pipe."""
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(
+        target=_measure_child,
+        kwargs={
+            "send": send,
+            "name": name,
+            "pool": pool,
+            "docs": docs,
+            "seed": seed,
+            "queries": queries,
+            "repeat": repeat,
+            "progress": progress,
+        },
+    )
+    child.start()
+    send.close()
+    try:
+        outcome = receive.recv()
+    except EOFError:
+        outcome = RuntimeError(f"{name}: the measuring process ended without figures")
+    child.join()
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
+
+
+def _measure_child(*, send, name: str, **options) -> None:
+    _database_connections_forget()
+    try:
+        _peak_reset()
+        figures = _measure(name=name, **options)
+        figures.peak_rss = _peak_rss()
+        send.send(figures)
+    except BaseException as exc:  # reported in the parent, with the child's traceback
+        send.send(RuntimeError(f"{name}: {exc}\n{traceback.format_exc()}"))
+    finally:
+        send.close()
+
+
+def _measure(
+    *,
+    name: str,
+    pool: CorpusPool,
+    docs: int,
+    seed: int,
+    queries: list[BenchQuery],
+    repeat: int,
+    progress: bool,
+) -> ConfigFigures:
     figures = ConfigFigures(name=name, docs=docs)
     with bench_connection(name=name) as alias:
         backend = connections[alias].get_backend()
@@ -175,6 +246,7 @@ def config_measure(
                 for pk in range(start, min(start + batch_size, docs + 1))
             ]
             started = time.perf_counter()
+            # each batch is searchable when ``update`` returns (Whoosh commits, ES refreshes)
             backend.update(index, batch)
             figures.build_seconds += time.perf_counter() - started
             bar.update(len(batch))
@@ -182,55 +254,93 @@ def config_measure(
         figures.size_bytes = index_size_bytes(alias=alias)
         call = (
             ours_search_call(alias=alias, pool=pool, seed=seed)
-            if name == OURS
+            if name in PROJECT_ENGINES
             else tutorial_search_call(alias=alias)
         )
         queries_time(call=call, queries=queries, repeat=repeat, figures=figures)
+        if name == ELASTICSEARCH:
+            figures.server_rss, figures.server_heap = elasticsearch_node_memory(alias=alias)
     return figures
+
+
+def _database_connections_forget() -> None:
+    """A forked child opens its own database connections: a network connection shared with
+    the parent (PostgreSQL over TLS) breaks for both once either uses it. The parent's are
+    abandoned here, not closed, which would end them for the parent too. SQLite's handle
+    stays: a file (or the tests' in-memory database) that only this child reads meanwhile."""
+    from django.db import connections as db_connections
+
+    for alias in db_connections:
+        db = db_connections[alias]
+        if db.vendor != "sqlite":
+            db.connection = None
+
+
+def _peak_reset() -> None:
+    """Start this process's peak-memory count from its present size (Linux: clear_refs 5)."""
+    with contextlib.suppress(OSError):
+        with open("/proc/self/clear_refs", "w") as handle:
+            handle.write("5")
+
+
+def _peak_rss() -> int:
+    """This process's peak resident memory in bytes (VmHWM; ru_maxrss where /proc is missing)."""
+    with contextlib.suppress(OSError, StopIteration, ValueError):
+        with open("/proc/self/status") as handle:
+            line = next(line for line in handle if line.startswith("VmHWM:"))
+        return int(line.split()[1]) * 1024
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def _bench_article(*, pool: CorpusPool, pk: int, seed: int):
     return BenchArticle(synthetic_doc_make(pool=pool, pk=pk, seed=seed))
 
 
-def figures_table(*, ours: ConfigFigures | None, tutorial: ConfigFigures | None) -> str:
+def figures_table(*, figures: dict[str, ConfigFigures]) -> str:
+    """One column per configuration, then each project engine's figure over the tutorial's."""
+    mb = 1024 * 1024
     rows_spec = [
         ("建索引速度（篇/秒）", lambda f: f.build_rate, "{:.1f}"),
-        ("索引大小（MB）", lambda f: f.size_bytes / 1024 / 1024, "{:.1f}"),
+        ("索引大小（MB）", lambda f: f.size_bytes / mb, "{:.1f}"),
         ("查询延迟 p50（毫秒）", lambda f: f.percentile(0.50), "{:.1f}"),
         ("查询延迟 p95（毫秒）", lambda f: f.percentile(0.95), "{:.1f}"),
         ("查询延迟 平均（毫秒）", lambda f: f.mean_ms, "{:.1f}"),
         ("首次查询 p50（毫秒）", lambda f: f.percentile(0.50, first=True), "{:.1f}"),
         ("首次查询 最慢（毫秒）", lambda f: max(f.first_ms, default=0.0), "{:.1f}"),
+        ("进程峰值内存（MB）", lambda f: f.peak_rss / mb, "{:.0f}"),
+        ("ES 节点内存 RSS（MB）", lambda f: f.server_rss / mb if f.server_rss else None, "{:.0f}"),
+        ("ES 堆内存已用（MB）", lambda f: f.server_heap / mb if f.server_heap else None, "{:.0f}"),
     ]
+    names = list(figures)
+    ratios = [n for n in names if n != TUTORIAL] if TUTORIAL in figures else []
     rows = []
     for label, getter, fmt in rows_spec:
-        a = getter(ours) if ours else None
-        b = getter(tutorial) if tutorial else None
-        ratio = f"{a / b:.2f}" if a is not None and b else "-"
-        rows.append(
-            [label, fmt.format(a) if a is not None else "-", fmt.format(b) if b is not None else "-", ratio]
-        )
-    return table_render(
-        header=["指标", OURS, TUTORIAL, f"{OURS}/{TUTORIAL}"], rows=rows, right=[False, True, True, True]
-    )
+        values = {n: getter(figures[n]) for n in names}
+        if all(v is None for v in values.values()):
+            continue
+        row = [label] + [fmt.format(v) if v is not None else "-" for v in values.values()]
+        base = values.get(TUTORIAL)
+        for n in ratios:
+            row.append(f"{values[n] / base:.2f}" if values[n] is not None and base else "-")
+        rows.append(row)
+    header = ["指标", *names, *(f"{n}/{TUTORIAL}" for n in ratios)]
+    return table_render(header=header, rows=rows, right=[False] + [True] * (len(header) - 1))
 
 
-def hits_table(
-    *, queries: list[BenchQuery], ours: ConfigFigures | None, tutorial: ConfigFigures | None
-) -> str:
+def hits_table(*, queries: list[BenchQuery], figures: dict[str, ConfigFigures]) -> str:
+    """Hits and median time of each query per configuration."""
+    names = list(figures)
     rows = []
     for number, bench in enumerate(queries):
-        rows.append(
-            [
-                bench.label,
-                bench.q,
-                str(ours.hits[number]) if ours else "-",
-                str(tutorial.hits[number]) if tutorial else "-",
-            ]
-        )
+        row = [bench.label, bench.q]
+        for n in names:
+            times = figures[n].latencies_ms[number :: len(queries)]
+            row.append(f"{figures[n].hits[number]} / {statistics.median(times):.1f}")
+        rows.append(row)
     return table_render(
-        header=["类型", "查询", f"{OURS} 命中", f"{TUTORIAL} 命中"],
+        header=["类型", "查询", *(f"{n} 命中/毫秒" for n in names)],
         rows=rows,
-        right=[False, False, True, True],
+        right=[False, False] + [True] * len(names),
     )

@@ -136,6 +136,9 @@ class EngineHealth:
 class SearchEngine(Protocol):
     """The search engine behind the search page, the API, feeds and the index worker."""
 
+    # Whether several processes may write at once (the index queue's consumer can be a pool).
+    concurrent_writes: bool
+
     def documents_apply(self, *, objects: Sequence[object], remove_ids: Iterable[str]) -> None:
         """Index (add or replace) the articles ``objects`` and delete the documents whose
         haystack identifiers (``articles.article.<pk>``) are ``remove_ids``; visible to the

@@ -25,7 +25,7 @@ def test_bench_prints_numeric_figures_for_both_configurations(corpus_dir):
     )
     lines = [line for line in out.getvalue().splitlines() if "|" in line]
     header = [cell.strip() for cell in lines[0].split("|")]
-    assert header[1:3] == ["ours", "tutorial"]
+    assert header[1:] == ["whoosh", "tutorial", "whoosh/tutorial"]
     rows = {line.split("|")[0].strip(): [cell.strip() for cell in line.split("|")[1:]] for line in lines[1:]}
     for metric in METRICS:
         label = next(name for name in rows if name.startswith(metric))
@@ -51,7 +51,57 @@ def test_bench_can_skip_the_tutorial_configuration(corpus_dir):
         progress=False,
         stdout=out,
     )
+    header = next(line for line in out.getvalue().splitlines() if line.startswith("指标"))
+    assert [cell.strip() for cell in header.split("|")[1:]] == ["whoosh"]
     lines = [line for line in out.getvalue().splitlines() if line.startswith("查询延迟 p50")]
-    ours, tutorial, _ = (cell.strip() for cell in lines[0].split("|")[1:])
+    (ours,) = (cell.strip() for cell in lines[0].split("|")[1:])
     assert float(ours) > 0
-    assert tutorial == "-"
+
+
+@pytest.mark.corpus
+@pytest.mark.elasticsearch
+@pytest.mark.django_db
+def test_bench_measures_both_engines_side_by_side_with_their_memory(corpus_dir):
+    from search.tests.engine_contract.test_elasticsearch import node_required
+
+    node_required()
+    out = io.StringIO()
+    call_command(
+        "bench_search",
+        docs=200,
+        queries=3,
+        repeat=1,
+        engine="all",
+        tutorial=False,
+        corpus=corpus_dir,
+        progress=False,
+        verbose=True,
+        stdout=out,
+    )
+    text = out.getvalue()
+    lines = [line for line in text.splitlines() if "|" in line]
+    assert [cell.strip() for cell in lines[0].split("|")[1:]] == ["whoosh", "elasticsearch"]
+    rows = {line.split("|")[0].strip(): [cell.strip() for cell in line.split("|")[1:]] for line in lines[1:]}
+    for metric in (*METRICS, "进程峰值内存"):
+        label = next(name for name in rows if name.startswith(metric))
+        assert all(float(value) > 0 for value in rows[label]), (label, rows[label])
+    # the server's memory is the Elasticsearch column's only
+    server = rows[next(name for name in rows if name.startswith("ES 节点内存"))]
+    assert server[0] == "-" and float(server[1]) > 100
+    # both engines find the same documents for each query (same analysis, same query)
+    hits = [line for line in lines if "/" in line and "命中" not in line and "指标" not in line]
+    for line in hits[-3:]:
+        cells = [cell.strip() for cell in line.split("|")]
+        assert cells[2].split(" / ")[0] == cells[3].split(" / ")[0], line
+    # the temporary indexes are gone
+    from elasticsearch import Elasticsearch
+
+    client = Elasticsearch(settings.ELASTICSEARCH_URLS)
+    assert not [name for name in client.indices.get(index="*bench_elasticsearch*") if name]
+
+
+def test_an_unknown_engine_is_refused_before_any_work():
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="未知的检索引擎"):
+        call_command("bench_search", docs=10, engine="solr", stdout=io.StringIO())

@@ -37,10 +37,21 @@ def test_elasticsearch_is_an_engine_of_its_own_connection(settings):
         settings.HAYSTACK_CONNECTIONS.pop(alias, None)
 
 
-def test_an_engine_must_match_its_connection(settings):
+def test_the_engine_follows_its_connection(settings):
+    # a benchmark holds a Whoosh and an Elasticsearch connection in one process
     settings.SEARCH_BACKEND = "elasticsearch"
-    with pytest.raises(TypeError, match="Elasticsearch backend"):
-        engine_get()  # the test settings' default connection is Whoosh
+    assert isinstance(engine_get(), WhooshSearchEngine)  # the test settings' default is Whoosh
+    settings.SEARCH_BACKEND = "whoosh"
+    alias = "registry_elasticsearch_2"
+    settings.HAYSTACK_CONNECTIONS[alias] = {
+        **settings.SEARCH_ENGINE_CONNECTIONS["elasticsearch"],
+        "URL": "http://127.0.0.1:9/",
+    }
+    try:
+        assert isinstance(engine_get(using=alias), ElasticsearchSearchEngine)
+    finally:
+        connections.thread_local.connections.pop(alias, None)
+        settings.HAYSTACK_CONNECTIONS.pop(alias, None)
 
 
 def test_an_unknown_engine_is_a_configuration_error(settings):

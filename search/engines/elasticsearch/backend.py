@@ -33,7 +33,15 @@ from zhtext.analysis import dictionary_refresh
 
 from .answers import answer_whole
 from .lexicon import WORDS_INDEX_MAPPINGS, Lexicon, words_index_name
-from .mapping import WORD_FIELDS, document_build, index_mappings, index_settings, mapping_build, words_field
+from .mapping import (
+    SHARDS,
+    WORD_FIELDS,
+    document_build,
+    index_mappings,
+    index_settings,
+    mapping_build,
+    words_field,
+)
 
 # Statuses of a write the cluster refused for now: 429 too many requests (also a flood-stage
 # read-only block), 403 a write block, 503 no master / shard not available.
@@ -44,10 +52,12 @@ class ChineseElasticsearchSearchBackend(Elasticsearch7SearchBackend):
     def __init__(self, connection_alias, **connection_options):
         super().__init__(connection_alias, **connection_options)
         self.replicas = int(connection_options.get("REPLICAS", 0))
+        self.shards = int(connection_options.get("SHARDS", SHARDS))
         self.properties: dict[str, Any] = {}
         self.mapping_outdated = False
         self.words_index_name = words_index_name(self.index_name)
-        self.lexicon = Lexicon(msearch=self._words_msearch, main_search=self._main_search)
+        self.lexicon = Lexicon(msearch=self._words_msearch, main_search=self.search_main)
+        self._shards_seen: int | None = None
 
     # --- index -----------------------------------------------------------------------
 
@@ -59,15 +69,15 @@ class ChineseElasticsearchSearchBackend(Elasticsearch7SearchBackend):
         unified_index = connections[self.connection_alias].get_unified_index()
         self.content_field_name, self.properties = self.build_schema(unified_index.all_searchfields())
         mappings = index_mappings(properties=self.properties)
-        for name, index_mapping in (
-            (self.index_name, mappings),
-            (self.words_index_name, WORDS_INDEX_MAPPINGS),
+        for name, index_mapping, shards in (
+            (self.index_name, mappings, self.shards),
+            (self.words_index_name, WORDS_INDEX_MAPPINGS, 1),  # a few MB
         ):
             if not self.conn.indices.exists(index=name):
                 # 400 resource_already_exists: another process created it meanwhile
                 self.conn.indices.create(
                     index=name,
-                    settings=index_settings(replicas=self.replicas),
+                    settings=index_settings(shards=shards, replicas=self.replicas),
                     mappings=index_mapping,
                     ignore=400,
                 )
@@ -76,6 +86,7 @@ class ChineseElasticsearchSearchBackend(Elasticsearch7SearchBackend):
         current = next(iter(existing.values()), {}).get("mappings", {}).get("properties", {})
         self.mapping_outdated = any(current.get(name) != spec for name, spec in self.properties.items())
         self.existing_mapping = mappings
+        self._shards_seen = None
         self.setup_complete = True
 
     def clear(self, models=None, commit=True):
@@ -152,10 +163,20 @@ class ChineseElasticsearchSearchBackend(Elasticsearch7SearchBackend):
 
     # --- reading ---------------------------------------------------------------------
 
-    def _main_search(self, body: dict) -> dict:
+    def search_main(self, body: dict) -> dict:
+        """One search of the main index, answered by every shard (``answers``)."""
         if not self.setup_complete:
             self.setup()
-        return answer_whole(lambda: self.conn.search(index=self.index_name, **body))
+        # with several shards, BM25's statistics from all of them: the same ranking as one
+        options = {"search_type": "dfs_query_then_fetch"} if self.shards_searched() > 1 else {}
+        return answer_whole(lambda: self.conn.search(index=self.index_name, **options, **body))
+
+    def shards_searched(self) -> int:
+        """The index's own shard count (an index made before a settings change keeps its own)."""
+        if self._shards_seen is None:
+            found = self.conn.indices.get_settings(index=self.index_name, name="index.number_of_shards")
+            self._shards_seen = int(next(iter(found.values()))["settings"]["index"]["number_of_shards"])
+        return self._shards_seen
 
     def _words_msearch(self, bodies: list[dict]) -> list[dict]:
         if not self.setup_complete:

@@ -17,7 +17,6 @@ from haystack import connections
 
 from search.engines.contract import EngineHealth, EngineResult, EngineUnavailable, QueryPlan
 
-from .answers import answer_whole
 from .backend import ChineseElasticsearchSearchBackend
 from .compile import Dsl, PlanCompiler
 from .request import result_read, search_body
@@ -35,6 +34,9 @@ UNREACHABLE_HINT = (
 
 
 class ElasticsearchSearchEngine:
+    # Bulk writes from several index workers at once are fine (each a whole document).
+    concurrent_writes = True
+
     def __init__(self, *, using: str = "default") -> None:
         self.using = using
         backend = connections[using].get_backend()
@@ -99,9 +101,7 @@ class ElasticsearchSearchEngine:
             query = self._query(plan)
             if query is None:
                 return EngineResult(ids=(), count=0, facets={})
-        body = search_body(plan, query=query)
-        answer = answer_whole(lambda: backend.conn.search(index=backend.index_name, **body))
-        return result_read(plan, answer)
+        return result_read(plan, backend.search_main(search_body(plan, query=query)))
 
     def _query(self, plan: QueryPlan) -> Dsl | None:
         """Compile twice: once to learn every word-list lookup the query needs (asked in one

@@ -218,6 +218,8 @@ class Lexicon:
                 "field": words_field(fieldname),
                 "include": words,
                 "size": EXPANSION_LIMIT,
+                # every candidate's count from every shard: the most frequent, exactly
+                "shard_size": len(words),
                 "order": [{"_count": "desc"}, {"_key": "asc"}],
             }
         }

@@ -27,14 +27,21 @@ FACET_FIELDS = {facet.field for facet in FACETS}
 LIST_FIELDS = {"authors", "tags"}
 # The field holding a word field's distinct words, for expansion.
 WORDS_SUFFIX = "_words"
-# One shard: BM25 statistics over the whole index (as Whoosh has them) and exact
-# ``terms`` aggregations (facet counts, expansions) without shard_size guesses.
+# Shards when the connection names none (settings: ELASTICSEARCH_SHARDS). A search runs on
+# every shard at once, one thread each, so two shards answer in about half the time on two
+# cores. BM25 statistics are gathered from all shards first (``dfs_query_then_fetch``), so
+# ranking does not depend on the count; ``SHARD_SIZE`` keeps facet counts exact.
 SHARDS = 1
+# Values each shard reports to a ``terms`` aggregation: far above any facet's list
+# (``FACET_LIMIT``), so a value's count is summed from every shard that has it.
+SHARD_SIZE = 1000
 # Deepest ranking a page can ask for (``search.limits``): page × page size.
 MAX_RESULT_WINDOW = MAX_PAGE * MAX_PAGE_SIZE
 
 _WORD_MAPPING = {"type": "text", "analyzer": "whitespace", "similarity": "BM25"}
 _KEYWORD = {"type": "keyword"}
+# Facets: ordinals built at refresh, not by the first search after it.
+_FACET_KEYWORD = {"type": "keyword", "eager_global_ordinals": True}
 # Read by aggregations only (doc values), not searchable on their own.
 _WORDS_MAPPING = {"type": "keyword", "index": False}
 
@@ -43,10 +50,10 @@ def words_field(fieldname: str) -> str:
     return f"{fieldname}{WORDS_SUFFIX}"
 
 
-def index_settings(*, replicas: int) -> dict[str, Any]:
+def index_settings(*, shards: int = SHARDS, replicas: int) -> dict[str, Any]:
     return {
         "index": {
-            "number_of_shards": SHARDS,
+            "number_of_shards": shards,
             "number_of_replicas": replicas,
             "max_result_window": MAX_RESULT_WINDOW,
         }
@@ -76,8 +83,10 @@ def mapping_build(*, fields) -> tuple[str, dict[str, Any]]:
         elif not field_class.indexed:
             # kept (``updated`` for search_check), not searchable
             properties[name] = {"type": "keyword", "index": False}
+        elif name in FACET_FIELDS:
+            properties[name] = dict(_FACET_KEYWORD)
         else:
-            # facets, the source's and people's names: un-analysed values
+            # the source's and people's names: un-analysed values
             properties[name] = dict(_KEYWORD)
     return content_field_name, properties
 

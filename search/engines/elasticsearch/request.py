@@ -22,7 +22,7 @@ from search.engines.contract import EngineResult, QueryPlan
 from search.facets import facet_get
 from search.limits import FACET_LIMIT
 
-from .mapping import STORY_FIELD
+from .mapping import SHARD_SIZE, STORY_FIELD
 
 # Below this many distinct stories the cardinality aggregation counts exactly (it keeps
 # every hash until then; 40000 is Elasticsearch's maximum).
@@ -88,7 +88,11 @@ def search_body(plan: QueryPlan, *, query: Dsl | None) -> Dsl:
         # counted with every other facet's filter, not its own (multi-select)
         others = [f for field, f in filters.items() if field != facet.field]
         order = [{"_key": "desc"}] if facet.order == "value_desc" else [{"_count": "desc"}, {"_key": "asc"}]
-        inner: Dsl = {"values": {"terms": {"field": facet.field, "size": FACET_LIMIT, "order": order}}}
+        inner: Dsl = {
+            "values": {
+                "terms": {"field": facet.field, "size": FACET_LIMIT, "shard_size": SHARD_SIZE, "order": order}
+            }
+        }
         if facet.field in filters:
             selected = filters[facet.field]["terms"][facet.field]
             inner["selected"] = {"terms": {"field": facet.field, "include": selected, "size": len(selected)}}

@@ -26,6 +26,9 @@ OUTDATED_HINT = (
 
 
 class WhooshSearchEngine:
+    # One writer at a time holds the index lock: the index queue has a single consumer.
+    concurrent_writes = False
+
     def __init__(self, *, using: str = "default") -> None:
         self.using = using
         backend = connections[using].get_backend()

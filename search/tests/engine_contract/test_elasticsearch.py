@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import uuid
+from collections.abc import Iterator
 
 import elasticsearch
 import pytest
@@ -49,7 +51,15 @@ def elasticsearch_connection(*, url: str = ELASTICSEARCH_URL):
     """A haystack connection alias on the Elasticsearch engine with a fresh index, deleted after."""
     name = f"portal_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     alias = f"es_{name}"
-    settings.HAYSTACK_CONNECTIONS[alias] = {"ENGINE": ENGINE, "URL": url, "INDEX_NAME": name, "TIMEOUT": 30}
+    # two shards, as the site's default: facet counts, story counts and ranking must not
+    # depend on how the documents are spread
+    settings.HAYSTACK_CONNECTIONS[alias] = {
+        "ENGINE": ENGINE,
+        "URL": url,
+        "INDEX_NAME": name,
+        "TIMEOUT": 30,
+        "SHARDS": 2,
+    }
     try:
         yield alias
     finally:
@@ -57,6 +67,29 @@ def elasticsearch_connection(*, url: str = ELASTICSEARCH_URL):
             connections[alias].get_backend().delete_index()
         connections.thread_local.connections.pop(alias, None)
         settings.HAYSTACK_CONNECTIONS.pop(alias, None)
+
+
+@contextlib.contextmanager
+def default_on_elasticsearch(*, settings) -> Iterator[str]:
+    """The ``default`` connection on a fresh Elasticsearch index, in every thread of this
+    process (a live server's too), until the block ends; yields the index name."""
+    node_required()
+    name = f"portal_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    saved = connections.connections_info["default"]
+    settings.SEARCH_BACKEND = "elasticsearch"
+    connections.connections_info["default"] = {
+        **settings.SEARCH_ENGINE_CONNECTIONS["elasticsearch"],
+        "INDEX_NAME": name,
+    }
+    # every thread's cached connection is made again from the above
+    connections.thread_local = threading.local()
+    try:
+        yield name
+    finally:
+        with contextlib.suppress(Exception):
+            connections["default"].get_backend().delete_index()
+        connections.connections_info["default"] = saved
+        connections.thread_local = threading.local()
 
 
 @pytest.fixture(scope="module")
