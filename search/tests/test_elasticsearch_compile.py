@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from search.engines.contract import FacetFilter, QueryPlan, Segment, Spelling, Term
 from search.engines.elasticsearch.compile import MAX_CLAUSES, PlanCompiler, any_of
-from search.engines.elasticsearch.request import search_body
+from search.engines.elasticsearch.request import counts_body, hits_body
 
 
 def spelling(text: str, *, synonym: bool = False) -> Spelling:
@@ -65,19 +65,24 @@ def test_a_facet_is_counted_with_the_other_facets_filters_only():
         ),
         facets=("source", "year", "month"),
     )
-    body = search_body(plan, query=None)
+    hits = hits_body(plan, query=None)
+    counts = counts_body(plan, query=None)
     source_filter = {"terms": {"source_exact": ["安全客"]}}
     year_filter = {"terms": {"year": ["2024"]}}
-    assert body["post_filter"] == {"bool": {"filter": [source_filter, year_filter]}}
-    aggs = body["aggs"]
+    # the hits are under every selection
+    assert hits["query"]["bool"]["filter"] == [source_filter, year_filter]
+    aggs = counts["aggs"]
     assert aggs["facet_source"]["filter"] == {"bool": {"filter": [year_filter]}}
     assert aggs["facet_year"]["filter"] == {"bool": {"filter": [source_filter]}}
     assert aggs["facet_month"]["filter"] == {"bool": {"filter": [source_filter, year_filter]}}
     # the selected values are counted even when they are not among the most frequent
     assert aggs["facet_source"]["aggs"]["selected"]["terms"]["include"] == ["安全客"]
     # collapsed: one hit per story, stories counted under every filter
-    assert body["collapse"] == {"field": "story"}
-    assert aggs["stories"]["filter"] == {"bool": {"filter": [source_filter, year_filter]}}
+    assert hits["collapse"] == {"field": "story"}
+    assert aggs["matched"]["filter"] == {"bool": {"filter": [source_filter, year_filter]}}
+    assert set(aggs["matched"]["aggs"]) == {"alone", "grouped"}
+    # the counts are a size-0 search (the shard request cache keeps those), nothing scored
+    assert counts["size"] == 0 and "sort" not in counts
     # nothing to rank by: newest first, ties by article id
-    assert body["sort"][0] == {"published": {"order": "desc", "missing": "_last"}}
-    assert body["sort"][1] == {"django_id": {"order": "asc"}}
+    assert hits["sort"][0] == {"published": {"order": "desc", "missing": "_last"}}
+    assert hits["sort"][1] == {"django_id": {"order": "asc"}}

@@ -31,7 +31,7 @@ from haystack.utils import get_identifier
 from search.engines.contract import IndexBusy
 from zhtext.analysis import dictionary_refresh
 
-from .answers import answer_whole
+from .answers import answer_whole, answers_whole
 from .lexicon import WORDS_INDEX_MAPPINGS, Lexicon, words_index_name
 from .mapping import (
     SHARDS,
@@ -170,6 +170,22 @@ class ChineseElasticsearchSearchBackend(Elasticsearch7SearchBackend):
         # with several shards, BM25's statistics from all of them: the same ranking as one
         options = {"search_type": "dfs_query_then_fetch"} if self.shards_searched() > 1 else {}
         return answer_whole(lambda: self.conn.search(index=self.index_name, **options, **body))
+
+    def searches_main(self, bodies: list[dict]) -> list[dict]:
+        """Several searches of the main index in one request, answered side by side; each
+        answer is whole (``answers``). Ranked searches (``size`` > 0) gather BM25's
+        statistics from every shard first; counting ones (size 0) need none, and only a
+        plain ``query_then_fetch`` is kept by the shard request cache."""
+        if not self.setup_complete:
+            self.setup()
+        dfs = self.shards_searched() > 1
+        lines: list[dict] = []
+        for body in bodies:
+            header: dict = {"index": self.index_name}
+            if dfs and body.get("size", 10) > 0:
+                header["search_type"] = "dfs_query_then_fetch"
+            lines += [header, body]
+        return answers_whole(lambda: self.conn.msearch(body=lines)["responses"])
 
     def shards_searched(self) -> int:
         """The index's own shard count (an index made before a settings change keeps its own)."""

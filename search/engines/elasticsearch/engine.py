@@ -3,7 +3,8 @@
 It holds the haystack connection's backend (``ChineseElasticsearchSearchBackend``: client,
 index, mapping, writes) and answers a ``QueryPlan`` in two requests at most: the word-list
 lookups the query needs (``lexicon``, skipped when answered in the last seconds), then one
-search (``compile`` for the query, ``request`` for filters, facets, sort and collapse).
+``msearch`` of the hits and the counts (``compile`` for the query, ``request`` for filters,
+facets, sort and collapse).
 A node that cannot be reached raises ``EngineUnavailable`` (``IndexBusy`` when writing).
 """
 
@@ -19,7 +20,7 @@ from search.engines.contract import EngineHealth, EngineResult, EngineUnavailabl
 
 from .backend import ChineseElasticsearchSearchBackend
 from .compile import Dsl, PlanCompiler
-from .request import result_read, search_body
+from .request import counts_body, hits_body, result_read
 
 OUTDATED_HINT = (
     "Elasticsearch 索引的映射与当前代码不同（例如由 haystack 默认设置建立）："
@@ -101,7 +102,8 @@ class ElasticsearchSearchEngine:
             query = self._query(plan)
             if query is None:
                 return EngineResult(ids=(), count=0, facets={})
-        return result_read(plan, backend.search_main(search_body(plan, query=query)))
+        hits, counts = backend.searches_main([hits_body(plan, query=query), counts_body(plan, query=query)])
+        return result_read(plan, hits=hits, counts=counts)
 
     def _query(self, plan: QueryPlan) -> Dsl | None:
         """Compile twice: once to learn every word-list lookup the query needs (asked in one

@@ -1,16 +1,21 @@
-"""One search request for a ``QueryPlan``, and the ``EngineResult`` read from its answer.
+"""The two searches of a ``QueryPlan`` (sent together, one ``msearch``), and the
+``EngineResult`` read from their answers.
 
-Shape of the request::
+The hits and the counts are asked apart, because they cost differently and keep differently:
 
-    query        bool: must = the compiled query (or match_all), filter = the date range
-    post_filter  bool.filter: one ``terms`` filter per facet with a selection (OR within a
-                 facet, AND across facets), applied to the hits only
-    aggs         per facet: a ``filter`` aggregation with every facet filter but its own,
-                 holding a ``terms`` aggregation (the values listed) and, when the facet has
-                 a selection, a ``terms`` aggregation of just the selected values;
-                 with collapse: the filtered stories, counted (see ``_story_count``)
-    collapse     on ``story`` (one hit per repost group, the first in the sort order)
-    sort         relevance: _score; newest/oldest: published; ties: article id ascending
+hits     query: bool, must = the compiled query (or match_all), filter = the date range and
+         every facet's selection (OR within a facet, AND across facets);
+         collapse on ``story`` (one hit per repost group, the first in the sort order);
+         sort relevance: _score; newest/oldest: published; ties: article id ascending;
+         no total (the counts say it), so nothing is scored beyond what the page needs
+counts   size 0, the compiled query as a filter (matched, not scored) with the dates;
+         aggs: per facet, a ``filter`` aggregation with every facet filter but its own,
+         holding a ``terms`` aggregation (the values listed) and, when the facet has a
+         selection, a ``terms`` aggregation of just the selected values; ``matched``: the
+         documents under every filter; with collapse, the stories among them, counted (see
+         ``result_read``). A size-0 search is what Elasticsearch's shard request cache
+         keeps: the same query's counts (the home page's charts, a popular query, the next
+         page) are read from it until the index next changes.
 """
 
 from __future__ import annotations
@@ -70,19 +75,32 @@ def _all(filters: list[Dsl]) -> Dsl:
     return {"bool": {"filter": filters}} if filters else {"match_all": {}}
 
 
-def search_body(plan: QueryPlan, *, query: Dsl | None) -> Dsl:
-    filters = facet_filters(plan)
+def hits_body(plan: QueryPlan, *, query: Dsl | None) -> Dsl:
+    """The page's documents: ranked, filtered, collapsed."""
+    filters = [*facet_filters(plan).values()]
     dates = date_filter(plan)
+    if dates:
+        filters.insert(0, dates)
     body: Dsl = {
-        "query": {"bool": {"must": [query or {"match_all": {}}], "filter": [dates] if dates else []}},
+        "query": {"bool": {"must": [query or {"match_all": {}}], "filter": filters}},
         "size": max(plan.limit, 1),
         "sort": _sort(plan),
         "_source": False,
-        "track_total_hits": True,
+        "track_total_hits": False,
     }
-    if filters:
-        body["post_filter"] = _all(list(filters.values()))
-    aggs: Dsl = {}
+    if plan.collapse:
+        body["collapse"] = {"field": STORY_FIELD}
+    return body
+
+
+def counts_body(plan: QueryPlan, *, query: Dsl | None) -> Dsl:
+    """How many match (documents or stories) and the facet counts."""
+    filters = facet_filters(plan)
+    dates = date_filter(plan)
+    matching = [query] if query is not None else []
+    if dates:
+        matching.append(dates)
+    aggs: Dsl = {"matched": {"filter": _all(list(filters.values()))}}
     for name in plan.facets:
         facet = facet_get(name=name)
         # counted with every other facet's filter, not its own (multi-select)
@@ -98,41 +116,33 @@ def search_body(plan: QueryPlan, *, query: Dsl | None) -> Dsl:
             inner["selected"] = {"terms": {"field": facet.field, "include": selected, "size": len(selected)}}
         aggs[f"facet_{name}"] = {"filter": _all(others), "aggs": inner}
     if plan.collapse:
-        body["collapse"] = {"field": STORY_FIELD}
-        aggs["stories"] = {
-            "filter": _all(list(filters.values())),
-            "aggs": {
-                # documents in no story each count once; stories count once however many
-                "alone": {"filter": {"range": {STORY_FIELD: {"lte": 0}}}},
-                "grouped": {
-                    "filter": {"range": {STORY_FIELD: {"gt": 0}}},
-                    "aggs": {
-                        "count": {
-                            "cardinality": {"field": STORY_FIELD, "precision_threshold": STORY_PRECISION}
-                        }
-                    },
+        aggs["matched"]["aggs"] = {
+            # documents in no story each count once; stories count once however many
+            "alone": {"filter": {"range": {STORY_FIELD: {"lte": 0}}}},
+            "grouped": {
+                "filter": {"range": {STORY_FIELD: {"gt": 0}}},
+                "aggs": {
+                    "count": {"cardinality": {"field": STORY_FIELD, "precision_threshold": STORY_PRECISION}}
                 },
             },
         }
-    if aggs:
-        body["aggs"] = aggs
-    return body
+    return {"query": _all(matching), "size": 0, "aggs": aggs, "track_total_hits": False}
 
 
-def result_read(plan: QueryPlan, answer: Dsl) -> EngineResult:
-    hits = answer.get("hits", {})
-    ids = tuple(int(hit["_id"].rsplit(".", 1)[-1]) for hit in hits.get("hits", ()))[: max(plan.limit, 1)]
-    aggs = answer.get("aggregations", {})
+def result_read(plan: QueryPlan, *, hits: Dsl, counts: Dsl) -> EngineResult:
+    found = hits.get("hits", {}).get("hits", ())
+    ids = tuple(int(hit["_id"].rsplit(".", 1)[-1]) for hit in found)[: max(plan.limit, 1)]
+    aggs = counts.get("aggregations", {})
+    matched = aggs["matched"]
     if plan.collapse:
-        stories = aggs["stories"]
-        count = int(stories["alone"]["doc_count"]) + int(stories["grouped"]["count"]["value"])
+        count = int(matched["alone"]["doc_count"]) + int(matched["grouped"]["count"]["value"])
     else:
-        count = int(hits.get("total", {}).get("value", 0))
+        count = int(matched["doc_count"])
     facets: dict[str, dict[str, int]] = {}
     for name in plan.facets:
-        found = aggs.get(f"facet_{name}", {})
-        counts = {str(b["key"]): int(b["doc_count"]) for b in found.get("values", {}).get("buckets", ())}
-        for bucket in found.get("selected", {}).get("buckets", ()):
-            counts[str(bucket["key"])] = int(bucket["doc_count"])
-        facets[name] = {value: n for value, n in counts.items() if n}
+        facet = aggs.get(f"facet_{name}", {})
+        values = {str(b["key"]): int(b["doc_count"]) for b in facet.get("values", {}).get("buckets", ())}
+        for bucket in facet.get("selected", {}).get("buckets", ()):
+            values[str(bucket["key"])] = int(bucket["doc_count"])
+        facets[name] = {value: n for value, n in values.items() if n}
     return EngineResult(ids=ids, count=count, facets=facets)
