@@ -262,6 +262,19 @@ def dictionary_file_terms(*, path: Path) -> list[tuple[str, int | None]]:
     return terms
 
 
+def dictionary_file_terms_tagged(*, path: Path) -> list[tuple[str, str]]:
+    """(word, part-of-speech tag or "") of a jieba user dictionary file."""
+    if not path.is_file():
+        return []
+    terms: list[tuple[str, str]] = []
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        parts = raw.split("#", 1)[0].split()
+        if parts:
+            tag = parts[-1] if len(parts) > 1 and not parts[-1].isdigit() else ""
+            terms.append((parts[0], tag))
+    return terms
+
+
 def dictionary_refresh(*, force: bool = False, check_now: bool = False) -> bool:
     """Reload admin words and synonyms when the database version changed.
 
@@ -404,6 +417,27 @@ def text_terms(text: str) -> list[str]:
             word = match.group()
             if _is_content(word):
                 append(word)
+    return out
+
+
+def text_terms_grouped(text: str) -> list[list[str]]:
+    """``text_terms`` kept in the runs they came from: the words of one stretch of Chinese
+    characters together, each Latin word alone, so a caller sees where punctuation was."""
+    norm = _normalise_fast(text)
+    out: list[list[str]] = []
+    for match in _TOKEN_RE.finditer(norm):
+        if match.lastgroup == "cjk":
+            run = match.group()
+            prev = 0
+            words = []
+            for end in cjk_cut(run):
+                words.append(run[prev:end])
+                prev = end
+            out.append(words)
+        else:
+            word = match.group()
+            if _is_content(word):
+                out.append([word])
     return out
 
 

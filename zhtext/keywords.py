@@ -1,11 +1,16 @@
-"""Keywords of an article (jieba TF-IDF) and the keywords trending across recent articles.
+"""Keywords of an article (TF-IDF over the index's own words) and the keywords trending
+across recent articles.
 
 Extraction runs at ingest and stores ``[[word, weight], ...]`` on the article, best first.
-It reuses the jieba tokenizer of ``zhtext.analysis`` (policy-term user dictionary and the
-admin's words included) so a keyword is always a word the search index knows as a whole.
-Text is normalised the same way as for the index (simplified characters, half-width,
-lowercase) so 個人資訊 and 个人信息 give one keyword; Latin words get their original
-spelling back for display.
+It takes the words ``zhtext.analysis.text_terms`` makes for the search index (the same
+normalisation, the same segmentation, the policy-term user dictionary and the admin's words
+included), so a keyword is always a word the index knows as a whole and the text is segmented
+the way the index segments it. A word is a candidate by its class in jieba's dictionaries
+(nouns, names, verbal nouns; the user dictionary's words; Latin words): looked up, not
+guessed by jieba's HMM part-of-speech tagger, which cost ~40 % of ingest and split words the
+index keeps whole. Its weight is the usual term frequency times jieba's inverse document
+frequency. 個人資訊 and 个人信息 give one keyword; Latin words get their original spelling
+back for display.
 """
 
 from __future__ import annotations
@@ -13,14 +18,15 @@ from __future__ import annotations
 import math
 import re
 import threading
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
-from .analysis import _jieba, text_normalise_plain
+from .analysis import _jieba, dictionary_file_terms_tagged, text_normalise_plain, text_terms_grouped
 
 STOPWORDS_FILE = Path(__file__).resolve().parent / "dicts" / "stopwords.txt"
 # Nouns, proper nouns, verbal nouns and Latin words; plain verbs and adjectives make poor topics.
-ALLOWED_POS = ("n", "nr", "ns", "nt", "nz", "nw", "vn", "eng", "user")
+ALLOWED_POS = frozenset(("n", "nr", "ns", "nt", "nz", "nw", "vn", "eng", "user"))
 # The title says what the article is about; counting it several times lets its words win ties.
 TITLE_REPEAT = 3
 # Enough text to tell what an article is about; keeps ingest fast on very long pages.
@@ -43,7 +49,7 @@ _CJK_RE = re.compile(r"[\u3400-\u9fff]")
 _URL_RE = re.compile(r"(?:https?://|www\.)\S+|\]\([^)]*\)|<[^>]+>", flags=re.IGNORECASE)
 
 _lock = threading.Lock()
-_extractor = None
+_tables: tuple[dict[str, str], dict[str, float], float, frozenset[str]] | None = None
 
 
 def stopwords_load(*, path: Path = STOPWORDS_FILE) -> frozenset[str]:
@@ -55,51 +61,81 @@ def stopwords_load(*, path: Path = STOPWORDS_FILE) -> frozenset[str]:
     return frozenset(words | _ENGLISH_STOPWORDS)
 
 
-class _DictionaryPOS:
-    """posseg over the shared tokenizer; words only the user dictionary knows count as nouns.
-
-    jieba tags a word it has no part of speech for as ``x`` (like punctuation); the
-    policy terms and admin words carry no tag, and they are exactly the words we want.
-    """
-
-    def __init__(self, tokenizer) -> None:
-        # Imported on first use, like jieba.analyse below: each costs 0.5–1 s at import, paid
-        # by every process that starts (web, manage.py) whether or not it extracts keywords.
-        import jieba.posseg
-
-        self._tokenizer = tokenizer
-        self._pos = jieba.posseg.POSTokenizer(tokenizer)
-
-    def cut(self, sentence: str, HMM: bool = True):
-        import jieba.posseg
-
-        freq = self._tokenizer.FREQ
-        for pair in self._pos.cut(sentence, HMM=HMM):
-            if pair.flag == "x" and len(pair.word) > 1 and _CJK_RE.search(pair.word) and freq.get(pair.word):
-                yield jieba.posseg.pair(pair.word, "user")
-            else:
-                yield pair
-
-
-def _keyword_extractor():
-    global _extractor
-    if _extractor is None:
+def _tables_load() -> tuple[dict[str, str], dict[str, float], float, frozenset[str]]:
+    """(word → class, word → IDF, the median IDF for unknown words, stop words), read once
+    per process from jieba's own files and the project's dictionaries."""
+    global _tables
+    if _tables is None:
         with _lock:
-            if _extractor is None:
-                import jieba.analyse
+            if _tables is None:
+                import jieba  # its package holds the dictionary and the IDF table
+                from django.conf import settings
 
-                tokenizer = _jieba()
-                extractor = jieba.analyse.TFIDF()
-                extractor.tokenizer = tokenizer
-                extractor.postokenizer = _DictionaryPOS(tokenizer)
-                extractor.stop_words = set(stopwords_load())
-                _extractor = extractor
-    return _extractor
+                package = Path(jieba.__file__).resolve().parent
+                classes: dict[str, str] = {}
+                with open(package / "dict.txt", encoding="utf-8") as handle:
+                    for line in handle:
+                        parts = line.split()
+                        if len(parts) == 3:
+                            classes.setdefault(parts[0].lower(), parts[2])
+                for word, tag in dictionary_file_terms_tagged(path=Path(settings.JIEBA_USER_DICT)):
+                    classes[text_normalise_plain(word)] = tag or "user"
+                idf: dict[str, float] = {}
+                with open(package / "analyse" / "idf.txt", encoding="utf-8") as handle:
+                    for line in handle:
+                        word, _, value = line.strip().rpartition(" ")
+                        if word:
+                            idf[word] = float(value)
+                median = sorted(idf.values())[len(idf) // 2] if idf else 1.0
+                _tables = (classes, idf, median, stopwords_load())
+    return _tables
+
+
+# Characters that make up the glue of Chinese sentences: a run of single characters holding
+# one of them is a phrase the dictionary split (多地, 将被), not an unknown name.
+_GLUE_CHARS = frozenset(
+    "的了在是和与及等对将为也就都而被把从以于之其这那个有中上下不一我你他她它们地得着过会要能可"
+    "该此并或但又还已最很多少大小新各每所到后前内外时年月日号来去说让给向由因如若则即既且更再"
+    "又只仅比至共同总近超约第两三四五六七八九十百千万亿元次项家名位种类些点"
+    "谁才哪啥怎么吗呢吧啊呀嘛您咱曝未"
+)
+# A run of 2–4 single characters seen this often (the title's count three times over) is
+# taken for a word the dictionary lacks: a person's or a company's name (刘烈宏).
+NEW_WORD_MIN_COUNT = 3
+
+
+def _new_words(words: list[str], *, times: int, counts: Counter[str]) -> None:
+    """Count the runs of single CJK characters in ``words`` (one stretch of text between
+    punctuation) that could be one unknown word."""
+    run: list[str] = []
+    for word in [*words, ""]:
+        if len(word) == 1 and word not in _GLUE_CHARS and _CJK_RE.match(word):
+            run.append(word)
+            continue
+        if 2 <= len(run) <= 4:
+            counts["".join(run)] += times
+        run = []
+
+
+def _word_class(word: str, *, classes: dict[str, str], freq: dict[str, int]) -> str:
+    if not _CJK_RE.search(word):
+        return "eng"
+    found = classes.get(word)
+    if found:
+        return found
+    # a word only the admin's dictionary knows (jieba's FREQ has it, no class): a term
+    return "user" if freq.get(word) else "x"
+
+
+# Dates, sizes and ordinals (2024-07-09, 1.29tb, 25th): numbers, not topics.
+_NUMBER_LIKE_RE = re.compile(r"[\d.,:/_-]+[a-z]{0,2}")
 
 
 def _is_keyword(word: str) -> bool:
     if _CJK_RE.search(word):
         return len(word) >= 2
+    if _NUMBER_LIKE_RE.fullmatch(word):
+        return False
     # Latin: real words and names (ai, apt28, 5g), not numbers, hashes or URL pieces.
     return bool(_LATIN_RE.match(word)) and 2 <= len(word) <= 30 and not word.replace(".", "").isdigit()
 
@@ -132,18 +168,35 @@ def keywords_extract(*, title: str, text: str, top_k: int = 8) -> list[tuple[str
     original = f"{title}\n{body}"
     if not original.strip():
         return []
-    combined = text_normalise_plain("\n".join([*([title] * TITLE_REPEAT), body]))
-    extractor = _keyword_extractor()
-    # Ask for more than needed: some candidates are dropped by the filters below.
-    candidates = extractor.extract_tags(combined, topK=top_k * 3, withWeight=True, allowPOS=ALLOWED_POS)
+    classes, idf, median_idf, stopwords = _tables_load()
+    freq = _jieba().FREQ
+    counts: Counter[str] = Counter()
+    runs: Counter[str] = Counter()
+    for text_part, times in ((title, TITLE_REPEAT), (body, 1)):
+        for words in text_terms_grouped(text_part):
+            for word in words:
+                counts[word] += times
+            _new_words(words, times=times, counts=runs)
+    candidates: dict[str, int] = {}
+    for word, count in counts.items():
+        if word in stopwords or not _is_keyword(word):
+            continue
+        if _word_class(word, classes=classes, freq=freq) not in ALLOWED_POS:
+            continue
+        candidates[word] = count
+    for word, count in runs.items():
+        if count >= NEW_WORD_MIN_COUNT and word not in stopwords:
+            candidates[word] = count
+    total = sum(candidates.values())
+    if not total:
+        return []
+    scored = sorted(
+        ((word, count * idf.get(word, median_idf) / total) for word, count in candidates.items()),
+        key=lambda item: (-item[1], item[0]),
+    )
     chinese = _mostly_chinese(original)
     out: list[tuple[str, float]] = []
-    seen: set[str] = set()
-    for word, weight in candidates:
-        word = word.strip()
-        if word in seen or not _is_keyword(word):
-            continue
-        seen.add(word)
+    for word, weight in scored:
         shown = _display_form(word, original)
         if not _CJK_RE.search(word) and not _latin_fits(shown=shown, chinese=chinese):
             continue
