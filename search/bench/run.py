@@ -57,7 +57,9 @@ class ConfigFigures:
     # First run of each query right after the build: nothing of it cached yet.
     first_ms: list[float] = field(default_factory=list)
     hits: list[int] = field(default_factory=list)
-    # Peak resident memory of the process that built and queried (bytes).
+    # The longest single batch write (a commit that also merged segments, say).
+    slowest_batch_seconds: float = 0.0
+    # Peak resident memory of the process that built and queried so far (bytes).
     peak_rss: int = 0
     # Elasticsearch only: the server process's resident memory and JVM heap in use after.
     server_rss: int = 0
@@ -176,13 +178,14 @@ def config_measure(
     *,
     name: str,
     pool: CorpusPool,
-    docs: int,
+    docs: list[int],
     seed: int,
     queries: list[BenchQuery],
     repeat: int,
     progress: bool = True,
-) -> ConfigFigures:
-    """Build and query ``name`` in a forked child process; its figures come back by pipe."""
+) -> list[ConfigFigures]:
+    """Build ``name`` up to each size of ``docs`` in turn (one growing index) and time the
+    queries at each, in a forked child process; the figures come back by pipe."""
     context = multiprocessing.get_context("fork")
     receive, send = context.Pipe(duplex=False)
     child = context.Process(
@@ -191,7 +194,7 @@ def config_measure(
             "send": send,
             "name": name,
             "pool": pool,
-            "docs": docs,
+            "docs": sorted(set(docs)),
             "seed": seed,
             "queries": queries,
             "repeat": repeat,
@@ -214,9 +217,7 @@ def _measure_child(*, send, name: str, **options) -> None:
     _database_connections_forget()
     try:
         _peak_reset()
-        figures = _measure(name=name, **options)
-        figures.peak_rss = _peak_rss()
-        send.send(figures)
+        send.send(_measure(name=name, **options))
     except BaseException as exc:  # reported in the parent, with the child's traceback
         send.send(RuntimeError(f"{name}: {exc}\n{traceback.format_exc()}"))
     finally:
@@ -227,40 +228,51 @@ def _measure(
     *,
     name: str,
     pool: CorpusPool,
-    docs: int,
+    docs: list[int],
     seed: int,
     queries: list[BenchQuery],
     repeat: int,
     progress: bool,
-) -> ConfigFigures:
-    figures = ConfigFigures(name=name, docs=docs)
+) -> list[ConfigFigures]:
+    out: list[ConfigFigures] = []
+    built = 0
+    build_seconds = slowest = 0.0
+    batch_size = 1000
     with bench_connection(name=name) as alias:
         backend = connections[alias].get_backend()
         backend.setup()
         index = connection_search_index(alias=alias)
-        bar = tqdm(total=docs, desc=f"建索引 {name}", unit="篇", disable=not progress, leave=False)
-        batch_size = 1000
-        for start in range(1, docs + 1, batch_size):
-            batch = [
-                _bench_article(pool=pool, pk=pk, seed=seed)
-                for pk in range(start, min(start + batch_size, docs + 1))
-            ]
-            started = time.perf_counter()
-            # each batch is searchable when ``update`` returns (Whoosh commits, ES refreshes)
-            backend.update(index, batch)
-            figures.build_seconds += time.perf_counter() - started
-            bar.update(len(batch))
-        bar.close()
-        figures.size_bytes = index_size_bytes(alias=alias)
         call = (
             ours_search_call(alias=alias, pool=pool, seed=seed)
             if name in PROJECT_ENGINES
             else tutorial_search_call(alias=alias)
         )
-        queries_time(call=call, queries=queries, repeat=repeat, figures=figures)
-        if name == ELASTICSEARCH:
-            figures.server_rss, figures.server_heap = elasticsearch_node_memory(alias=alias)
-    return figures
+        bar = tqdm(total=docs[-1], desc=f"建索引 {name}", unit="篇", disable=not progress, leave=False)
+        for size in docs:
+            for start in range(built + 1, size + 1, batch_size):
+                batch = [
+                    _bench_article(pool=pool, pk=pk, seed=seed)
+                    for pk in range(start, min(start + batch_size, size + 1))
+                ]
+                started = time.perf_counter()
+                # each batch is searchable when ``update`` returns (Whoosh commits, ES refreshes)
+                backend.update(index, batch)
+                took = time.perf_counter() - started
+                build_seconds += took
+                slowest = max(slowest, took)
+                bar.update(len(batch))
+            built = size
+            figures = ConfigFigures(
+                name=name, docs=size, build_seconds=build_seconds, slowest_batch_seconds=slowest
+            )
+            figures.size_bytes = index_size_bytes(alias=alias)
+            queries_time(call=call, queries=queries, repeat=repeat, figures=figures)
+            if name == ELASTICSEARCH:
+                figures.server_rss, figures.server_heap = elasticsearch_node_memory(alias=alias)
+            figures.peak_rss = _peak_rss()
+            out.append(figures)
+        bar.close()
+    return out
 
 
 def _database_connections_forget() -> None:
@@ -303,6 +315,7 @@ def figures_table(*, figures: dict[str, ConfigFigures]) -> str:
     mb = 1024 * 1024
     rows_spec = [
         ("建索引速度（篇/秒）", lambda f: f.build_rate, "{:.1f}"),
+        ("最长一批写入（秒）", lambda f: f.slowest_batch_seconds, "{:.1f}"),
         ("索引大小（MB）", lambda f: f.size_bytes / mb, "{:.1f}"),
         ("查询延迟 p50（毫秒）", lambda f: f.percentile(0.50), "{:.1f}"),
         ("查询延迟 p95（毫秒）", lambda f: f.percentile(0.95), "{:.1f}"),
@@ -344,3 +357,36 @@ def hits_table(*, queries: list[BenchQuery], figures: dict[str, ConfigFigures]) 
         rows=rows,
         right=[False, False] + [True] * len(names),
     )
+
+
+def curve_table(*, curves: dict[str, list[ConfigFigures]]) -> str:
+    """How the cost grows with the archive: one row per size and configuration."""
+    mb = 1024 * 1024
+    rows = []
+    for name, points in curves.items():
+        for f in points:
+            rows.append(
+                [
+                    name,
+                    str(f.docs),
+                    f"{f.build_rate:.1f}",
+                    f"{f.slowest_batch_seconds:.1f}",
+                    f"{f.size_bytes / mb:.1f}",
+                    f"{f.percentile(0.50):.1f}",
+                    f"{f.percentile(0.95):.1f}",
+                    f"{f.percentile(0.50, first=True):.1f}",
+                    f"{f.peak_rss / mb:.0f}",
+                ]
+            )
+    header = [
+        "配置",
+        "文章数",
+        "建索引（篇/秒，累计）",
+        "最长一批（秒）",
+        "索引（MB）",
+        "p50（毫秒）",
+        "p95（毫秒）",
+        "首次 p50（毫秒）",
+        "峰值内存（MB）",
+    ]
+    return table_render(header=header, rows=rows, right=[False] + [True] * (len(header) - 1))

@@ -105,3 +105,33 @@ def test_an_unknown_engine_is_refused_before_any_work():
 
     with pytest.raises(CommandError, match="未知的检索引擎"):
         call_command("bench_search", docs=10, engine="solr", stdout=io.StringIO())
+
+
+@pytest.mark.corpus
+@pytest.mark.django_db
+def test_bench_draws_a_cost_curve_over_one_growing_index(corpus_dir):
+    out = io.StringIO()
+    call_command(
+        "bench_search",
+        docs="120,40,80",
+        queries=2,
+        repeat=1,
+        tutorial_max_docs=40,
+        corpus=corpus_dir,
+        progress=False,
+        stdout=out,
+    )
+    text = out.getvalue()
+    curve = text.split("== 成本曲线")[1]
+    rows = [[cell.strip() for cell in line.split("|")] for line in curve.splitlines() if "|" in line][1:]
+    whoosh = [row for row in rows if row[0] == "whoosh"]
+    assert [int(row[1]) for row in whoosh] == [40, 80, 120]  # sorted, one index grown step by step
+    # the index only grows, and the peak memory only rises
+    assert [float(row[4]) for row in whoosh] == sorted(float(row[4]) for row in whoosh)
+    assert [float(row[8]) for row in whoosh] == sorted(float(row[8]) for row in whoosh)
+    assert all(float(row[2]) > 0 and float(row[5]) > 0 for row in whoosh)
+    # the tutorial stops at its own limit: measured at 40, absent beyond
+    assert [int(row[1]) for row in rows if row[0] == "tutorial"] == [40]
+    at_80 = text.split("== 80 篇 ==")[1].split("==")[0]
+    header = next(line for line in at_80.splitlines() if line.startswith("指标"))
+    assert [cell.strip() for cell in header.split("|")[1:]] == ["whoosh"]

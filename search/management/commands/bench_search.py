@@ -17,7 +17,7 @@ from django.db import DatabaseError, connection
 
 from search.bench.configs import ELASTICSEARCH, PROJECT_ENGINES, TUTORIAL
 from search.bench.corpus import corpus_pool_load
-from search.bench.run import config_measure, figures_table, hits_table, query_mix_build
+from search.bench.run import config_measure, curve_table, figures_table, hits_table, query_mix_build
 
 DEFAULT_CORPUS = Path(settings.BASE_DIR).parent / "shared" / "corpus"
 
@@ -26,7 +26,18 @@ class Command(BaseCommand):
     help = "用合成语料测试建索引速度、索引大小和查询延迟，并与常见教程配置对比。"
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--docs", type=int, default=20000, help="合成文章数（默认 20000）")
+        parser.add_argument(
+            "--docs",
+            default="20000",
+            help="合成文章数（默认 20000）；用逗号分隔几个数（如 10000,20000,50000,100000）时，"
+            "同一个索引逐步建到每个规模并各测一次，给出成本曲线",
+        )
+        parser.add_argument(
+            "--tutorial-max-docs",
+            type=int,
+            default=None,
+            help="教程配置只建到这个规模（它建索引很慢；默认与 --docs 相同）",
+        )
         parser.add_argument(
             "--engine",
             default="whoosh",
@@ -44,10 +55,8 @@ class Command(BaseCommand):
         parser.add_argument("--verbose", action="store_true", help="列出每条查询的命中数")
 
     def handle(self, *args, **options) -> None:
-        docs: int = options["docs"]
+        docs = _sizes_parse(str(options["docs"]))
         repeat: int = options["repeat"]
-        if docs < 1:
-            raise CommandError("--docs 必须大于 0")
         if repeat < 1:
             raise CommandError("--repeat 必须大于 0")
         engines = _engines_parse(options["engine"])
@@ -66,31 +75,56 @@ class Command(BaseCommand):
                 raise CommandError("--queries 必须大于 0")
             queries = queries[: options["queries"]]
 
+        sizes = "、".join(str(n) for n in docs)
         self.stdout.write(
-            f"合成语料：{docs} 篇（来自 {len(pool.titles)} 篇真实文章的 {len(pool.paragraphs)} 个段落），"
+            f"合成语料：{sizes} 篇（来自 {len(pool.titles)} 篇真实文章的 {len(pool.paragraphs)} 个段落），"
             f"种子 {options['seed']}；{len(queries)} 条查询，每条计时 {repeat} 次。"
         )
         if ELASTICSEARCH in engines:
             _elasticsearch_check()
         names = [*engines, TUTORIAL] if options["tutorial"] else engines
-        figures = {}
+        tutorial_max = options["tutorial_max_docs"]
+        curves = {}
         for name in names:
+            wanted = docs
+            if name == TUTORIAL and tutorial_max is not None:
+                wanted = [n for n in docs if n <= tutorial_max] or [min(tutorial_max, docs[0])]
             started = time.perf_counter()
-            figures[name] = config_measure(
+            curves[name] = config_measure(
                 name=name,
                 pool=pool,
-                docs=docs,
+                docs=wanted,
                 seed=options["seed"],
                 queries=queries,
                 repeat=repeat,
                 progress=options["progress"],
             )
             self.stdout.write(f"{name}：用时 {time.perf_counter() - started:.0f} 秒")
-        self.stdout.write("")
-        self.stdout.write(figures_table(figures=figures))
-        if options["verbose"]:
+        for size in docs:
+            figures = {
+                name: point for name, points in curves.items() for point in points if point.docs == size
+            }
             self.stdout.write("")
-            self.stdout.write(hits_table(queries=queries, figures=figures))
+            if len(docs) > 1:
+                self.stdout.write(f"== {size} 篇 ==")
+            self.stdout.write(figures_table(figures=figures))
+            if options["verbose"]:
+                self.stdout.write("")
+                self.stdout.write(hits_table(queries=queries, figures=figures))
+        if len(docs) > 1:
+            self.stdout.write("")
+            self.stdout.write("== 成本曲线（同一个索引逐步建大） ==")
+            self.stdout.write(curve_table(curves=curves))
+
+
+def _sizes_parse(value: str) -> list[int]:
+    try:
+        sizes = sorted({int(part) for part in value.split(",") if part.strip()})
+    except ValueError:
+        raise CommandError(f"--docs 应是一个或几个用逗号分隔的正整数，而不是 {value!r}") from None
+    if not sizes or sizes[0] < 1:
+        raise CommandError("--docs 必须大于 0")
+    return sizes
 
 
 def _engines_parse(value: str) -> list[str]:
