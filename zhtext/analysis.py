@@ -21,6 +21,7 @@ changes; each process checks that version at most every few seconds.
 from __future__ import annotations
 
 import difflib
+import functools
 import logging
 import math
 import re
@@ -420,11 +421,25 @@ def text_terms(text: str) -> list[str]:
     return out
 
 
-def text_terms_grouped(text: str) -> list[list[str]]:
+def text_terms_grouped(text: str) -> tuple[tuple[str, ...], ...]:
     """``text_terms`` kept in the runs they came from: the words of one stretch of Chinese
-    characters together, each Latin word alone, so a caller sees where punctuation was."""
+    characters together, each Latin word alone, so a caller sees where punctuation was.
+
+    The last few answers are kept: at ingest the keywords and the repost fingerprint read
+    the same body, and it is segmented once for both. (Kept per dictionary version: an
+    editor's new word changes the answer.)"""
+    return _terms_grouped_cached(text, _loaded_version)
+
+
+def text_terms_once(text: str) -> list[str]:
+    """``text_terms`` through the cache of ``text_terms_grouped`` (same words, same order)."""
+    return [word for group in text_terms_grouped(text) for word in group]
+
+
+@functools.lru_cache(maxsize=4)
+def _terms_grouped_cached(text: str, version: int | None) -> tuple[tuple[str, ...], ...]:
     norm = _normalise_fast(text)
-    out: list[list[str]] = []
+    out: list[tuple[str, ...]] = []
     for match in _TOKEN_RE.finditer(norm):
         if match.lastgroup == "cjk":
             run = match.group()
@@ -433,12 +448,12 @@ def text_terms_grouped(text: str) -> list[list[str]]:
             for end in cjk_cut(run):
                 words.append(run[prev:end])
                 prev = end
-            out.append(words)
+            out.append(tuple(words))
         else:
             word = match.group()
             if _is_content(word):
-                out.append([word])
-    return out
+                out.append((word,))
+    return tuple(out)
 
 
 def pieces_words(norm: str) -> list[Piece]:

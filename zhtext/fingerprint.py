@@ -23,7 +23,7 @@ import threading
 
 import numpy as np
 
-from .analysis import text_terms
+from .analysis import text_terms_once
 
 NUM_PERM = 128
 SEED = 1
@@ -83,7 +83,8 @@ def text_evidence(*, text: str) -> int:
 
 
 def text_shingles(*, text: str, size: int = SHINGLE_SIZE) -> set[bytes]:
-    tokens = [t for t in text_terms(text) if t not in STOP_TOKENS]
+    # segmented once at ingest for this and the keywords (``text_terms_grouped``)
+    tokens = [t for t in text_terms_once(text) if t not in STOP_TOKENS]
     if len(tokens) < size:
         return {" ".join(tokens).encode("utf-8")} if tokens else set()
     return {" ".join(tokens[i : i + size]).encode("utf-8") for i in range(len(tokens) - size + 1)}

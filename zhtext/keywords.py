@@ -22,15 +22,19 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
-from .analysis import _jieba, dictionary_file_terms_tagged, text_normalise_plain, text_terms_grouped
+from .analysis import (
+    _jieba,
+    dictionary_file_terms_tagged,
+    text_normalise_plain,
+    text_terms,
+    text_terms_grouped,
+)
 
 STOPWORDS_FILE = Path(__file__).resolve().parent / "dicts" / "stopwords.txt"
 # Nouns, proper nouns, verbal nouns and Latin words; plain verbs and adjectives make poor topics.
 ALLOWED_POS = frozenset(("n", "nr", "ns", "nt", "nz", "nw", "vn", "eng", "user"))
 # The title says what the article is about; counting it several times lets its words win ties.
 TITLE_REPEAT = 3
-# Enough text to tell what an article is about; keeps ingest fast on very long pages.
-BODY_MAX_CHARS = 12_000
 WEIGHT_DIGITS = 4
 _ENGLISH_STOPWORDS = frozenset(
     """
@@ -47,6 +51,8 @@ _LATIN_RE = re.compile(r"^[a-z0-9][a-z0-9.+_-]*$")
 _CJK_RE = re.compile(r"[\u3400-\u9fff]")
 # Links and image addresses are not what an article is about (qpic, mmbiz, fmt=jpeg ...).
 _URL_RE = re.compile(r"(?:https?://|www\.)\S+|\]\([^)]*\)|<[^>]+>", flags=re.IGNORECASE)
+# Addresses are not what an article is about (mp.weixin.qq.com, blog.example.org).
+_ADDRESS_RE = re.compile(r"(?:https?|www)\b.*|.*\.(?:com|cn|net|org|gov|edu|io|html?|php|jpe?g|png|gif)")
 
 _lock = threading.Lock()
 _tables: tuple[dict[str, str], dict[str, float], float, frozenset[str]] | None = None
@@ -134,7 +140,7 @@ _NUMBER_LIKE_RE = re.compile(r"[\d.,:/_-]+[a-z]{0,2}")
 def _is_keyword(word: str) -> bool:
     if _CJK_RE.search(word):
         return len(word) >= 2
-    if _NUMBER_LIKE_RE.fullmatch(word):
+    if _NUMBER_LIKE_RE.fullmatch(word) or _ADDRESS_RE.fullmatch(word):
         return False
     # Latin: real words and names (ai, apt28, 5g), not numbers, hashes or URL pieces.
     return bool(_LATIN_RE.match(word)) and 2 <= len(word) <= 30 and not word.replace(".", "").isdigit()
@@ -164,22 +170,29 @@ def _display_form(word: str, original: str) -> str:
 def keywords_extract(*, title: str, text: str, top_k: int = 8) -> list[tuple[str, float]]:
     """The article's best keywords with their TF-IDF weight, best first."""
     title = (title or "").strip()
-    body = _URL_RE.sub(" ", (text or "")[:BODY_MAX_CHARS])
-    original = f"{title}\n{body}"
+    body = text or ""
+    links = _URL_RE.findall(body)
+    original = f"{title}\n{_URL_RE.sub(' ', body) if links else body}"
     if not original.strip():
         return []
     classes, idf, median_idf, stopwords = _tables_load()
     freq = _jieba().FREQ
     counts: Counter[str] = Counter()
     runs: Counter[str] = Counter()
+    # The body's words are the ones its repost fingerprint reads too: segmented once.
     for text_part, times in ((title, TITLE_REPEAT), (body, 1)):
         for words in text_terms_grouped(text_part):
             for word in words:
                 counts[word] += times
             _new_words(words, times=times, counts=runs)
+    # the words that only came from links (the body is segmented whole, once, for the
+    # fingerprint too; its links are taken back out here)
+    for link in links:
+        for word in text_terms(link):
+            counts[word] -= 1
     candidates: dict[str, int] = {}
     for word, count in counts.items():
-        if word in stopwords or not _is_keyword(word):
+        if count <= 0 or word in stopwords or not _is_keyword(word):
             continue
         if _word_class(word, classes=classes, freq=freq) not in ALLOWED_POS:
             continue
