@@ -7,7 +7,7 @@ hits     query: bool, must = the compiled query (or match_all), filter = the dat
          every facet's selection (OR within a facet, AND across facets);
          collapse on ``story`` (one hit per repost group, the first in the sort order);
          sort relevance: _score; newest/oldest: published; ties: article id ascending;
-         no total (the counts say it), so nothing is scored beyond what the page needs
+         no total: the counts say it
 counts   size 0, the compiled query as a filter (matched, not scored) with the dates;
          aggs: per facet, a ``filter`` aggregation with every facet filter but its own,
          holding a ``terms`` aggregation (the values listed) and, when the facet has a
