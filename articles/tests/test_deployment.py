@@ -15,6 +15,13 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """``manage.py`` in a process of its own, started with ``env``."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
 def test_docker_compose_runs_web_redis_postgres_workers_and_a_single_index_consumer():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
     services = compose["services"]
@@ -74,14 +81,7 @@ def test_production_settings_pass_the_deploy_check(csp_env: dict[str, str]):
         "DJANGO_ALLOWED_HOSTS": "portal.example.cn",
         **csp_env,
     }
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -107,14 +107,7 @@ def test_elasticsearch_url_may_name_every_node_of_a_cluster():
         "SEARCH_BACKEND": "elasticsearch",
         "ELASTICSEARCH_URL": "http://10.0.0.1:9200, http://10.0.0.2:9200",
     }
-    result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", script],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = manage("shell", "-c", script, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "URL=['http://10.0.0.1:9200', 'http://10.0.0.2:9200']" in result.stdout
     assert "HOSTS=2" in result.stdout
