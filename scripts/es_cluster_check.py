@@ -17,8 +17,9 @@ the right numbers (the same totals and facet counts as on the healthy cluster). 
 both nodes and has sniffing and retry-on-time-out off; a request that meets a connection error
 or a 502/503/504 is retried once on the other node, as ``Elasticsearch(hosts, max_retries=1)``
 does (the retry is done here, with ``max_retries=0``, so it can be counted). A partial answer
-(HTTP 200 with a shard failed: the node died between a search's query and fetch phases, which
-Elasticsearch does not retry on another copy) is asked again once, as the engine should; the
+(HTTP 200 with a shard failed, or HTTP 500 ``search_phase_execution_exception`` when every
+shard failed: the node died between a search's query and fetch phases, which Elasticsearch
+does not retry on another copy) is asked again once, as the engine should; the
 client library would pass it on as a success. A query that still fails, times out (``--request-timeout``) or
 answers wrongly counts against the check.
 

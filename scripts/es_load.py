@@ -162,6 +162,14 @@ class Sample:
 RETRY_STATUSES = (502, 503, 504)
 
 
+def shards_lost(exc: TransportError) -> bool:
+    """HTTP 500 with every shard failed: the node holding the copies a search had picked died
+    between its query and fetch phases (a malformed query is a 400 of the same type)."""
+    return isinstance(exc.status_code, int) and exc.status_code >= 500 and (
+        exc.error == "search_phase_execution_exception"
+    )
+
+
 def attempt(es: Elasticsearch, query: Query) -> tuple[object, str, bool]:
     """One call as ``Elasticsearch(hosts, max_retries=1)`` makes it: a connection error or a
     502/503/504 is retried once (the pool has marked that node dead, so on the other node).
@@ -176,6 +184,10 @@ def attempt(es: Elasticsearch, query: Query) -> tuple[object, str, bool]:
             error = f"connection error: {exc}"[:200]
         except TransportError as exc:
             error = f"HTTP {exc.status_code}: {exc.error}"[:200]
+            if shards_lost(exc):
+                # Every shard failed: the partial answer below, only complete (asked again
+                # by ask(), as the engine's answer_whole does).
+                return {"partial": error}, error, number > 0
             if exc.status_code not in RETRY_STATUSES:
                 return None, error, number > 0
         except Exception as exc:  # an answer of the wrong shape: not answered
@@ -188,9 +200,10 @@ def ask(es: Elasticsearch, query: Query, expected: object) -> Sample:
     error or a 502/503/504, and the engine's own one retry of a partial answer.
 
     A search that was between its query and fetch phases on a shard copy of the node that dies
-    comes back 200 with that shard failed (``node_disconnected_exception`` in ``_shards``):
-    Elasticsearch retries the query phase on another copy, not the fetch phase. Shown as it is,
-    that answer would lack hits and undercount facets, so it is asked again once.
+    comes back 200 with that shard failed (``node_disconnected_exception`` in ``_shards``), or
+    500 ``search_phase_execution_exception`` when that was every shard: Elasticsearch retries
+    the query phase on another copy, not the fetch phase. Shown as it is, that answer would
+    lack hits and undercount facets, so it is asked again once.
     """
     started = time.monotonic()
     retried = partial = False

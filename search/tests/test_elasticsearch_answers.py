@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import elasticsearch
 import pytest
 
 from search.engines.contract import EngineUnavailable
@@ -35,8 +36,6 @@ def test_searches_asked_together_are_asked_again_when_one_is_partial():
 
 
 def test_a_search_refused_inside_a_multi_search_raises_like_a_refused_request():
-    import elasticsearch
-
     refused = {"error": {"type": "index_not_found_exception", "reason": "no such index"}, "status": 404}
     with pytest.raises(elasticsearch.NotFoundError):
         answers_whole(lambda: [WHOLE, refused])
@@ -44,3 +43,39 @@ def test_a_search_refused_inside_a_multi_search_raises_like_a_refused_request():
     with pytest.raises(elasticsearch.TransportError) as raised:
         answers_whole(lambda: [overloaded, WHOLE])
     assert raised.value.status_code == 429
+
+
+# A node lost mid-search with both shard copies it had picked: 500, all shards failed.
+LOST = {"error": {"type": "search_phase_execution_exception", "reason": "all shards failed"}, "status": 500}
+MALFORMED = {"error": {"type": "search_phase_execution_exception", "reason": "failed to parse"}, "status": 400}
+
+
+def refusal(answer: dict):
+    def ask():
+        kind = elasticsearch.exceptions.HTTP_EXCEPTIONS.get(answer["status"], elasticsearch.TransportError)
+        raise kind(answer["status"], answer["error"]["type"], answer["error"])
+
+    return ask
+
+
+def test_a_search_that_lost_every_shard_is_asked_again_once():
+    asked = [refusal(LOST), lambda: WHOLE]
+    assert answer_whole(lambda: asked.pop(0)()) is WHOLE
+    with pytest.raises(EngineUnavailable, match="部分数据"):
+        answer_whole(refusal(LOST))
+
+
+def test_a_malformed_search_is_not_asked_again():
+    asked = [refusal(MALFORMED), lambda: WHOLE]
+    with pytest.raises(elasticsearch.RequestError):
+        answer_whole(lambda: asked.pop(0)())
+    assert len(asked) == 1
+
+
+def test_searches_asked_together_are_asked_again_when_one_lost_every_shard():
+    asked = [[WHOLE, LOST], [WHOLE, WHOLE]]
+    assert answers_whole(lambda: asked.pop(0)) == [WHOLE, WHOLE]
+    with pytest.raises(EngineUnavailable):
+        answers_whole(lambda: [LOST, WHOLE])
+    with pytest.raises(elasticsearch.RequestError):
+        answers_whole(lambda: [WHOLE, MALFORMED])
