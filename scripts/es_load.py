@@ -165,8 +165,10 @@ RETRY_STATUSES = (502, 503, 504)
 def shards_lost(exc: TransportError) -> bool:
     """HTTP 500 with every shard failed: the node holding the copies a search had picked died
     between its query and fetch phases (a malformed query is a 400 of the same type)."""
-    return isinstance(exc.status_code, int) and exc.status_code >= 500 and (
-        exc.error == "search_phase_execution_exception"
+    return (
+        isinstance(exc.status_code, int)
+        and exc.status_code >= 500
+        and (exc.error == "search_phase_execution_exception")
     )
 
 

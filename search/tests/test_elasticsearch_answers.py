@@ -46,8 +46,9 @@ def test_a_search_refused_inside_a_multi_search_raises_like_a_refused_request():
 
 
 # A node lost mid-search with both shard copies it had picked: 500, all shards failed.
-LOST = {"error": {"type": "search_phase_execution_exception", "reason": "all shards failed"}, "status": 500}
-MALFORMED = {"error": {"type": "search_phase_execution_exception", "reason": "failed to parse"}, "status": 400}
+PHASE = "search_phase_execution_exception"
+LOST = {"error": {"type": PHASE, "reason": "all shards failed"}, "status": 500}
+MALFORMED = {"error": {"type": PHASE, "reason": "failed to parse"}, "status": 400}
 
 
 def refusal(answer: dict):
