@@ -11,6 +11,11 @@ import pytest
 CORPUS_DIR = Path(
     os.environ.get("PORTAL_CORPUS_DIR", Path(__file__).resolve().parent.parent / "shared" / "corpus")
 )
+POLICY_CORPUS_DIR = Path(
+    os.environ.get(
+        "PORTAL_POLICY_CORPUS_DIR", Path(__file__).resolve().parent.parent / "shared" / "corpus-policy"
+    )
+)
 # Private Redis databases so parallel runs of other projects on the same server don't collide.
 REDIS_INGEST_URL = os.environ.get("PORTAL_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
 REDIS_INDEX_URL = os.environ.get("PORTAL_TEST_INDEX_REDIS_URL", "redis://127.0.0.1:6379/12")
@@ -29,6 +34,13 @@ def corpus_dir() -> Path:
     if not CORPUS_DIR.is_dir() or not any(CORPUS_DIR.glob("*.md")):
         pytest.skip(f"real corpus not found at {CORPUS_DIR}")
     return CORPUS_DIR
+
+
+@pytest.fixture(scope="session")
+def policy_corpus_dir() -> Path:
+    if not POLICY_CORPUS_DIR.is_dir() or not any(POLICY_CORPUS_DIR.glob("*.md")):
+        pytest.skip(f"real policy corpus not found at {POLICY_CORPUS_DIR}")
+    return POLICY_CORPUS_DIR
 
 
 @contextmanager

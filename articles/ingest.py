@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import io
 import logging
+import os
+import socket
 import time
 import uuid
 import zipfile
@@ -23,14 +25,18 @@ from collections.abc import Callable, Iterable
 from functools import partial
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
+from django.db.models import F
 from django.utils import timezone
+
+from zhtext.warm import analysis_warm
 
 from . import pipeline
 from .inputs import ArchiveError, InputFile, archive_members_iter
 from .models import IngestItem, IngestRun
 from .parsing import ParseError, parse_article
-from .services import article_upsert
+from .services import article_draft, article_draft_wanted, article_upsert
+from .signals import articles_changed_send, changes_batched
 
 logger = logging.getLogger(__name__)
 
@@ -83,19 +89,25 @@ def ingest_run_dispatch(*, run: IngestRun) -> pipeline.WakeResult | None:
 
 
 def ingest_run_work(
-    *, run: IngestRun, seconds: float | None = None, on_item: Callable[[str], None] | None = None
+    *,
+    run: IngestRun,
+    seconds: float | None = None,
+    on_item: Callable[[str], None] | None = None,
+    share: tuple[int, int] | None = None,
 ) -> int:
     """Process the run's pending items here, oldest first, until none is left or ``seconds`` pass.
 
     Archives unpack into more items of the run, which are taken next. Returns how many items
-    were processed; stops early when the next item is claimed by someone else.
+    were processed; stops early when the next item is claimed by someone else. ``share``
+    (k, n): only the items whose id is k modulo n (one of n processes working the run).
     """
     deadline = None if seconds is None else time.monotonic() + seconds
+    pending = run.items.filter(outcome=Outcome.PENDING)
+    if share is not None:
+        pending = pending.annotate(share=F("id") % share[1]).filter(share=share[0])
     done = 0
     while deadline is None or time.monotonic() < deadline:
-        item_id = (
-            run.items.filter(outcome=Outcome.PENDING).order_by("id").values_list("id", flat=True).first()
-        )
+        item_id = pending.order_by("id").values_list("id", flat=True).first()
         if item_id is None:
             break
         outcome = ingest_item_process(item_id=item_id, inline=True)
@@ -105,6 +117,59 @@ def ingest_run_work(
         if on_item is not None:
             on_item(outcome)
     return done
+
+
+def ingest_run_work_forked(*, run: IngestRun, jobs: int, on_item: Callable[[str], None] | None = None) -> int:
+    """``ingest_run_work`` in ``jobs`` processes: this one and ``jobs - 1`` forks, each taking
+    its share of the items (by id), so cleaning and analysis use every core. Returns how many
+    items this process did (its share and what the others left).
+
+    The forks only record their index changes; the caller's ``changes_batched`` wakes the
+    index once for the whole run. Nothing depends on a fork finishing: an item a fork did not
+    reach (it died, or an archive's members landed in its share after it stopped) is still
+    pending when the forks are gone, its claim is released and this process takes it.
+    """
+    if jobs <= 1 or not hasattr(os, "fork") or connections["default"].in_atomic_block:
+        # (inside a transaction the connection cannot be closed for the fork: work it off here)
+        return ingest_run_work(run=run, on_item=on_item)
+    # Loaded once here and shared copy-on-write, rather than built in every fork.
+    analysis_warm()
+    connections.close_all()  # a connection must never be shared across a fork
+    pids: list[int] = []
+    for share in range(1, jobs):
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the fork; measured by the tests' outcome
+            _fork_work(run_id=run.pk, share=(share, jobs))
+        pids.append(pid)
+    done = 0
+    try:
+        done += ingest_run_work(run=run, on_item=on_item, share=(0, jobs))
+    finally:
+        for pid in pids:
+            _pid, status = os.waitpid(pid, 0)
+            if status:
+                logger.warning("ingest fork %s ended with status %s; its items are taken here", pid, status)
+    host = socket.gethostname()
+    IngestItem.objects.filter(
+        run=run, outcome=Outcome.PENDING, claimed_by__in=[f"{host}/{pid}" for pid in pids]
+    ).update(claim_token="", claimed_by="", claimed_until=None)
+    done += ingest_run_work(run=run, on_item=on_item)
+    # The forks' changes are recorded; one wake-up (at the caller's batch end) for all of them.
+    articles_changed_send(ids=run.items.exclude(article=None).values_list("article_id", flat=True))
+    return done
+
+
+def _fork_work(*, run_id: int, share: tuple[int, int]) -> None:
+    code = 0
+    try:
+        with changes_batched(wake=False):
+            ingest_run_work(run=IngestRun.objects.get(pk=run_id), share=share)
+    except BaseException:
+        logger.exception("ingest fork for share %s of run %s failed", share, run_id)
+        code = 1
+    finally:
+        connections.close_all()
+        os._exit(code)
 
 
 # --- 3. process -----------------------------------------------------------------------------
@@ -165,10 +230,19 @@ def _file_process(*, item_id: int, token: str) -> str:
     except ParseError as exc:
         _item_finish(item_id=item_id, token=token, outcome=Outcome.FAILED, reason=str(exc))
         return Outcome.FAILED
+    # Cleaning and analysis before the transaction: the write lock is held only for writes.
+    draft = draft_error = None
+    try:
+        if article_draft_wanted(parsed=parsed):
+            draft = article_draft(parsed=parsed)
+    except ParseError as exc:
+        draft_error = exc
     with transaction.atomic():
         try:
+            if draft_error is not None:
+                raise draft_error
             with transaction.atomic():
-                article, outcome, note = article_upsert(parsed=parsed)
+                article, outcome, note = article_upsert(parsed=parsed, draft=draft)
         except ParseError as exc:
             article, outcome, note = None, Outcome.FAILED, str(exc)
         else:

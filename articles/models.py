@@ -103,6 +103,11 @@ class Article(models.Model):
     story_locked = models.BooleanField("转载组已人工确认", default=False)
     # MinHash signature of the body's jieba tokens (uint32 values, little-endian), for repost detection.
     minhash = models.BinaryField("MinHash 签名", blank=True, default=b"")
+    # The body's index terms, segmented once at ingest (the same pass as the keywords and the
+    # fingerprint) and kept so the index worker and rebuild_index need not segment it again;
+    # used only while ``body_terms_key`` matches the body and the dictionary (zhtext.terms_key).
+    body_terms = models.TextField("正文分词", blank=True, default="", editable=False)
+    body_terms_key = models.CharField("分词版本", max_length=80, blank=True, default="", editable=False)
     # Keywords extracted with jieba at ingest, best first: [[word, weight], ...].
     keywords = models.JSONField("关键词", default=list, blank=True)
     created_at = models.DateTimeField("入库时间", auto_now_add=True)

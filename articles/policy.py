@@ -13,11 +13,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.core.paginator import Page, Paginator
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Count, F, Q, QuerySet
 
 from .models import Article, PolicyDocument, PolicyMention
 from .policy_refs import KIND_NUMBER, PolicyRef, extract_policy_refs, normalise_doc_number, normalise_title
+from .signals import articles_changed_send
 
 POLICY_ARTICLES_PER_PAGE = 30
 POLICY_DOCUMENTS_PER_PAGE = 50
@@ -60,17 +61,20 @@ def _documents_for_refs(*, refs: Sequence[PolicyRef]) -> dict[str, PolicyDocumen
             for alias in doc.aliases or []:
                 if alias in wanted and alias not in found:
                     found[alias] = doc
+    new: dict[str, str] = {}  # stored name → kind
     for ref in refs:
-        if ref.text in found:
-            continue
-        kind = PolicyDocument.Kind.NUMBER if ref.kind == KIND_NUMBER else PolicyDocument.Kind.TITLE
-        try:
-            with transaction.atomic():
-                doc, _ = PolicyDocument.objects.get_or_create(name=ref.text[:200], defaults={"kind": kind})
-        except IntegrityError:
-            # Another worker created it between our read and our insert.
-            doc = PolicyDocument.objects.get(name=ref.text[:200])
-        found[ref.text] = doc
+        if ref.text not in found:
+            kind = PolicyDocument.Kind.NUMBER if ref.kind == KIND_NUMBER else PolicyDocument.Kind.TITLE
+            new.setdefault(ref.text[:200], kind)
+    if new:
+        # One insert for all; a name another worker created meanwhile is kept as theirs.
+        PolicyDocument.objects.bulk_create(
+            [PolicyDocument(name=name, kind=kind) for name, kind in new.items()], ignore_conflicts=True
+        )
+        created = {doc.name: doc for doc in PolicyDocument.objects.filter(name__in=list(new))}
+        for ref in refs:
+            if ref.text not in found:
+                found[ref.text] = created[ref.text[:200]]
     return found
 
 
@@ -91,14 +95,20 @@ def article_policy_mentions_sync(*, article: Article) -> list[PolicyMention]:
     if stale:
         PolicyMention.objects.filter(id__in=stale).delete()
     mentions: list[PolicyMention] = []
+    added: list[PolicyMention] = []
     for doc_id, raw in wanted.items():
         mention = existing.get(doc_id)
         if mention is None:
-            mention = PolicyMention.objects.create(article=article, document_id=doc_id, raw=raw)
+            mention = PolicyMention(article=article, document_id=doc_id, raw=raw)
+            added.append(mention)
         elif mention.raw != raw:
             mention.raw = raw
             mention.save(update_fields=["raw"])
         mentions.append(mention)
+    if added:
+        # one insert; bulk_create sends no post_save, so the index hears of it here
+        PolicyMention.objects.bulk_create(added)
+        articles_changed_send(ids=[article.pk])
     return mentions
 
 

@@ -151,9 +151,11 @@ def _stories_join(*, members: dict[int, int | None], story_ids: set[int]) -> Sto
     return target
 
 
-def article_fingerprint_store(*, article: Article) -> tuple[bytes, list[str]]:
-    """Compute and store the article's signature and band rows; writes only what changed."""
-    signature = article_signature(text=article.body_text)
+def article_fingerprint_store(*, article: Article, signature: bytes | None = None) -> tuple[bytes, list[str]]:
+    """Compute (unless given: ``article_signature`` of its body) and store the article's
+    signature and band rows; writes only what changed."""
+    if signature is None:
+        signature = article_signature(text=article.body_text)
     bands = minhash_bands(signature=signature, bands=BANDS, rows=ROWS) if signature else []
     if bytes(article.minhash or b"") != signature:
         Article.objects.filter(pk=article.pk).update(minhash=signature)
@@ -180,16 +182,17 @@ def article_story_link(*, article: Article, signature: bytes, bands: list[str]) 
     return story
 
 
-def article_story_assign(*, article: Article) -> Story | None:
+def article_story_assign(*, article: Article, signature: bytes | None = None) -> Story | None:
     """Fingerprint ``article`` and put it in the story of the articles it is a repost of.
 
+    ``signature``: the body's, when the caller computed it already (outside the transaction).
     Idempotent: a second run on unchanged text writes nothing. An article whose text no
     longer matches any member of its story leaves it; a story left with one article is
     dissolved.
     """
     with transaction.atomic():
         _assign_lock()
-        signature, bands = article_fingerprint_store(article=article)
+        signature, bands = article_fingerprint_store(article=article, signature=signature)
         if Article.objects.filter(pk=article.pk, story_locked=True).exists():
             return article.story
         return article_story_link(article=article, signature=signature, bands=bands)

@@ -9,10 +9,12 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from urllib.parse import urlparse
 
 from django.db import IntegrityError, transaction
 
+from zhtext.analysis import terms_key, terms_pack, text_terms_once
 from zhtext.keywords import keywords_json
 
 from .canonical import canonical_url
@@ -20,7 +22,7 @@ from .cleaning import CleanResult, clean_article
 from .models import Article, Author, IngestItem, Source
 from .parsing import ParsedFile, ParseError, parse_article
 from .policy import article_policy_mentions_sync
-from .reposts import article_story_assign
+from .reposts import article_signature, article_story_assign
 
 logger = logging.getLogger(__name__)
 
@@ -64,49 +66,126 @@ def _article_fields(*, parsed: ParsedFile, cleaned: CleanResult, canonical: str)
     }
 
 
+def _analysed_fields(*, title: str, body_text: str) -> dict:
+    """Keywords and the body's index terms, from one segmentation of the body (cached in
+    ``zhtext.analysis`` for the repost fingerprint that follows)."""
+    return {
+        "keywords": keywords_json(title=title, text=body_text),
+        "body_terms": terms_pack(text_terms_once(body_text)),
+        "body_terms_key": terms_key(body_text),
+    }
+
+
 def _authors_set(*, article: Article, names: Iterable[str]) -> None:
-    authors = []
-    for name in dict.fromkeys(n.strip()[:100] for n in names if n.strip()):
-        author, _ = Author.objects.get_or_create(name=name)
-        authors.append(author)
-    article.authors.set(authors)
+    """Link the named authors, creating the new ones: one read and at most one insert for all."""
+    wanted = list(dict.fromkeys(n.strip()[:100] for n in names if n.strip()))
+    if not wanted:
+        article.authors.set([])
+        return
+    known = {a.name: a for a in Author.objects.filter(name__in=wanted)}
+    missing = [name for name in wanted if name not in known]
+    if missing:
+        # another worker may create the same name meanwhile: keep theirs
+        Author.objects.bulk_create([Author(name=name) for name in missing], ignore_conflicts=True)
+        known.update((a.name, a) for a in Author.objects.filter(name__in=missing))
+    article.authors.set([known[name] for name in wanted])
 
 
-def _article_links_sync(*, article: Article, cleaned: CleanResult) -> None:
+def _article_links_sync(*, article: Article, cleaned: CleanResult, signature: bytes | None = None) -> None:
     """What hangs off a stored body: its authors, the policy documents it mentions, its story."""
     _authors_set(article=article, names=cleaned.authors)
     article_policy_mentions_sync(article=article)
-    article_story_assign(article=article)
+    article_story_assign(article=article, signature=signature)
 
 
-def article_upsert(*, parsed: ParsedFile) -> tuple[Article, str, str]:
-    """Create or update the article a parsed file describes. Returns (article, outcome, note).
+@dataclass(frozen=True)
+class ArticleDraft:
+    """The part of an upsert that only computes: cleaning, one segmentation of the body feeding
+    its keywords, index terms and repost fingerprint. Made before the transaction opens, so
+    concurrent ingest holds the database's write lock only while it writes."""
 
-    Curation (status, featured flag, tags) is never touched by a re-ingest. An older crawl of
-    an article we already hold does not overwrite the newer one.
-    """
+    source_name: str
+    canonical: str
+    key: str
+    content_hash: str
+    cleaned: CleanResult
+    fields: dict
+    signature: bytes
+
+
+def article_draft(*, parsed: ParsedFile) -> ArticleDraft:
+    """Clean and analyse a parsed file; raises ``ParseError`` when nothing but boilerplate is left."""
     source_name = _source_name(parsed)
     canonical, key = article_url_key(parsed=parsed, source_name=source_name)
-    content_hash = _sha256(parsed.text)
-    existing = Article.objects.select_for_update().filter(url_key=key).first()
-    if existing is not None and existing.content_hash == content_hash:
-        return existing, Outcome.UNCHANGED, ""
-    if (
-        existing is not None
-        and existing.fetched_at
-        and parsed.fetched_at
-        and parsed.fetched_at < existing.fetched_at
-    ):
-        return existing, Outcome.UNCHANGED, "已有更新的抓取版本，保留已存内容"
-
     cleaned = clean_article(markdown=parsed.body, url=parsed.url, title=parsed.title, source=source_name)
     if not cleaned.body_text.strip():
         raise ParseError("清洗后正文为空（全部是网站模板内容）")
-    host = urlparse(parsed.url).hostname or ""
-    source, _ = Source.objects.get_or_create(name=source_name, defaults={"site": host})
     fields = _article_fields(parsed=parsed, cleaned=cleaned, canonical=canonical)
-    fields["keywords"] = keywords_json(title=fields["title"], text=fields["body_text"])
+    fields.update(_analysed_fields(title=fields["title"], body_text=fields["body_text"]))
+    return ArticleDraft(
+        source_name=source_name,
+        canonical=canonical,
+        key=key,
+        content_hash=fields["content_hash"],
+        cleaned=cleaned,
+        fields=fields,
+        signature=article_signature(text=fields["body_text"]),
+    )
 
+
+def _kept_reason(
+    *, existing_hash: str, existing_fetched, parsed: ParsedFile, content_hash: str
+) -> str | None:
+    """Why the stored article stays as it is ("" when it is the same text), or None to write."""
+    if existing_hash == content_hash:
+        return ""
+    if existing_fetched and parsed.fetched_at and parsed.fetched_at < existing_fetched:
+        return "已有更新的抓取版本，保留已存内容"
+    return None
+
+
+def article_draft_wanted(*, parsed: ParsedFile) -> bool:
+    """Whether ``article_upsert`` would write anything (a read without locks, to skip the
+    drafting of a file that is already stored; the upsert checks again under its lock)."""
+    _canonical, key = article_url_key(parsed=parsed, source_name=_source_name(parsed))
+    stored = Article.objects.filter(url_key=key).values_list("content_hash", "fetched_at").first()
+    if stored is None:
+        return True
+    return (
+        _kept_reason(
+            existing_hash=stored[0],
+            existing_fetched=stored[1],
+            parsed=parsed,
+            content_hash=_sha256(parsed.text),
+        )
+        is None
+    )
+
+
+def article_upsert(*, parsed: ParsedFile, draft: ArticleDraft | None = None) -> tuple[Article, str, str]:
+    """Create or update the article a parsed file describes. Returns (article, outcome, note).
+
+    Curation (status, featured flag, tags) is never touched by a re-ingest. An older crawl of
+    an article we already hold does not overwrite the newer one. ``draft`` is the file's
+    ``article_draft`` when the caller made it beforehand (outside the transaction).
+    """
+    source_name = _source_name(parsed)
+    _canonical, key = article_url_key(parsed=parsed, source_name=source_name)
+    existing = Article.objects.select_for_update().filter(url_key=key).first()
+    if existing is not None:
+        kept = _kept_reason(
+            existing_hash=existing.content_hash,
+            existing_fetched=existing.fetched_at,
+            parsed=parsed,
+            content_hash=_sha256(parsed.text),
+        )
+        if kept is not None:
+            return existing, Outcome.UNCHANGED, kept
+
+    draft = draft or article_draft(parsed=parsed)
+    host = urlparse(parsed.url).hostname or ""
+    source, _ = Source.objects.get_or_create(name=draft.source_name, defaults={"site": host})
+    fields = dict(draft.fields)
     if existing is None:
         try:
             with transaction.atomic():
@@ -124,8 +203,8 @@ def article_upsert(*, parsed: ParsedFile) -> tuple[Article, str, str]:
             setattr(article, name, value)
         article.source = source
         article.save()
-    _article_links_sync(article=article, cleaned=cleaned)
-    return article, outcome, "；".join(cleaned.warnings)
+    _article_links_sync(article=article, cleaned=draft.cleaned, signature=draft.signature)
+    return article, outcome, "；".join(draft.cleaned.warnings)
 
 
 def article_reclean(*, article_id: int) -> bool:
@@ -142,7 +221,7 @@ def article_reclean(*, article_id: int) -> bool:
         # Keep the identity and the raw text exactly as first stored.
         for kept in ("url", "canonical_url", "raw_text", "content_hash", "title"):
             fields.pop(kept)
-        fields["keywords"] = keywords_json(title=article.title, text=fields["body_text"])
+        fields.update(_analysed_fields(title=article.title, body_text=fields["body_text"]))
         changed = any(getattr(article, name) != value for name, value in fields.items())
         if changed:
             for name, value in fields.items():

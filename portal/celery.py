@@ -69,12 +69,12 @@ def _worker_prepare(**kwargs) -> None:
     from django.conf import settings
     from django.db import connections
 
-    from zhtext.keywords import keywords_extract
+    from zhtext.warm import analysis_warm
 
     if settings.WORKER_NICENESS:
         os.nice(settings.WORKER_NICENESS)
 
-    keywords_extract(title="数据安全", text="数据安全管理")
+    analysis_warm()  # jieba, the admin's words, the keyword tables, the MinHash permutations
     connections.close_all()  # pool processes must not share a database connection with us
 
 

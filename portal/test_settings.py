@@ -23,3 +23,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(TEST_VAR_DIR / "test.sqlite3")}  # noqa: F405
 STATIC_ROOT = TEST_VAR_DIR / "staticfiles"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+
+# In-process commands in tests run inside a test transaction: no forks (the tests that fork
+# run the command in a process of their own with --jobs).
+INGEST_INLINE_JOBS = 1

@@ -1,9 +1,14 @@
-"""Ingest throughput on a folder of real files: inline, then through Redis with N worker processes.
+"""Ingest throughput on folders of real files: inline, then through Redis with N worker processes.
 
 Each mode gets a fresh PostgreSQL database (or SQLite when --sqlite), a fresh index and its own
 Redis database, so the figures are for creating every article from nothing.
 
+``--files N`` copies the folders' files until there are at least N, each copy under a new URL
+(``https://bench.invalid/copy-K/<name>``; files without a URL get one too), so every copy is a
+new article — and a repost of the original, as a real archive is full of.
+
     .venv/bin/python scripts/bench_ingest.py ../shared/corpus --workers 2
+    .venv/bin/python scripts/bench_ingest.py ../shared/corpus ../shared/corpus-policy --files 2000 --sqlite
 """
 
 from __future__ import annotations
@@ -29,7 +34,14 @@ def _psql(sql: str, admin_url: str) -> None:
 
 
 def _fresh_env(*, tmp: Path, db_name: str, sqlite: bool, pg_admin: str, broker: str | None) -> dict[str, str]:
-    env = {**os.environ, "PORTAL_VAR_DIR": str(tmp), "DJANGO_SETTINGS_MODULE": "portal.settings"}
+    env = {
+        **os.environ,
+        "PORTAL_VAR_DIR": str(tmp),
+        "DJANGO_SETTINGS_MODULE": "portal.settings",
+        # as deployed: DEBUG would wrap every cursor to record its queries
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": "bench-ingest-not-a-secret-0123456789abcdefghijklmnopqrstuvwxyz",
+    }
     env.pop("CELERY_BROKER_URL", None)
     if broker:
         env["CELERY_BROKER_URL"] = broker
@@ -41,6 +53,44 @@ def _fresh_env(*, tmp: Path, db_name: str, sqlite: bool, pg_admin: str, broker: 
         env["DATABASE_URL"] = pg_admin.rsplit("/", 1)[0] + f"/{db_name}"
     subprocess.run([PYTHON, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     return env
+
+
+_URL_LINE_RE = re.compile(r"^url:.*$", re.MULTILINE)
+
+
+def copy_with_url(text: str, *, url: str) -> str:
+    """The file with its front matter's ``url`` replaced (or added when it has none)."""
+    if not text.startswith("---"):
+        return f"---\nurl: {url}\n---\n{text}"
+    end = text.find("\n---", 3)
+    head, rest = (text[:end], text[end:]) if end != -1 else (text, "")
+    if _URL_LINE_RE.search(head):
+        head = _URL_LINE_RE.sub(lambda _m: f"url: {url}", head, count=1)
+    else:
+        head = head.replace("---", f"---\nurl: {url}", 1)
+    return head + rest
+
+
+def corpus_build(*, folders: list[Path], files: int, into: Path) -> int:
+    """Copies of the folders' article files in ``into``, at least ``files`` of them (the
+    originals once, then copies under new URLs). Returns how many were written."""
+    sources = sorted(
+        p for folder in folders for p in folder.rglob("*") if p.suffix.lower() in {".md", ".markdown"}
+    )
+    if not sources:
+        raise SystemExit(f"no .md files in {', '.join(map(str, folders))}")
+    written = copy = 0
+    while written < max(files, len(sources)):
+        target = into / f"copy-{copy}"
+        target.mkdir(parents=True)
+        for number, path in enumerate(sources):
+            text = path.read_text(encoding="utf-8", errors="replace")
+            if copy:
+                text = copy_with_url(text, url=f"https://bench.invalid/copy-{copy}/{number}-{path.stem}")
+            (target / f"{number:05d}-{path.name}").write_text(text, encoding="utf-8")
+            written += 1
+        copy += 1
+    return written
 
 
 def _ingest(env: dict[str, str], corpus: Path) -> tuple[float, str]:
@@ -110,25 +160,56 @@ def _worker(*, env: dict[str, str], queue: str, concurrency: int) -> subprocess.
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("corpus", type=Path)
+    parser.add_argument("corpus", type=Path, nargs="+", help="folders of .md files")
+    parser.add_argument("--files", type=int, default=0, help="copy the files until there are this many")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--modes", default="inline,workers", help="inline, workers or both (comma-separated)")
     parser.add_argument("--sqlite", action="store_true", help="use SQLite instead of PostgreSQL")
     parser.add_argument("--pg", default="postgres://portal:portal@127.0.0.1:5432/portal")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/13")
     args = parser.parse_args()
-    files = sum(1 for p in args.corpus.rglob("*") if p.suffix.lower() in {".md", ".markdown"})
+    modes = {m.strip() for m in args.modes.split(",") if m.strip()}
+    if not modes <= {"inline", "workers"}:
+        parser.error("--modes takes inline and/or workers")
     rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-corpus-") as corpus:
+        files = corpus_build(folders=args.corpus, files=args.files, into=Path(corpus))
+        _modes_run(args=args, modes=modes, corpus=Path(corpus), rows=rows)
 
+    label = " + ".join(str(p) for p in args.corpus)
+    print(f"\n{files} files from {label} ({'SQLite' if args.sqlite else 'PostgreSQL'})")
+    heads = f"{'ingest s':>8} {'files/s':>8} {'searchable s':>12} {'searchable/s':>12} {'commits':>8}"
+    print(f"{'mode':<44} {heads}")
+    for mode, elapsed, searchable, commits, summary in rows:
+        summary = re.sub(r"\s+", " ", summary)
+        print(
+            f"{mode:<44} {elapsed:8.1f} {files / elapsed:8.1f} {searchable:12.1f} {files / searchable:12.1f}"
+            f" {commits:8d}   {summary}"
+        )
+
+
+def _modes_run(*, args: argparse.Namespace, modes: set[str], corpus: Path, rows: list) -> None:
+    if "inline" in modes:
+        _inline_run(args=args, corpus=corpus, rows=rows)
+    if "workers" in modes:
+        _workers_run(args=args, corpus=corpus, rows=rows)
+
+
+def _inline_run(*, args: argparse.Namespace, corpus: Path, rows: list) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
         env = _fresh_env(
             tmp=Path(tmp), db_name="portal_bench_inline", sqlite=args.sqlite, pg_admin=args.pg, broker=None
         )
         # Warm jieba's cache and Python's imports once so both modes start equal.
         subprocess.run([PYTHON, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True)
-        elapsed, summary = _ingest(env, args.corpus)
+        elapsed, summary = _ingest(env, corpus)
         # inline, every article is searchable when the command returns
         rows.append(("inline (--sync)", elapsed, elapsed, _index_commits(Path(tmp)), summary))
+    if not args.sqlite:
+        _psql('DROP DATABASE IF EXISTS "portal_bench_inline"', args.pg)
 
+
+def _workers_run(*, args: argparse.Namespace, corpus: Path, rows: list) -> None:
     import redis
 
     redis.Redis.from_url(args.redis).flushdb()
@@ -148,7 +229,7 @@ def main() -> None:
         try:
             time.sleep(8)  # let the pools start before the clock runs
             started = time.perf_counter()
-            elapsed, summary = _ingest(env, args.corpus)
+            elapsed, summary = _ingest(env, corpus)
             searchable = _settled(env=env, since=started)
             rows.append(
                 (
@@ -166,14 +247,7 @@ def main() -> None:
                 worker.wait(timeout=60)
     redis.Redis.from_url(args.redis).flushdb()
     if not args.sqlite:
-        for name in ("portal_bench_inline", "portal_bench_workers"):
-            _psql(f'DROP DATABASE IF EXISTS "{name}"', args.pg)
-
-    print(f"\n{files} files from {args.corpus} ({'SQLite' if args.sqlite else 'PostgreSQL'})")
-    print(f"{'mode':<44} {'ingest s':>8} {'files/s':>8} {'searchable s':>12} {'commits':>8}")
-    for mode, elapsed, searchable, commits, summary in rows:
-        summary = re.sub(r"\s+", " ", summary)
-        print(f"{mode:<44} {elapsed:8.1f} {files / elapsed:8.1f} {searchable:12.1f} {commits:8d}   {summary}")
+        _psql('DROP DATABASE IF EXISTS "portal_bench_workers"', args.pg)
 
 
 if __name__ == "__main__":

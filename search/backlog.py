@@ -111,8 +111,12 @@ def index_wakeups_defer() -> None:
     _local.deferred = getattr(_local, "deferred", 0) + 1
 
 
-def index_wakeups_resume() -> None:
+def index_wakeups_resume(*, wake: bool = True) -> None:
+    """``wake=False``: the marks stay for the process that wakes the index for the batch."""
     _local.deferred = max(getattr(_local, "deferred", 0) - 1, 0)
+    if not wake:
+        _local.wake_wanted = False
+        return
     if not _local.deferred and getattr(_local, "wake_wanted", False):
         _local.wake_wanted = False
         index_wake()

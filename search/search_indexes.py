@@ -15,21 +15,42 @@ from haystack import indexes
 from haystack.fields import FacetMultiValueField
 
 from articles.models import Article
+from zhtext.analysis import AnalysedText, terms_key, terms_unpack, text_terms
 
 from .facets import FACETS, Facet
 
 
-def article_search_text(*, article: Article) -> str:
-    """Everything a query may match: title, source, people, tags, summary and body."""
+def _search_head(*, article: Article) -> str:
     parts = [
         article.title,
         article.source.name if article.source_id else "",
         " ".join(a.name for a in article.authors.all()),
         " ".join(t.name for t in article.tags.all()),
         article.summary,
-        article.body_text,
     ]
     return "\n".join(p for p in parts if p)
+
+
+def article_search_text(*, article: Article) -> str:
+    """Everything a query may match: title, source, people, tags, summary and body."""
+    return "\n".join(p for p in (_search_head(article=article), article.body_text) if p)
+
+
+def article_search_analysed(*, article: Article) -> AnalysedText:
+    """``article_search_text`` with its terms. The body's were stored at ingest and are used
+    while their key still matches (same body, same dictionary); the rest is short and is
+    segmented here. No term spans a line break, so the terms of the parts joined by newlines
+    are the parts' terms one after another."""
+    head = _search_head(article=article)
+    body = article.body_text
+    if not body:
+        body_terms: list[str] = []
+    elif article.body_terms_key and article.body_terms_key == terms_key(body):
+        body_terms = terms_unpack(article.body_terms)
+    else:
+        body_terms = text_terms(body)
+    text = "\n".join(p for p in (head, body) if p)
+    return AnalysedText(text=text, terms=(*text_terms(head), *body_terms))
 
 
 def _facet_field(facet: Facet) -> indexes.SearchField:
@@ -65,6 +86,8 @@ class ArticleIndex(FacetFields, indexes.Indexable):
             Article.objects.filter(status=Article.Status.PUBLISHED)
             .select_related("source")
             .prefetch_related("authors", "tags", "policy_documents")
+            # the original file and the markdown are the biggest columns and no field reads them
+            .defer("raw_text", "body_markdown", "minhash")
             .order_by("id")
         )
 
@@ -74,8 +97,8 @@ class ArticleIndex(FacetFields, indexes.Indexable):
     def get_updated_field(self) -> str:
         return "updated_at"
 
-    def prepare_text(self, obj: Article) -> str:
-        return article_search_text(article=obj)
+    def prepare_text(self, obj: Article) -> AnalysedText:
+        return article_search_analysed(article=obj)
 
     def prepare_source(self, obj: Article) -> str:
         return obj.source.name if obj.source_id else ""

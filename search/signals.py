@@ -88,8 +88,8 @@ def _bulk_started(sender, **kwargs) -> None:
     index_wakeups_defer()
 
 
-def _bulk_finished(sender, **kwargs) -> None:
-    index_wakeups_resume()
+def _bulk_finished(sender, wake: bool = True, **kwargs) -> None:
+    index_wakeups_resume(wake=wake)
 
 
 def _dictionary_term_changed(sender, instance, using="default", **kwargs) -> None:

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import difflib
 import functools
+import hashlib
+import importlib.metadata
 import logging
 import math
 import re
@@ -454,6 +456,51 @@ def _terms_grouped_cached(text: str, version: int | None) -> tuple[tuple[str, ..
             if _is_content(word):
                 out.append((word,))
     return tuple(out)
+
+
+# Bumped when a change to this module changes what ``text_terms`` produces: terms stored
+# under another revision are segmented again (see ``terms_key``).
+ANALYSIS_REVISION = 1
+
+
+@functools.cache
+def _shipped_dictionary_digest(path: str) -> str:
+    """The shipped user dictionary's content and jieba's version (whose dict.txt it extends)."""
+    digest = hashlib.sha1(importlib.metadata.version("jieba").encode())
+    file = Path(path)
+    if file.is_file():
+        digest.update(file.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def terms_key(text: str) -> str:
+    """What ``text_terms(text)`` depends on: the text, this module's revision, the shipped
+    dictionary and the admin words loaded now. Terms stored under this key (ingest segments a
+    body once and keeps its terms) can be reused for as long as the key is the same: an edited
+    body or a changed dictionary gives another key, and the text is segmented again."""
+    shipped = _shipped_dictionary_digest(str(settings.JIEBA_USER_DICT))
+    body = hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
+    return f"{ANALYSIS_REVISION}:{shipped}:{_loaded_version}:{body}"
+
+
+def terms_pack(terms: list[str]) -> str:
+    """Terms as stored: separated by spaces (no term holds whitespace)."""
+    return " ".join(terms)
+
+
+def terms_unpack(packed: str) -> list[str]:
+    return packed.split(" ") if packed else []
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysedText:
+    """A text handed to the index with its terms already known (``text_terms(text)``)."""
+
+    text: str
+    terms: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return self.text
 
 
 def pieces_words(norm: str) -> list[Piece]:

@@ -173,3 +173,14 @@ def test_requirements_are_pinned_and_the_runtime_carries_no_test_or_lint_tools()
     names = {line.split("==")[0].lower() for line in runtime if "==" in line}
     assert not names & {"pytest", "pytest-django", "playwright", "ruff", "import-linter"}
     assert "-r requirements.txt" in dev
+
+
+@pytest.mark.django_db
+def test_the_embedded_sqlite_database_writes_ahead_so_readers_never_wait_for_ingest():
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite only")
+    with connection.cursor() as cursor:
+        assert cursor.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert cursor.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL

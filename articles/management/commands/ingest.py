@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from articles import pipeline
-from articles.ingest import ingest_run_dispatch, ingest_run_start, ingest_run_work
+from articles.ingest import ingest_run_dispatch, ingest_run_start, ingest_run_work_forked
 from articles.inputs import inputs_from_paths
 from articles.models import IngestItem, IngestRun
 from articles.signals import changes_batched
@@ -26,6 +26,12 @@ class Command(BaseCommand):
         parser.add_argument("--timeout", type=float, default=3600.0, help="等待 worker 的最长秒数")
         parser.add_argument("--user", help="记录为发起人的用户名")
         parser.add_argument("--no-progress", action="store_true", help="不显示进度条")
+        parser.add_argument(
+            "--jobs",
+            type=int,
+            default=settings.INGEST_INLINE_JOBS,
+            help="--sync 时同时处理的进程数（默认按 CPU 核数，最多 4）",
+        )
 
     def handle(self, *args, **options) -> None:
         inline = options["sync"] or pipeline.tasks_inline()
@@ -53,16 +59,25 @@ class Command(BaseCommand):
                 changes_batched(),
                 tqdm(total=total, desc="导入", unit="篇", disable=not show, file=self.stderr._out) as bar,
             ):
+                shown = [0.0]
 
-                def advance(outcome: str) -> None:
-                    if outcome == Outcome.EXPANDED:
-                        # An archive became its files: they replace it in the total.
-                        bar.total = run.outcome_counts()["total"]
-                        bar.refresh()
-                    else:
-                        bar.update(1)
+                def show(*, force: bool = False) -> None:
+                    # From the database (the other processes' items count too), twice a second;
+                    # an archive that became its files changes the total.
+                    now = time.monotonic()
+                    if not force and now - shown[0] < 0.5:
+                        return
+                    shown[0] = now
+                    counts = run.outcome_counts()
+                    bar.total = counts["total"]
+                    bar.update(counts["done"] - bar.n)
 
-                ingest_run_work(run=run, on_item=advance)
+                ingest_run_work_forked(
+                    run=run,
+                    jobs=max(options["jobs"], 1),
+                    on_item=lambda outcome: show(force=outcome == Outcome.EXPANDED),
+                )
+                show(force=True)
         else:
             pending = run.items.filter(outcome=Outcome.PENDING).count()
             woken = ingest_run_dispatch(run=run)

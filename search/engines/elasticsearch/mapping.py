@@ -18,7 +18,7 @@ from haystack.constants import DJANGO_CT, DJANGO_ID, ID
 
 from search.facets import FACETS
 from search.limits import MAX_PAGE, MAX_PAGE_SIZE
-from zhtext.analysis import text_terms
+from zhtext.analysis import AnalysedText, text_terms
 
 WORD_FIELDS = ("text", "title")
 STORY_FIELD = "story"
@@ -106,7 +106,10 @@ def document_build(*, prepared: dict[str, Any], properties: dict[str, Any]) -> d
         if key == "boost" or value is None or key not in properties:
             continue
         if properties[key].get("analyzer") == "whitespace":
-            terms = text_terms(value) if isinstance(value, str) else []
+            if isinstance(value, AnalysedText):
+                terms = list(value.terms)  # segmented at ingest
+            else:
+                terms = text_terms(value) if isinstance(value, str) else []
             out[key] = " ".join(terms)
             out[words_field(key)] = sorted(set(terms))
         elif isinstance(value, (list, tuple, set)):

@@ -19,7 +19,7 @@ from whoosh.fields import DATETIME, NUMERIC, STORED, TEXT, FieldType, Schema
 from whoosh.fields import ID as WHOOSH_ID
 
 from search.facets import FACETS
-from zhtext.analysis import text_terms
+from zhtext.analysis import AnalysedText, text_terms
 
 from . import _internals
 from .analysis import word_analyzer
@@ -126,11 +126,15 @@ class WordField(TEXT):
             self.format = PositionArray(field_boost=self.format.field_boost)
 
     def index(self, value, **kwargs):
-        if not isinstance(value, str):
+        if isinstance(value, AnalysedText):
+            terms = value.terms  # segmented at ingest (search_indexes.article_search_analysed)
+        elif isinstance(value, str):
+            terms = text_terms(value)
+        else:
             yield from super().index(value, **kwargs)
             return
         positions: dict[str, list[int]] = {}
-        for pos, term in enumerate(text_terms(value)):
+        for pos, term in enumerate(terms):
             found = positions.get(term)
             if found is None:
                 positions[term] = [pos]

@@ -12,6 +12,8 @@ from typing import Any
 from haystack.constants import ID
 from haystack.exceptions import SkipDocument
 
+from zhtext.analysis import AnalysedText
+
 from .schema import FACET_FIELDS, LIST_FIELDS
 
 WRITER_LIMIT_MB = 256
@@ -35,6 +37,8 @@ def document_prepare(*, index: Any, obj: Any, from_python: Callable[[Any], Any])
             out[key] = value.replace(tzinfo=None)
         elif isinstance(value, str) and value == "" and key in FACET_FIELDS:
             continue
+        elif isinstance(value, AnalysedText):
+            out[key] = value  # WordField indexes its terms as they are
         else:
             out[key] = from_python(value)
     return out
