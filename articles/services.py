@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 
 from django.db import IntegrityError, transaction
 
-from zhtext.analysis import terms_key, terms_pack, text_terms_once
+from zhtext.analysis import dictionary_refresh, terms_key, terms_pack, text_terms_once
 from zhtext.keywords import keywords_json
 
 from .canonical import canonical_url
@@ -69,6 +69,9 @@ def _article_fields(*, parsed: ParsedFile, cleaned: CleanResult, canonical: str)
 def _analysed_fields(*, title: str, body_text: str) -> dict:
     """Keywords and the body's index terms, from one segmentation of the body (cached in
     ``zhtext.analysis`` for the repost fingerprint that follows)."""
+    # The admin's newest words (a database read at most every few seconds): segmented
+    # without them, the stored terms would not be the ones the index would make.
+    dictionary_refresh()
     return {
         "keywords": keywords_json(title=title, text=body_text),
         "body_terms": terms_pack(text_terms_once(body_text)),

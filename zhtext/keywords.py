@@ -159,12 +159,29 @@ def _latin_fits(*, shown: str, chinese: bool) -> bool:
     return len(shown) >= 4 or any(ch.isupper() for ch in shown)
 
 
-def _display_form(word: str, original: str) -> str:
-    """The spelling the article used for a Latin keyword (AI, not ai)."""
+def _is_word_char(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
+
+
+def _display_form(word: str, original: str, lowered: str) -> str:
+    """The spelling the article used for a Latin keyword (AI, not ai): its first occurrence
+    standing alone (not inside a longer Latin word). ``lowered`` is ``original.lower()``; a
+    scan of it, not a pattern compiled per word (that compiling was a tenth of the keywords'
+    time)."""
     if _CJK_RE.search(word):
         return word
-    match = re.search(rf"(?<![A-Za-z0-9]){re.escape(word)}(?![A-Za-z0-9])", original, flags=re.IGNORECASE)
-    return match.group() if match else word
+    if len(lowered) != len(original):  # lower() changed a length (rare letters): the slow way
+        found = re.search(rf"(?<![A-Za-z0-9]){re.escape(word)}(?![A-Za-z0-9])", original, re.IGNORECASE)
+        return found.group() if found else word
+    start = lowered.find(word)
+    while start != -1:
+        end = start + len(word)
+        if (start == 0 or not _is_word_char(lowered[start - 1])) and (
+            end == len(lowered) or not _is_word_char(lowered[end])
+        ):
+            return original[start:end]
+        start = lowered.find(word, start + 1)
+    return word
 
 
 def keywords_extract(*, title: str, text: str, top_k: int = 8) -> list[tuple[str, float]]:
@@ -208,9 +225,10 @@ def keywords_extract(*, title: str, text: str, top_k: int = 8) -> list[tuple[str
         key=lambda item: (-item[1], item[0]),
     )
     chinese = _mostly_chinese(original)
+    lowered = original.lower()
     out: list[tuple[str, float]] = []
     for word, weight in scored:
-        shown = _display_form(word, original)
+        shown = _display_form(word, original, lowered)
         if not _CJK_RE.search(word) and not _latin_fits(shown=shown, chinese=chinese):
             continue
         out.append((shown, round(float(weight), WEIGHT_DIGITS)))

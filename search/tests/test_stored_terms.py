@@ -88,3 +88,14 @@ def test_no_term_spans_a_line_break_on_the_real_files(which, request, db):
     for head, body in itertools.pairwise(texts):
         head = head[:300]  # a title-and-summary-sized head
         assert text_terms(f"{head}\n{body}") == text_terms(head) + text_terms(body)
+
+
+@pytest.mark.django_db
+def test_ingest_in_a_process_that_never_loaded_the_dictionary_stores_terms_the_index_accepts(monkeypatch):
+    from zhtext import analysis
+
+    dictionary_refresh(force=True)
+    monkeypatch.setattr(analysis, "_loaded_version", None)  # as in a fresh process
+    article = _ingest()
+    dictionary_refresh(check_now=True)  # what the indexer does before every batch
+    assert article.body_terms_key == terms_key(article.body_text)
