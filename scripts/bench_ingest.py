@@ -9,13 +9,20 @@ new article — and a repost of the original, as a real archive is full of.
 
     .venv/bin/python scripts/bench_ingest.py ../shared/corpus --workers 2
     .venv/bin/python scripts/bench_ingest.py ../shared/corpus ../shared/corpus-policy --files 2000 --sqlite
+
+``--curve 10000,20000,50000,100000`` grows one database and index step by step (inline ingest of
+each step's new files) and prints, at each size, the step's ingest rate, the search latency
+(p50/p95 over a fixed query list, warm), the database and index sizes and the peak RSS of the
+ingest processes so far: how the cost grows with the archive.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -158,6 +165,99 @@ def _worker(*, env: dict[str, str], queue: str, concurrency: int) -> subprocess.
     return subprocess.Popen(command, cwd=ROOT, env=env)
 
 
+# What the latency probe asks at each size: words, a phrase, an issuer, a document kind.
+PROBE = r"""
+import json, time
+from search.selectors import SearchParams, article_search
+queries = ["数据安全", "网络安全 法", "个人信息保护", "工业和信息化部", "人工智能", "数据出境",
+           "通知", "标准", "勒索软件", '"关键信息基础设施"']
+for q in queries:
+    article_search(params=SearchParams(q=q))
+times = []
+for _ in range(5):
+    for q in queries:
+        started = time.perf_counter()
+        article_search(params=SearchParams(q=q))
+        times.append((time.perf_counter() - started) * 1000)
+times.sort()
+print(json.dumps({"p50": times[len(times) // 2], "p95": times[int(len(times) * 0.95)]}))
+"""
+
+
+def _folder_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def _database_bytes(env: dict[str, str]) -> int:
+    if "DATABASE_URL" in env:
+        import psycopg
+
+        with psycopg.connect(env["DATABASE_URL"]) as conn:
+            return conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
+    var = Path(env["PORTAL_VAR_DIR"])
+    return sum(p.stat().st_size for p in var.glob("portal.sqlite3*"))
+
+
+def _latency(env: dict[str, str]) -> dict[str, float]:
+    probe = subprocess.run(
+        [PYTHON, "manage.py", "shell", "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    lines = [line for line in probe.stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        raise SystemExit(f"latency probe failed: {probe.stderr[-800:]}")
+    return json.loads(lines[-1])
+
+
+def curve_run(*, args: argparse.Namespace, sizes: list[int]) -> None:
+    """One database grown to each size in turn (see the module docstring)."""
+    with tempfile.TemporaryDirectory(prefix="bench-curve-") as work:
+        work_path = Path(work)
+        corpus_build(folders=args.corpus, files=sizes[-1], into=work_path / "all")
+        files = sorted((work_path / "all").rglob("*.md"))
+        env = _fresh_env(
+            tmp=work_path / "var",
+            db_name="portal_bench_curve",
+            sqlite=args.sqlite,
+            pg_admin=args.pg,
+            broker=None,
+        )
+        subprocess.run([PYTHON, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True)
+        rows = []
+        done = 0
+        for size in sizes:
+            step = work_path / f"step-{size}"
+            step.mkdir()
+            for path in files[done:size]:
+                os.link(path, step / f"{path.parent.name}-{path.name}")
+            elapsed, summary = _ingest(env, step)
+            latency = _latency(env)
+            peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+            rows.append(
+                (
+                    size,
+                    (size - done) / elapsed,
+                    latency,
+                    _database_bytes(env) / 2**20,
+                    _folder_bytes(work_path / "var" / "whoosh_index") / 2**20,
+                    peak_mb,
+                    summary,
+                )
+            )
+            done = size
+            print(f"{size} articles: {rows[-1][1]:.1f} files/s, {summary}", flush=True)
+    if not args.sqlite:
+        _psql('DROP DATABASE IF EXISTS "portal_bench_curve"', args.pg)
+    database = "SQLite" if args.sqlite else "PostgreSQL"
+    print(f"\ninline ingest, one {database} database and Whoosh index grown step by step")
+    heads = f"{'p50 ms':>7} {'p95 ms':>7} {'db MB':>7} {'index MB':>9} {'peak RSS MB':>11}"
+    print(f"{'articles':>9} {'step files/s':>12} {heads}")
+    for size, rate, latency, db_mb, index_mb, peak_mb, _summary in rows:
+        print(
+            f"{size:>9} {rate:>12.1f} {latency['p50']:>7.1f} {latency['p95']:>7.1f} {db_mb:>7.0f}"
+            f" {index_mb:>9.0f} {peak_mb:>11.0f}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("corpus", type=Path, nargs="+", help="folders of .md files")
@@ -167,7 +267,12 @@ def main() -> None:
     parser.add_argument("--sqlite", action="store_true", help="use SQLite instead of PostgreSQL")
     parser.add_argument("--pg", default="postgres://portal:portal@127.0.0.1:5432/portal")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/13")
+    parser.add_argument("--curve", default="", help="sizes to grow one database to, e.g. 10000,20000")
     args = parser.parse_args()
+    if args.curve:
+        sizes = sorted({int(n) for n in args.curve.split(",") if n.strip()})
+        curve_run(args=args, sizes=sizes)
+        return
     modes = {m.strip() for m in args.modes.split(",") if m.strip()}
     if not modes <= {"inline", "workers"}:
         parser.error("--modes takes inline and/or workers")
