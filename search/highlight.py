@@ -13,6 +13,10 @@ import re
 from zhtext.analysis import text_normalise
 
 SNIPPET_CHARS = 120
+# Matches are looked for in the first this many characters first: normalising whole long
+# notices for a 120-character window was most of a results page's time (20 hits of the shared
+# corpora: ~30 ms of ~45). A text with no match there is scanned whole.
+SNIPPET_SCAN_CHARS = 2000
 
 
 def _spans(norm: str, needles: list[str]) -> list[tuple[int, int, str]]:
@@ -72,8 +76,12 @@ def text_snippet(*, text: str, needles: list[str], size: int = SNIPPET_CHARS) ->
     spans = []
     offsets: list[int] = []
     if needles:
-        norm, offsets = text_normalise(text)
+        scanned = text[:SNIPPET_SCAN_CHARS]
+        norm, offsets = text_normalise(scanned)
         spans = _spans(norm, needles)
+        if not spans and len(scanned) < len(text):
+            norm, offsets = text_normalise(text)
+            spans = _spans(norm, needles)
     if not spans:
         plain = text[:size] + ("…" if len(text) > size else "")
         return html.escape(plain), plain

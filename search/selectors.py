@@ -210,6 +210,9 @@ def _hits(*, ids: list[int], needles: list[str]) -> list[Hit]:
         Article.objects.filter(id__in=ids, status=Article.Status.PUBLISHED)
         .select_related("source")
         .prefetch_related(Prefetch("authors", queryset=Author.objects.only("id", "name")))
+        # a result shows title, snippet and links: not the original file, the markdown, the
+        # stored terms or the fingerprint (the biggest columns, several times the body's size)
+        .defer("raw_text", "body_markdown", "body_terms", "minhash", "keywords")
     )
     by_id = {a.id: a for a in rows}
     members = _story_members(story_ids={a.story_id for a in by_id.values() if a.story_id})
