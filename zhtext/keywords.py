@@ -15,6 +15,7 @@ back for display.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import threading
@@ -147,7 +148,7 @@ def _is_keyword(word: str) -> bool:
 
 
 def _mostly_chinese(text: str) -> bool:
-    letters = sum(1 for ch in text if ch.isalpha())
+    letters = sum(map(str.isalpha, text))  # (one C call per character, not a generator step)
     return bool(letters) and len(_CJK_RE.findall(text)) * 3 >= letters
 
 
@@ -198,9 +199,10 @@ def keywords_extract(*, title: str, text: str, top_k: int = 8) -> list[tuple[str
     runs: Counter[str] = Counter()
     # The body's words are the ones its repost fingerprint reads too: segmented once.
     for text_part, times in ((title, TITLE_REPEAT), (body, 1)):
-        for words in text_terms_grouped(text_part):
-            for word in words:
-                counts[word] += times
+        groups = text_terms_grouped(text_part)
+        for _ in range(times):
+            counts.update(itertools.chain.from_iterable(groups))  # counted in C
+        for words in groups:
             _new_words(words, times=times, counts=runs)
     # the words that only came from links (the body is segmented whole, once, for the
     # fingerprint too; its links are taken back out here)
