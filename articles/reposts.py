@@ -151,23 +151,34 @@ def _stories_join(*, members: dict[int, int | None], story_ids: set[int]) -> Sto
     return target
 
 
-def article_fingerprint_store(*, article: Article, signature: bytes | None = None) -> tuple[bytes, list[str]]:
+def article_fingerprint_store(
+    *, article: Article, signature: bytes | None = None, fresh: bool = False
+) -> tuple[bytes, list[str]]:
     """Compute (unless given: ``article_signature`` of its body) and store the article's
-    signature and band rows; writes only what changed."""
+    signature and band rows; writes only what changed. ``fresh``: the article was created in
+    this transaction, so it has no band rows to read."""
     if signature is None:
         signature = article_signature(text=article.body_text)
     bands = minhash_bands(signature=signature, bands=BANDS, rows=ROWS) if signature else []
     if bytes(article.minhash or b"") != signature:
         Article.objects.filter(pk=article.pk).update(minhash=signature)
         article.minhash = signature
-    _bands_replace(article=article, bands=bands)
+    if fresh:
+        ArticleBand.objects.bulk_create([ArticleBand(article=article, band=b) for b in sorted(set(bands))])
+    else:
+        _bands_replace(article=article, bands=bands)
     return signature, bands
 
 
-def article_story_link(*, article: Article, signature: bytes, bands: list[str]) -> Story | None:
+def article_story_link(
+    *, article: Article, signature: bytes, bands: list[str], fresh: bool = False
+) -> Story | None:
     """Put the article in the story of the stored articles it matches (see module docstring)."""
     matches = article_matches(article=article, signature=signature, bands=bands)
-    old_story_id = Article.objects.filter(pk=article.pk).values_list("story_id", flat=True).first()
+    if fresh:
+        old_story_id = None
+    else:
+        old_story_id = Article.objects.filter(pk=article.pk).values_list("story_id", flat=True).first()
     if not matches:
         if old_story_id is not None:
             _story_set(articles=Article.objects.filter(pk=article.pk), story=None)
@@ -182,20 +193,23 @@ def article_story_link(*, article: Article, signature: bytes, bands: list[str]) 
     return story
 
 
-def article_story_assign(*, article: Article, signature: bytes | None = None) -> Story | None:
+def article_story_assign(
+    *, article: Article, signature: bytes | None = None, fresh: bool = False
+) -> Story | None:
     """Fingerprint ``article`` and put it in the story of the articles it is a repost of.
 
-    ``signature``: the body's, when the caller computed it already (outside the transaction).
+    ``signature``: the body's, when the caller computed it already (outside the transaction);
+    ``fresh``: the article was created in the caller's transaction (nothing stored to read).
     Idempotent: a second run on unchanged text writes nothing. An article whose text no
     longer matches any member of its story leaves it; a story left with one article is
     dissolved.
     """
     with transaction.atomic():
         _assign_lock()
-        signature, bands = article_fingerprint_store(article=article, signature=signature)
-        if Article.objects.filter(pk=article.pk, story_locked=True).exists():
+        signature, bands = article_fingerprint_store(article=article, signature=signature, fresh=fresh)
+        if not fresh and Article.objects.filter(pk=article.pk, story_locked=True).exists():
             return article.story
-        return article_story_link(article=article, signature=signature, bands=bands)
+        return article_story_link(article=article, signature=signature, bands=bands, fresh=fresh)
 
 
 def stories_merge(*, article_ids: Iterable[int]) -> Story | None:

@@ -94,11 +94,14 @@ def _authors_set(*, article: Article, names: Iterable[str]) -> None:
     article.authors.set([known[name] for name in wanted])
 
 
-def _article_links_sync(*, article: Article, cleaned: CleanResult, signature: bytes | None = None) -> None:
-    """What hangs off a stored body: its authors, the policy documents it mentions, its story."""
+def _article_links_sync(
+    *, article: Article, cleaned: CleanResult, signature: bytes | None = None, fresh: bool = False
+) -> None:
+    """What hangs off a stored body: its authors, the policy documents it mentions, its story.
+    ``fresh``: the article was just created, so it has no links yet to read and compare."""
     _authors_set(article=article, names=cleaned.authors)
     article_policy_mentions_sync(article=article)
-    article_story_assign(article=article, signature=signature)
+    article_story_assign(article=article, signature=signature, fresh=fresh)
 
 
 @dataclass(frozen=True)
@@ -188,7 +191,7 @@ def article_upsert(*, parsed: ParsedFile, draft: ArticleDraft | None = None) -> 
     draft = draft or article_draft(parsed=parsed)
     host = urlparse(parsed.url).hostname or ""
     source, _ = Source.objects.get_or_create(name=draft.source_name, defaults={"site": host})
-    fields = dict(draft.fields)
+    fields = {**draft.fields, "minhash": draft.signature}  # (no UPDATE for it afterwards)
     if existing is None:
         try:
             with transaction.atomic():
@@ -206,7 +209,9 @@ def article_upsert(*, parsed: ParsedFile, draft: ArticleDraft | None = None) -> 
             setattr(article, name, value)
         article.source = source
         article.save()
-    _article_links_sync(article=article, cleaned=draft.cleaned, signature=draft.signature)
+    _article_links_sync(
+        article=article, cleaned=draft.cleaned, signature=draft.signature, fresh=outcome == Outcome.CREATED
+    )
     return article, outcome, "；".join(draft.cleaned.warnings)
 
 
