@@ -214,8 +214,9 @@ def curve_run(*, args: argparse.Namespace, sizes: list[int]) -> None:
         work_path = Path(work)
         corpus_build(folders=args.corpus, files=sizes[-1], into=work_path / "all")
         files = sorted((work_path / "all").rglob("*.md"))
+        var = args.keep or work_path / "var"
         env = _fresh_env(
-            tmp=work_path / "var",
+            tmp=var,
             db_name="portal_bench_curve",
             sqlite=args.sqlite,
             pg_admin=args.pg,
@@ -238,14 +239,14 @@ def curve_run(*, args: argparse.Namespace, sizes: list[int]) -> None:
                     (size - done) / elapsed,
                     latency,
                     _database_bytes(env) / 2**20,
-                    _folder_bytes(work_path / "var" / "whoosh_index") / 2**20,
+                    _folder_bytes(var / "whoosh_index") / 2**20,
                     peak_mb,
                     summary,
                 )
             )
             done = size
             print(f"{size} articles: {rows[-1][1]:.1f} files/s, {summary}", flush=True)
-    if not args.sqlite:
+    if not args.sqlite and not args.keep:
         _psql('DROP DATABASE IF EXISTS "portal_bench_curve"', args.pg)
     database = "SQLite" if args.sqlite else "PostgreSQL"
     print(f"\ninline ingest, one {database} database and Whoosh index grown step by step")
@@ -268,6 +269,9 @@ def main() -> None:
     parser.add_argument("--pg", default="postgres://portal:portal@127.0.0.1:5432/portal")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/13")
     parser.add_argument("--curve", default="", help="sizes to grow one database to, e.g. 10000,20000")
+    parser.add_argument(
+        "--keep", type=Path, default=None, help="--curve: keep the database and index in this (new) folder"
+    )
     args = parser.parse_args()
     if args.curve:
         sizes = sorted({int(n) for n in args.curve.split(",") if n.strip()})
