@@ -155,7 +155,8 @@ def ingest_run_work_forked(*, run: IngestRun, jobs: int, on_item: Callable[[str]
     ).update(claim_token="", claimed_by="", claimed_until=None)
     done += ingest_run_work(run=run, on_item=on_item)
     # The forks' changes are recorded; one wake-up (at the caller's batch end) for all of them.
-    articles_changed_send(ids=run.items.exclude(article=None).values_list("article_id", flat=True))
+    written = run.items.filter(outcome__in=[Outcome.CREATED, Outcome.UPDATED]).exclude(article=None)
+    articles_changed_send(ids=written.values_list("article_id", flat=True))
     return done
 
 

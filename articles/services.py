@@ -111,9 +111,6 @@ class ArticleDraft:
     concurrent ingest holds the database's write lock only while it writes."""
 
     source_name: str
-    canonical: str
-    key: str
-    content_hash: str
     cleaned: CleanResult
     fields: dict
     signature: bytes
@@ -122,7 +119,7 @@ class ArticleDraft:
 def article_draft(*, parsed: ParsedFile) -> ArticleDraft:
     """Clean and analyse a parsed file; raises ``ParseError`` when nothing but boilerplate is left."""
     source_name = _source_name(parsed)
-    canonical, key = article_url_key(parsed=parsed, source_name=source_name)
+    canonical, _key = article_url_key(parsed=parsed, source_name=source_name)
     cleaned = clean_article(markdown=parsed.body, url=parsed.url, title=parsed.title, source=source_name)
     if not cleaned.body_text.strip():
         raise ParseError("清洗后正文为空（全部是网站模板内容）")
@@ -130,9 +127,6 @@ def article_draft(*, parsed: ParsedFile) -> ArticleDraft:
     fields.update(_analysed_fields(title=fields["title"], body_text=fields["body_text"]))
     return ArticleDraft(
         source_name=source_name,
-        canonical=canonical,
-        key=key,
-        content_hash=fields["content_hash"],
         cleaned=cleaned,
         fields=fields,
         signature=article_signature(text=fields["body_text"]),

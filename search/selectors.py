@@ -247,12 +247,17 @@ def _story_members(*, story_ids: set[int]) -> dict[int, list[StoryMember]]:
     if not story_ids:
         return {}
     out: dict[int, list[StoryMember]] = {}
+    # The status is checked here, not in the query: with it there, SQLite without statistics
+    # walks the status index over every published article (120 ms at 10,000) instead of the
+    # story members' covering index (4 ms).
     rows = (
-        Article.objects.filter(story_id__in=story_ids, status=Article.Status.PUBLISHED)
+        Article.objects.filter(story_id__in=story_ids)
         .order_by("published_on", "id")
-        .values_list("id", "story_id", "title", "source__name", "published_on")
+        .values_list("id", "story_id", "title", "source__name", "published_on", "status")
     )
-    for article_id, story_id, title, source, published in rows:
+    for article_id, story_id, title, source, published, status in rows:
+        if status != Article.Status.PUBLISHED:
+            continue
         out.setdefault(story_id, []).append(
             StoryMember(
                 id=article_id,

@@ -254,6 +254,11 @@ def test_reposts_collapse_to_one_hit_per_story(corpus, django_capture_on_commit_
     assert flat.count == 4
     solo = next(h for h in page.results if h.id == alone.id)
     assert solo.story_id is None and solo.story_size == 1 and solo.story_others == ()
+    # A hidden member leaves the others' list (its status is checked after the query).
+    hidden = next(m.id for m in hit.story_others)
+    Article.objects.filter(id=hidden).update(status=Article.Status.HIDDEN)
+    again = next(h for h in article_search(params=SearchParams(q="量子通信")).results if h.id == hit.id)
+    assert hidden not in {m.id for m in again.story_others} and again.story_size == 2
 
 
 def test_after_a_commit_the_searcher_keeps_the_readers_of_unchanged_segments(
