@@ -89,9 +89,17 @@ clean:
 	rm -rf $(VENV) var
 
 # Benchmarks print figures; they are not part of the test suite.
-CORPUS ?= ../shared/corpus
-bench-ingest: venv
-	$(BIN)/python scripts/bench_ingest.py $(CORPUS) --workers 2
+# Ingest over both shared corpora copied to 2,000+ files, inline then with 2 workers on
+# PostgreSQL; BENCH_INGEST_CURVE=10000,20000 grows one SQLite database step by step instead.
+CORPUS ?= ../shared/corpus ../shared/corpus-policy
+BENCH_INGEST_FILES ?= 2000
+BENCH_INGEST_CURVE ?=
+bench-ingest: venv services
+	@if [ -n "$(BENCH_INGEST_CURVE)" ]; then \
+		$(BIN)/python scripts/bench_ingest.py $(CORPUS) --sqlite --curve $(BENCH_INGEST_CURVE); \
+	else \
+		$(BIN)/python scripts/bench_ingest.py $(CORPUS) --files $(BENCH_INGEST_FILES) --workers 2; \
+	fi
 
 # Whoosh, Elasticsearch and the tutorial setup side by side, a cost curve over one growing
 # index: make bench-search BENCH_DOCS=10000,20000,50000,100000. The tutorial setup slows to a
