@@ -23,6 +23,8 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
+from django.conf import settings
+
 from .analysis import (
     _jieba,
     dictionary_file_terms_tagged,
@@ -76,7 +78,6 @@ def _tables_load() -> tuple[dict[str, str], dict[str, float], float, frozenset[s
         with _lock:
             if _tables is None:
                 import jieba  # its package holds the dictionary and the IDF table
-                from django.conf import settings
 
                 package = Path(jieba.__file__).resolve().parent
                 classes: dict[str, str] = {}

@@ -11,10 +11,12 @@ from collections.abc import Iterator
 
 import pytest
 from django.db import connection
+from elasticsearch import helpers
 from haystack import connections
 
 from articles.models import Article
 from articles.tests.factories import article_make
+from conftest import celery_broker
 from search.backlog import POOL_BATCH_SIZE, index_wakeups_deferred
 from search.models import IndexChange
 from search.tests.engine_contract.test_elasticsearch import elasticsearch_connection, node_required
@@ -55,8 +57,6 @@ def pool_stack(transactional_db, tmp_path) -> Iterator[tuple]:
     node_required()
     redis_server = RedisServer(tmp_path / "redis")
     redis_server.start()
-    from conftest import celery_broker
-
     with elasticsearch_connection() as alias:
         index_name = connections[alias].get_backend().index_name
         try:
@@ -130,8 +130,6 @@ def test_an_index_worker_killed_mid_batch_leaves_its_batch_to_the_pool(pool_stac
 
 
 def document_versions(*, alias: str) -> dict[int, int]:
-    from elasticsearch import helpers
-
     backend = connections[alias].get_backend()
     hits = helpers.scan(
         backend.conn,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import multiprocessing
+import resource
 import statistics
 import time
 import traceback
@@ -16,6 +17,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.db import connections as db_connections
 from haystack import connections
 from haystack.query import SearchQuerySet
 from tqdm import tqdm
@@ -280,8 +282,6 @@ def _database_connections_forget() -> None:
     the parent (PostgreSQL over TLS) breaks for both once either uses it. The parent's are
     abandoned here, not closed, which would end them for the parent too. SQLite's handle
     stays: a file (or the tests' in-memory database) that only this child reads meanwhile."""
-    from django.db import connections as db_connections
-
     for alias in db_connections:
         db = db_connections[alias]
         if db.vendor != "sqlite":
@@ -301,8 +301,6 @@ def _peak_rss() -> int:
         with open("/proc/self/status") as handle:
             line = next(line for line in handle if line.startswith("VmHWM:"))
         return int(line.split()[1]) * 1024
-    import resource
-
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 

@@ -5,6 +5,10 @@ import io
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.core.management.base import CommandError
+from elasticsearch import Elasticsearch
+
+from search.tests.engine_contract.test_elasticsearch import node_required
 
 METRICS = ("建索引速度", "索引大小", "查询延迟 p50", "查询延迟 p95", "查询延迟 平均")
 
@@ -62,8 +66,6 @@ def test_bench_can_skip_the_tutorial_configuration(corpus_dir):
 @pytest.mark.elasticsearch
 @pytest.mark.django_db
 def test_bench_measures_both_engines_side_by_side_with_their_memory(corpus_dir):
-    from search.tests.engine_contract.test_elasticsearch import node_required
-
     node_required()
     out = io.StringIO()
     call_command(
@@ -94,15 +96,11 @@ def test_bench_measures_both_engines_side_by_side_with_their_memory(corpus_dir):
         cells = [cell.strip() for cell in line.split("|")]
         assert cells[2].split(" / ")[0] == cells[3].split(" / ")[0], line
     # the temporary indexes are gone
-    from elasticsearch import Elasticsearch
-
     client = Elasticsearch(settings.ELASTICSEARCH_URLS)
     assert not [name for name in client.indices.get(index="*bench_elasticsearch*") if name]
 
 
 def test_an_unknown_engine_is_refused_before_any_work():
-    from django.core.management.base import CommandError
-
     with pytest.raises(CommandError, match="未知的检索引擎"):
         call_command("bench_search", docs=10, engine="solr", stdout=io.StringIO())
 
