@@ -6,11 +6,12 @@ message wakes the index worker, which works the backlog off in few commits and d
 the row itself whether to update or remove the document, so a hidden or deleted article
 leaves the results.
 
-Policy mentions (created/deleted one by one at ingest) and policy documents (renamed or
-merged by editors) mark the articles concerned, because the index holds the names of the
-documents each article mentions. Story (repost group) changes made with
-``queryset.update()`` send no model signal: ``articles.signals.articles_changed`` carries them,
-and a bulk ingest (``articles.signals.changes_batched``) wakes the index worker once at its end.
+Policy mentions (saved or deleted) and policy documents (renamed or merged by editors) mark
+the articles concerned, because the index holds the names of the documents each article
+mentions. Story (repost group) changes made with ``queryset.update()`` and mentions inserted
+with ``bulk_create`` send no model signal: ``articles.signals.articles_changed`` carries them,
+and a bulk ingest (``articles.signals.changes_batched``) wakes the index worker once at its end
+(its forks only record their changes: ``wake=False``).
 
 Dictionary edits (``DictionaryTerm``/``Synonym``) bump the dictionary version and
 mark the articles that contain the changed word.
