@@ -31,13 +31,9 @@ def _search_head(*, article: Article) -> str:
     return "\n".join(p for p in parts if p)
 
 
-def article_search_text(*, article: Article) -> str:
-    """Everything a query may match: title, source, people, tags, summary and body."""
-    return "\n".join(p for p in (_search_head(article=article), article.body_text) if p)
-
-
 def article_search_analysed(*, article: Article) -> AnalysedText:
-    """``article_search_text`` with its terms. The body's were stored at ingest and are used
+    """Everything a query may match (title, source, people, tags, summary and body), with its
+    terms. The body's were stored at ingest and are used
     while their key still matches (same body, same dictionary); the rest is short and is
     segmented here. No term spans a line break, so the terms of the parts joined by newlines
     are the parts' terms one after another."""

@@ -12,14 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from .processes import manage
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    """``manage.py`` in a process of its own, started with ``env``."""
-    return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
-    )
 
 
 def test_docker_compose_runs_web_redis_postgres_workers_and_a_single_index_consumer():

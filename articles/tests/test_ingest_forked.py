@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from .processes import ROOT, manage
 
 FILE = """---
 title: 并行导入测试第{n}篇：{topic}
@@ -39,17 +39,6 @@ def _env(tmp: Path) -> dict[str, str]:
     return env
 
 
-def _manage(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
 def _files(folder: Path, count: int) -> Path:
     folder.mkdir()
     for n in range(count):
@@ -64,7 +53,7 @@ def _articles(tmp: Path) -> list[str]:
 
 
 def _index_complete(env: dict[str, str]) -> str:
-    checked = _manage("search_check", env=env)
+    checked = manage("search_check", env=env)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     return checked.stdout
 
@@ -72,21 +61,21 @@ def _index_complete(env: dict[str, str]) -> str:
 @pytest.fixture
 def fresh(tmp_path: Path) -> dict[str, str]:
     env = _env(tmp_path)
-    migrated = _manage("migrate", "-v0", env=env)
+    migrated = manage("migrate", "-v0", env=env)
     assert migrated.returncode == 0, migrated.stderr
     return env
 
 
 def test_two_processes_ingest_every_file_once_and_the_index_holds_them_all(fresh, tmp_path):
     folder = _files(tmp_path / "in", 60)
-    result = _manage("ingest", str(folder), "--sync", "--jobs", "2", "--no-progress", env=fresh)
+    result = manage("ingest", str(folder), "--sync", "--jobs", "2", "--no-progress", env=fresh)
     assert result.returncode == 0, result.stderr
     assert "新建 60，更新 0，未变化 0，失败 0" in result.stdout
     urls = _articles(tmp_path)
     assert sorted(urls) == sorted(f"https://example.org/forked/{n}" for n in range(60))
     assert "缺失 0，过期 0，多余 0" in _index_complete(fresh)
     # Again: every file is found unchanged, whichever process takes it.
-    again = _manage("ingest", str(folder), "--sync", "--jobs", "2", "--no-progress", env=fresh)
+    again = manage("ingest", str(folder), "--sync", "--jobs", "2", "--no-progress", env=fresh)
     assert "新建 0，更新 0，未变化 60，失败 0" in again.stdout
 
 
