@@ -339,6 +339,10 @@ SEARCH_SEGMENT_CACHE_MB = env_int("SEARCH_SEGMENT_CACHE_MB", 512)
 SEARCH_COMMIT_INTERVAL_SECONDS = env_int("SEARCH_COMMIT_INTERVAL_SECONDS", 5)
 # How long a writer waits for Whoosh's lock before its task gives up and retries later.
 SEARCH_WRITER_LOCK_SECONDS = env_int("SEARCH_WRITER_LOCK_SECONDS", 120)
+# update_index / rebuild_index into an empty Whoosh index: processes (each writes whole
+# segments of SEARCH_BUILD_BATCH articles; memory per process grows with the batch).
+SEARCH_BUILD_JOBS = env_int("SEARCH_BUILD_JOBS", min(os.cpu_count() or 1, 4))
+SEARCH_BUILD_BATCH = env_int("SEARCH_BUILD_BATCH", 2000)
 # The Elasticsearch engine (SEARCH_BACKEND=elasticsearch): the node and the index it uses.
 ELASTICSEARCH_URL = env_str("ELASTICSEARCH_URL", "http://127.0.0.1:9200/")
 # A cluster's nodes, comma-separated: the client spreads requests over them and goes on with

@@ -27,3 +27,5 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # In-process commands in tests run inside a test transaction: no forks (the tests that fork
 # run the command in a process of their own with --jobs).
 INGEST_INLINE_JOBS = 1
+# the test database may live in memory: forked build processes would not see it
+SEARCH_BUILD_JOBS = 1

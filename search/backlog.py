@@ -87,7 +87,11 @@ def index_wake(*, delay: float = 0, attempt: int = 0) -> None:
     sweep wakes the worker later."""
     if pipeline.tasks_inline():
         try:
-            index_backlog_apply()
+            applied = index_backlog_apply()
+            if applied["batches"]:
+                # Commits merge only small groups of segments; a bulk write (an ingest
+                # command) leaves bigger groups, merged here before it returns.
+                engine_get().maintain(wait=True)
         except IndexBusy as exc:
             # Another process holds the index (a rebuild, say): the marks stay, and the next
             # change, update_index or search_check --fix works them off.

@@ -10,6 +10,7 @@ from django.conf import settings
 
 from .backlog import index_backlog_apply, index_changes_mark, index_wake
 from .backlog import index_sweep as backlog_sweep
+from .engines import engine_get
 from .engines.contract import IndexBusy
 from .models import IndexChange
 
@@ -56,6 +57,10 @@ def index_articles(
     if IndexChange.objects.exists():
         # Changes committed while this apply ran: their own wake-ups may expire in the queue.
         index_wake()
+    elif result["batches"]:
+        # Merge in a thread of this worker, beside the next commits (a merge holds the write
+        # lock only to swap its segment in).
+        engine_get().maintain(wait=False)
     if result["batches"]:
         logger.info(
             "indexed %d, removed %d articles in %d commits",

@@ -11,7 +11,7 @@ sort, depth and collapse wanted. Each engine compiles it into its own query lang
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
@@ -108,6 +108,11 @@ class IndexBusy(Exception):
     be made again later. Nothing was written, or only documents the next call writes again."""
 
 
+class IndexBuildFailed(Exception):
+    """A build (``documents_build``) stopped before it published anything; the message says
+    what to do."""
+
+
 class EngineUnavailable(Exception):
     """The engine cannot be reached or refuses to answer (a search server that is down):
     pages show a message instead of results, and nothing is lost by asking again later."""
@@ -163,4 +168,17 @@ class SearchEngine(Protocol):
 
     def clear(self) -> None:
         """Remove every document."""
+        ...
+
+    def documents_build(
+        self, *, index: object, queryset: object, jobs: int, batch_size: int, on_batch: Callable[[int], None]
+    ) -> int | None:
+        """Index every article of ``queryset`` into an empty index, with ``jobs`` processes
+        where the engine can; returns how many, or None when the engine has no such path or
+        the index is not empty (then ``documents_apply`` batch by batch)."""
+        ...
+
+    def maintain(self, *, wait: bool, jobs: int = 1, on_merge: Callable[[object], None] | None = None) -> int:
+        """Housekeeping after writes (merging index segments); ``wait=False`` may run it in the
+        background. Returns how many merges ran before it returned."""
         ...

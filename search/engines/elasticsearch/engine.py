@@ -11,7 +11,7 @@ A node that cannot be reached raises ``EngineUnavailable`` (``IndexBusy`` when w
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import elasticsearch
 from haystack import connections
@@ -81,6 +81,16 @@ class ElasticsearchSearchEngine:
 
     def clear(self) -> None:
         self.backend.clear()
+
+    def documents_build(
+        self, *, index: object, queryset: object, jobs: int, batch_size: int, on_batch: Callable[[int], None]
+    ) -> int | None:
+        # Elasticsearch takes concurrent bulk writes: update_index's batches are the build.
+        return None
+
+    def maintain(self, *, wait: bool, jobs: int = 1, on_merge: Callable[[object], None] | None = None) -> int:
+        # Elasticsearch merges its own segments in the background (tiered policy).
+        return 0
 
     def search(self, plan: QueryPlan) -> EngineResult:
         with self._answering():

@@ -19,14 +19,22 @@ happens on the pinned release, so a silent slowdown cannot ship.
 from __future__ import annotations
 
 import copy
+import heapq
 import io
 import itertools
 import pickle
+import struct
 import threading
+import zlib
+from array import array
 from typing import Any
 
 import numpy as np
 import whoosh.index
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
+from whoosh.reading import SegmentReader
+from whoosh.util.numeric import byte_to_length, length_to_byte
+from whoosh.writing import SegmentWriter
 
 
 class _Counter:
@@ -165,3 +173,365 @@ def schema_legacy_paths_install() -> None:
     """Let ``whoosh.index`` open indexes whose schema names ``LEGACY_CLASS_PATHS``."""
     if not isinstance(whoosh.index.pickle, _PickleReadingLegacyPaths):
         whoosh.index.pickle = _PickleReadingLegacyPaths()
+
+
+# --- writing segments ----------------------------------------------------------------------
+
+# Whoosh's SegmentWriter sends every posting through a sorting pool as a tuple, then through
+# ``FieldWriter.add_postings`` one call per posting, reading each document's field length
+# back from the column just written: two thirds of a rebuild's time went there. The writer
+# below keeps each term's postings in lists as documents arrive (documents come in docnum
+# order, so each list is already sorted), and writes them a block at a time through the
+# codec's own block encoder. The files it writes are byte for byte those Whoosh writes
+# (``search/tests/test_segment_writer.py`` compares them).
+
+
+def _length_round(length: int) -> int:
+    """A field length as the segment's length column gives it back (one byte, lossy)."""
+    return byte_to_length(length_to_byte(length))
+
+
+class _MergeSource:
+    """A segment being merged: its reader and where its live documents went."""
+
+    def __init__(self, reader: Any, docmap: np.ndarray) -> None:
+        self.reader = reader
+        self.docmap = docmap  # old docnum → new docnum, -1 for deleted
+        # the same as a list: most terms have a posting or two, too few for numpy to pay
+        self.docmap_list: list[int] = docmap.tolist()
+
+
+class FastSegmentWriter(SegmentWriter):
+    """A ``SegmentWriter`` that writes postings term by term and block by block.
+
+    Besides documents, it takes whole segments (``segment_add``): their per-document data
+    is copied as Whoosh copies it, their postings are streamed term by term at flush
+    (one term's postings in memory at a time, no sorting pool). ``protected()`` names
+    segment ids a commit must not clean away (merges writing elsewhere).
+    """
+
+    def __init__(self, ix: Any, *, protected: Any = None, **kwargs: Any) -> None:
+        super().__init__(ix, **kwargs)
+        for name, field in self.schema.items():
+            if field.vector or field.separate_spelling():
+                raise ValueError(f"FastSegmentWriter cannot write field {name!r} (vectors or spelling)")
+        self._protected = protected or (lambda: set())
+        self._postings: dict[str, dict[bytes, tuple[list, list, list]]] = {}
+        self._lengths: dict[str, array] = {}
+        self._sources: list[_MergeSource] = []
+
+    # documents
+
+    def add_document(self, **fields: Any) -> None:
+        self._check_state()
+        perdocwriter = self.perdocwriter
+        schema = self.schema
+        docnum = self.docnum
+        docboost = self._doc_boost(fields)
+        fieldnames = sorted(name for name in fields if not name.startswith("_"))
+        self._check_fields(schema, fieldnames)
+
+        perdocwriter.start_doc(docnum)
+        for fieldname in fieldnames:
+            value = fields.get(fieldname)
+            if value is None:
+                continue
+            field = schema[fieldname]
+            length = 0
+            if field.indexed:
+                fieldboost = self._field_boost(fields, fieldname, docboost)
+                terms = self._postings.setdefault(fieldname, {})
+                scorable = field.scorable
+                for tbytes, freq, weight, vbytes in field.index(value):
+                    if scorable:
+                        length += freq
+                    found = terms.get(tbytes)
+                    if found is None:
+                        terms[tbytes] = ([docnum], [weight * fieldboost], [vbytes])
+                    else:
+                        found[0].append(docnum)
+                        found[1].append(weight * fieldboost)
+                        found[2].append(vbytes)
+                if length:
+                    self._length_set(fieldname, docnum, _length_round(length))
+            customval = fields.get(f"_stored_{fieldname}", value)
+            perdocwriter.add_field(fieldname, field, customval if field.stored else None, length)
+            column = field.column_type
+            if column and customval is not None:
+                perdocwriter.add_column_value(fieldname, column, field.to_column_value(customval))
+        perdocwriter.finish_doc()
+        self._added = True
+        self.docnum += 1
+
+    def _length_set(self, fieldname: str, docnum: int, length: int) -> None:
+        lengths = self._lengths.get(fieldname)
+        if lengths is None:
+            lengths = self._lengths[fieldname] = array("I")
+        index = docnum - self.docbase
+        if len(lengths) <= index:
+            lengths.extend(itertools.repeat(0, index + 1 - len(lengths)))
+        lengths[index] = length
+
+    # whole segments
+
+    def segment_add(self, reader: Any) -> np.ndarray:
+        """Append the live documents of one segment's ``reader`` (postings written at flush).
+        Returns where each of its documents went (-1: deleted, left out)."""
+        self._check_state()
+        basedoc = self.docnum
+        fieldnames = set(self.schema.names()) | {n for n in reader.indexed_field_names() if n in self.schema}
+        mapped = self.write_per_doc(fieldnames, reader)
+        size = reader.doc_count_all()
+        if mapped is None:
+            docmap = np.arange(basedoc, basedoc + size, dtype=np.int64)
+        else:
+            docmap = np.full(size, -1, dtype=np.int64)
+            if mapped:
+                docmap[np.fromiter(mapped.keys(), dtype=np.int64)] = np.fromiter(
+                    mapped.values(), dtype=np.int64
+                )
+        live = np.flatnonzero(docmap >= 0)
+        for fieldname in reader.indexed_field_names():
+            if fieldname in self.schema and self.schema[fieldname].scorable:
+                dfl = reader.doc_field_length
+                for old in live.tolist():
+                    length = dfl(old, fieldname)
+                    if length:
+                        self._length_set(fieldname, int(docmap[old]), length)
+        self._sources.append(_MergeSource(reader, docmap))
+        self._added = True
+        return docmap
+
+    def add_reader(self, reader: Any) -> None:
+        # Whoosh's merge policies close ``reader`` right after this call; the postings are
+        # streamed at flush, so they read the segment through a reader of their own.
+        self.segment_add(SegmentReader(reader.storage(), self.schema, reader.segment()))
+
+    # flushing
+
+    def _flush_segment(self) -> None:
+        self.perdocwriter.close()
+        fieldwriter = self.fieldwriter
+        fieldnames = set(self._postings)
+        for source in self._sources:
+            fieldnames.update(n for n in source.reader.indexed_field_names() if n in self.schema)
+        for fieldname in sorted(fieldnames):
+            self._field_write(fieldname)
+        fieldwriter.close()
+
+    def _field_write(self, fieldname: str) -> None:
+        fieldwriter = self.fieldwriter
+        own = self._postings.get(fieldname, {})
+        streams = [_tagged(((t, None) for t in sorted(own)), -1)]
+        for number, source in enumerate(self._sources):
+            if fieldname in source.reader.indexed_field_names():
+                streams.append(_tagged(_term_infos(source.reader, fieldname), number))
+        lengths = np.zeros(self.docnum - self.docbase, dtype=np.int64)
+        known = self._lengths.get(fieldname)
+        if known:
+            lengths[: len(known)] = np.frombuffer(known, dtype=np.uint32)
+        fixedsize = self.schema[fieldname].format.fixed_value_size()
+        started = False
+        for tbytes, group in itertools.groupby(heapq.merge(*streams, key=_term_of), key=_term_of):
+            ids: list = []
+            weights: list = []
+            values: list = []
+            for _t, terminfo, number in group:
+                if number < 0:
+                    found = own[tbytes]
+                    ids.extend(found[0])
+                    weights.extend(found[1])
+                    values.extend(found[2])
+                else:
+                    source = self._sources[number]
+                    _postings_read(
+                        source, terminfo, fixedsize=fixedsize, ids=ids, weights=weights, values=values
+                    )
+            if not ids:
+                continue  # every posting was of a deleted document
+            if not started:
+                fieldwriter.start_field(fieldname, self.schema[fieldname])
+                started = True
+            fieldwriter.start_term(tbytes)
+            _blocks_write(fieldwriter._postwriter, ids, weights, values, lengths, base=self.docbase)
+            fieldwriter.finish_term()
+        if started:
+            fieldwriter.finish_field()
+
+    # committing
+
+    def _commit_toc(self, segments: list) -> None:
+        toc = whoosh.index.TOC(self.schema, segments, self.generation)
+        toc.write(self.storage, self.indexname)
+        files_clean(
+            self.storage,
+            self.indexname,
+            generation=self.generation,
+            segments=segments,
+            keep=self._protected(),
+        )
+
+    def _finish(self) -> None:
+        # Whoosh's writer removes the index's temporary folder here, but every writer of the
+        # index (a merge, the build's processes) keeps its column files there while it works,
+        # under one shared name; each deletes its own files, so the folder is left in place.
+        if self.writelock:
+            self.writelock.release()
+        self.is_closed = True
+
+    def _close_segment(self) -> None:
+        super()._close_segment()
+        for source in self._sources:
+            source.reader.close()
+        self._sources = []
+
+
+def _tagged(items: Any, number: int) -> Any:
+    """(term, term info, source number) triples, for merging sorted term streams (-1: the
+    writer's own postings)."""
+    return ((term, info, number) for term, info in items)
+
+
+def _term_of(item: tuple) -> bytes:
+    return item[0]
+
+
+def _term_infos(reader: Any, fieldname: str) -> Any:
+    """(term, W3TermInfo) of one field of a segment, read in order from its term file.
+
+    Looking each term up by name (``reader.postings``) costs a hash probe and a matcher per
+    term, most of a merge's time when most terms have one or two postings."""
+    terms = reader._terms
+    for (name, tbytes), info in terms.items_from(fieldname, b""):
+        if name != fieldname:
+            return
+        yield tbytes, info
+
+
+_BLOCK_MAGIC = WHOOSH3_HEADER_MAGIC
+_INT = struct.Struct(">i")
+
+
+def _postings_read(
+    source: _MergeSource, info: Any, *, fixedsize: int | None, ids: list, weights: list, values: list
+) -> None:
+    """Append one term's postings in ``source`` (live documents only, renumbered)."""
+    docmap = source.docmap
+    if info.is_inlined():
+        block_ids, block_weights, block_values = info.inlined_postings()
+        _block_append(
+            docmap,
+            np.asarray(block_ids, dtype=np.int64),
+            list(block_weights),
+            list(block_values),
+            ids=ids,
+            weights=weights,
+            values=values,
+        )
+        return
+    offset, length = info.extent()
+    if isinstance(length, tuple):  # W3TermInfo.from_bytes keeps struct.unpack's tuple (2.7.4)
+        length = length[0]
+    data = source.reader._terms._postfile.get(offset, length)
+    if data[:4] != _BLOCK_MAGIC:
+        raise ValueError("unexpected posting block header")
+    buffer = io.BytesIO(data)
+    position = 4
+    while position < len(data):
+        size = _INT.unpack_from(data, position)[0]
+        buffer.seek(position + 4)
+        end = position + 4 + abs(size)
+        count, _maxid, _maxweight, compression, _minlen, _maxlen = pickle.load(buffer)
+        body = data[buffer.tell() : end]
+        if compression:
+            body = zlib.decompress(body)
+        mini_ids, mini_weights, mini_values = pickle.loads(body)
+        block_ids = itertools.accumulate(mini_ids)  # delta-encoded
+        if mini_weights is None:
+            block_weights = [1.0] * count
+        elif isinstance(mini_weights, float):
+            block_weights = [mini_weights] * count
+        else:
+            block_weights = list(mini_weights)
+        if fixedsize is None or fixedsize < 0:
+            block_values = list(mini_values)
+        elif fixedsize == 0:
+            block_values = [None] * count
+        else:
+            block_values = [mini_values[i : i + fixedsize] for i in range(0, len(mini_values), fixedsize)]
+        _block_append(docmap, block_ids, block_weights, block_values, ids=ids, weights=weights, values=values)
+        position = end
+        if size < 0:
+            break
+
+
+def _block_append(
+    docmap: list[int],
+    block_ids: Any,
+    block_weights: list,
+    block_values: list,
+    *,
+    ids: list,
+    weights: list,
+    values: list,
+) -> None:
+    new = [docmap[i] for i in block_ids]
+    if -1 not in new:
+        ids.extend(new)
+        weights.extend(block_weights)
+        values.extend(block_values)
+        return
+    for docnum, weight, value in zip(new, block_weights, block_values, strict=True):
+        if docnum >= 0:
+            ids.append(docnum)
+            weights.append(weight)
+            values.append(value)
+
+
+def segment_write(writer: FastSegmentWriter) -> Any:
+    """Write ``writer``'s segment files without touching the index's table of contents (a
+    merge publishes the segment itself, under the lock); returns the new segment."""
+    try:
+        segment = writer._finalize_segment()
+    finally:
+        writer._finish()
+    return segment
+
+
+class _SegmentName:
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def segment_id(self) -> str:
+        return self._name
+
+
+def files_clean(storage: Any, indexname: str, *, generation: int, segments: list, keep: set[str]) -> None:
+    """Whoosh's ``clean_files``, sparing the files of segments named in ``keep`` (being written)."""
+    whoosh.index.clean_files(storage, indexname, generation, [*segments, *map(_SegmentName, keep)])
+
+
+def _blocks_write(
+    postwriter: Any, ids: list, weights: list, values: list, lengths: np.ndarray, *, base: int
+) -> None:
+    """One term's postings (sorted by docnum) into ``postwriter``'s buffer, block by block, as
+    ``W3PostingsWriter.add_posting`` would have; the caller's ``finish_term`` writes the last."""
+    limit = postwriter._blocklimit
+    total = len(ids)
+    doc_lengths = lengths[np.asarray(ids, dtype=np.int64) - base]
+    for start in range(0, total, limit):
+        end = min(start + limit, total)
+        block_weights = weights[start:end]
+        postwriter._ids = array("I", ids[start:end])
+        postwriter._weights = array("f", block_weights)
+        postwriter._values = [v for v in values[start:end] if v]
+        postwriter._maxweight = max(0, max(block_weights))
+        block_lengths = doc_lengths[start:end]
+        block_lengths = block_lengths[block_lengths > 0]
+        if block_lengths.size:
+            postwriter._minlength = int(block_lengths.min())
+            postwriter._maxlength = int(block_lengths.max())
+        else:
+            postwriter._minlength, postwriter._maxlength = None, 0
+        if end < total:
+            postwriter._write_block()

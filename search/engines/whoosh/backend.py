@@ -11,8 +11,8 @@ What differs from haystack's ``WhooshSearchBackend`` (and only that):
 * no per-query ``django_ct`` narrowing scan while a single model is indexed.
 * one-character queries are not dropped (haystack's own search path, used by
   ``rebuild_index`` tooling only; the site searches through ``engine.WhooshEngine``).
-* writes use one writer per batch (``procs=1``, larger ``limitmb``) and removal by the
-  unique id term, found through the long-lived searcher.
+* writes use one writer per batch (``writing.writer_open``) and removal by the unique id
+  term, found through the long-lived searcher; big merges run beside it (``merges_settle``).
 """
 
 from __future__ import annotations
@@ -30,11 +30,12 @@ from whoosh.fields import Schema
 
 from zhtext.analysis import dictionary_refresh
 
+from . import merging
 from .caches import segment_arrays
 from .schema import positions_outdated, schema_build
 from .searcher import readers_close, searcher_renew
 from .view import IndexView
-from .writing import WRITER_LIMIT_MB, document_prepare, documents_write, searcher_matching
+from .writing import document_prepare, documents_write, searcher_matching, writer_open
 
 
 class ChineseWhooshSearchBackend(WhooshSearchBackend):
@@ -123,8 +124,18 @@ class ChineseWhooshSearchBackend(WhooshSearchBackend):
 
     def _writer(self):
         self.index = self.index.refresh()
-        return self.index.writer(
-            procs=1, limitmb=WRITER_LIMIT_MB, timeout=float(settings.SEARCH_WRITER_LOCK_SECONDS)
+        return writer_open(self.index, timeout=float(settings.SEARCH_WRITER_LOCK_SECONDS))
+
+    def merges_settle(self, *, jobs: int = 1, on_merge=None) -> int:
+        """Merge segments until no tier is full (``merging``); returns how many merges ran."""
+        if not self.setup_complete:
+            self.setup()
+        return merging.merges_settle(
+            self.index,
+            schema=self.index_schema,
+            lock_timeout=float(settings.SEARCH_WRITER_LOCK_SECONDS),
+            jobs=jobs,
+            on_merge=on_merge,
         )
 
     def _docs_prepare(self, index, objects: Iterable) -> list[dict]:

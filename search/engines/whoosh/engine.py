@@ -8,17 +8,27 @@ searcher, writer) and answers a ``QueryPlan``: compiles it into Whoosh queries
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import logging
+import threading
+from collections.abc import Callable, Iterable, Sequence
 
+from django.conf import settings
 from haystack import connections
 from whoosh import index as whoosh_index
 from whoosh.index import LockError
 
-from search.engines.contract import EngineHealth, EngineResult, IndexBusy, QueryPlan
+from search.engines.contract import EngineHealth, EngineResult, IndexBuildFailed, IndexBusy, QueryPlan
 from search.facets import facet_get
 
 from .backend import ChineseWhooshSearchBackend
+from .build import BuildInterrupted, index_build
 from .compile import plan_filters, plan_query
+
+logger = logging.getLogger(__name__)
+
+# One background merger per process (``maintain(wait=False)``).
+_merger_lock = threading.Lock()
+_merger: threading.Thread | None = None
 
 OUTDATED_HINT = (
     "索引是旧格式（词位置未按数组存放），短语搜索较慢：运行 python manage.py rebuild_index 重建即可。"
@@ -66,6 +76,59 @@ class WhooshSearchEngine:
 
     def clear(self) -> None:
         self.backend.clear()
+
+    def documents_build(
+        self, *, index: object, queryset: object, jobs: int, batch_size: int, on_batch: Callable[[int], None]
+    ) -> int | None:
+        """Index ``queryset`` into an empty index with ``jobs`` processes (``build``); None
+        when the index is not empty (the caller indexes batch by batch instead)."""
+        if not self.backend.setup_complete:
+            self.backend.setup()
+        if self.backend.searcher_get().doc_count_all():
+            return None
+        self.backend.searcher_close()
+        try:
+            return index_build(
+                backend=self.backend,
+                index=index,
+                queryset=queryset,
+                jobs=jobs,
+                batch_size=batch_size,
+                lock_timeout=float(settings.SEARCH_WRITER_LOCK_SECONDS),
+                on_batch=on_batch,
+            )
+        except LockError as exc:
+            raise IndexBusy(str(exc) or "Whoosh 索引正被另一个写入者占用") from exc
+        except BuildInterrupted as exc:
+            raise IndexBuildFailed(str(exc)) from exc
+
+    def maintain(self, *, wait: bool, jobs: int = 1, on_merge: Callable[[object], None] | None = None) -> int:
+        """Merge segments until no tier is full, with ``jobs`` processes when ``wait``.
+        ``wait=False`` merges in a thread of this process (one at a time) and returns at
+        once: the index worker keeps indexing while it runs, since a merge holds the write
+        lock only to swap its segment in."""
+        global _merger
+        if wait:
+            with _merger_lock:
+                running = _merger
+            if running is not None:
+                running.join()  # this process's background merge first
+            try:
+                return self.backend.merges_settle(jobs=jobs, on_merge=on_merge)
+            except LockError as exc:
+                raise IndexBusy(str(exc) or "Whoosh 索引正被另一个写入者占用") from exc
+        with _merger_lock:
+            if _merger is not None and _merger.is_alive():
+                return 0
+            _merger = threading.Thread(target=self._merge_quietly, name="whoosh-merge", daemon=True)
+            _merger.start()
+        return 0
+
+    def _merge_quietly(self) -> None:
+        try:
+            self.backend.merges_settle()
+        except Exception:  # a merge that fails leaves the index as it was; the next one retries
+            logger.exception("background merge failed")
 
     def search(self, plan: QueryPlan) -> EngineResult:
         view = self.backend.index_view()

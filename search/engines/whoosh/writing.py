@@ -1,6 +1,9 @@
 """Writing documents: one writer and one commit per batch.
 
-Whoosh allows one writer at a time; the index worker is the only one in production.
+Whoosh allows one writer at a time; the index worker is the only one in production. The
+writer is ``_internals.FastSegmentWriter`` (the same files, written term by term); a commit
+merges only a small group of segments (``merging.commit_policy``), bigger merges run beside
+the writer (``merging.merge_step``).
 """
 
 from __future__ import annotations
@@ -14,9 +17,15 @@ from haystack.exceptions import SkipDocument
 
 from zhtext.analysis import AnalysedText
 
+from . import _internals, merging
 from .schema import FACET_FIELDS, LIST_FIELDS
 
-WRITER_LIMIT_MB = 256
+
+def writer_open(index: Any, *, timeout: float) -> Any:
+    """The index's writer (waits up to ``timeout`` seconds for the write lock)."""
+    return _internals.FastSegmentWriter(
+        index, timeout=timeout, protected=merging.writer_protecting(index.storage)
+    )
 
 
 def document_prepare(*, index: Any, obj: Any, from_python: Callable[[Any], Any]) -> dict | None:
@@ -71,7 +80,7 @@ def documents_write(
     except BaseException:
         writer.cancel()
         raise
-    writer.commit()
+    writer.commit(mergetype=merging.commit_policy)
 
 
 def searcher_matching(*, searcher: Any, writer: Any) -> Any | None:

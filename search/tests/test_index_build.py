@@ -1,0 +1,135 @@
+"""``rebuild_index`` on every core: forked processes write whole segments, the parent publishes
+them in one commit and merges them by tiers. Run as real commands in processes of their own
+(the forks need a database file they can all open), on a fresh SQLite database and index.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from articles.tests.processes import ROOT, manage
+
+FILE = """---
+title: 索引构建测试第{n}篇：{topic}
+url: https://example.org/build/{n}
+source: 构建测试来源{src}
+date: 2023-1{month}-0{day}
+---
+{topic}工作第{n}次调度会召开，会议部署{topic}下一步重点任务，编号{n}号。
+
+会议要求各单位把{topic}摆在突出位置，{extra}
+"""
+TOPICS = ["数据跨境流动", "关键信息基础设施保护", "生成式人工智能服务", "公共数据授权运营"]
+EXTRA = ["完善配套制度。", "加强监督检查。", "开展试点示范。"]
+
+# what each query finds, as ids: the same whichever way the index was built
+PROBE = """
+import json
+from search.selectors import SearchParams, article_search
+out = {}
+for q in ["数据跨境流动", "关键信息基础设施", "试点示范", "编号7号", '"调度会召开"', "生成式 -公共"]:
+    page = article_search(params=SearchParams(q=q))
+    # ties in rank may fall either side of the first page in another segment layout
+    out[q] = [page.count, sorted(hit.id for hit in page.results) if page.count <= 20 else None]
+print(json.dumps(out, ensure_ascii=False))
+"""
+
+
+def _env(tmp: Path, **extra: str) -> dict[str, str]:
+    env = {**os.environ, "PORTAL_VAR_DIR": str(tmp / "var"), "DJANGO_SETTINGS_MODULE": "portal.settings"}
+    for name in ("DATABASE_URL", "CELERY_BROKER_URL", "SEARCH_BACKEND"):
+        env.pop(name, None)
+    return {**env, **extra}
+
+
+def _probe(env: dict[str, str]) -> dict:
+    result = manage("shell", "-c", PROBE, env=env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _segments(tmp: Path) -> int:
+    return len(list((tmp / "var" / "whoosh_index").glob("MAIN_*.seg")))
+
+
+def test_rebuild_on_two_processes_indexes_what_one_process_does(tmp_path):
+    folder = tmp_path / "files"
+    folder.mkdir()
+    for n in range(90):
+        text = FILE.format(
+            n=n, topic=TOPICS[n % 4], src=n % 5, month=n % 3, day=1 + n % 9, extra=EXTRA[n % 3]
+        )
+        (folder / f"{n:03d}.md").write_text(text, encoding="utf-8")
+    # small batches: several segments per process, and tiers that fill (see the merge lines)
+    env = _env(tmp_path, SEARCH_BUILD_BATCH="10", INGEST_INLINE_JOBS="1")
+    assert manage("migrate", "-v0", env=env).returncode == 0
+    ingested = manage("ingest", str(folder), "--sync", "--no-progress", env=env, timeout=300)
+    assert ingested.returncode == 0, ingested.stderr
+    one = _probe(env)
+    assert all(count for count, _ids in one.values()), one
+
+    for jobs, expected_processes in (("2", 2), ("1", None)):
+        rebuilt = manage("rebuild_index", "--noinput", env={**env, "SEARCH_BUILD_JOBS": jobs}, timeout=300)
+        assert rebuilt.returncode == 0, rebuilt.stderr
+        if expected_processes:
+            assert f"已用 {expected_processes} 个进程建立索引：90 篇" in rebuilt.stdout
+            # nine batches of ten, merged by tiers (8 of them into one) at the end
+            assert "合并索引段：8 段 → 1 段（80 篇" in rebuilt.stderr, rebuilt.stderr
+        else:
+            assert "个进程建立索引" not in rebuilt.stdout
+        checked = manage("search_check", env=env)
+        assert checked.returncode == 0 and "缺失 0，过期 0，多余 0" in checked.stdout, checked.stdout
+        assert _probe(env) == one
+        assert 1 <= _segments(tmp_path) <= 8
+
+
+def _children(pid: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
+    return [int(p) for p in found.stdout.split()]
+
+
+def test_a_build_process_killed_midway_publishes_nothing_and_says_what_to_do(tmp_path):
+    folder = tmp_path / "files"
+    folder.mkdir()
+    for n in range(400):
+        text = FILE.format(
+            n=n, topic=TOPICS[n % 4], src=n % 5, month=n % 3, day=1 + n % 9, extra=EXTRA[n % 3]
+        )
+        (folder / f"{n:03d}.md").write_text(text, encoding="utf-8")
+    env = _env(tmp_path, SEARCH_BUILD_JOBS="2", SEARCH_BUILD_BATCH="5", INGEST_INLINE_JOBS="2")
+    assert manage("migrate", "-v0", env=env).returncode == 0
+    assert manage("ingest", str(folder), "--sync", "--no-progress", env=env, timeout=300).returncode == 0
+
+    build = subprocess.Popen(
+        [sys.executable, "manage.py", "rebuild_index", "--noinput"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (workers := _children(build.pid)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert workers, "the build never started its processes"
+        time.sleep(0.3)
+        os.kill(workers[0], signal.SIGKILL)
+        _out, err = build.communicate(timeout=120)
+    finally:
+        if build.poll() is None:
+            build.kill()
+    assert build.returncode != 0
+    assert "建索引的进程意外退出" in err and "Traceback" not in err, err[-2000:]
+    # nothing half-built was published: the index is the empty one rebuild_index started from
+    checked = manage("search_check", env=env)
+    assert "索引中 0 篇" in checked.stdout, checked.stdout
+    rebuilt = manage("rebuild_index", "--noinput", env=env, timeout=300)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "缺失 0，过期 0，多余 0" in manage("search_check", env=env).stdout

@@ -1,0 +1,332 @@
+"""The segment writer and the merges, on real Whoosh indexes in temp dirs with the project's schema.
+
+* ``FastSegmentWriter`` writes the very files Whoosh's own writer writes (byte for byte), on
+  made-up documents and on the real corpus;
+* a merge gives the postings, stored fields, lengths and columns of a build of the live
+  documents in one segment;
+* a merge runs beside the writer: deletions and commits made while it writes survive, its
+  half-written files survive those commits, a held lock stops only its swap, and a merge
+  killed with SIGKILL leaves the index as it was and its files to the next commit to clean.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from haystack import connections
+from whoosh import index as whoosh_index
+from whoosh.index import LockError
+from whoosh.writing import SegmentWriter
+
+from search.engines.whoosh import _internals, merging
+from search.engines.whoosh.writing import documents_write, writer_open
+
+WORDS = [
+    "数据", "安全", "出境", "评估", "个人信息", "保护", "网络", "平台", "算法", "治理",
+    "监管", "标准", "试点", "合规", "the", "data", "act", "2024", "第十二条", "人工智能",
+]  # fmt: skip
+TAGS = ["数据出境", "算法治理", "网络安全", "个人信息"]
+SOURCES = ["网信办", "工业和信息化部", "新华社"]
+
+
+def _schema():
+    backend = connections["default"].get_backend()
+    backend.setup()
+    return backend.schema
+
+
+def made_up(count: int, *, seed: int = 7, start: int = 1) -> list[dict]:
+    """Documents of the project's schema: words repeated unevenly, facets, dates, stories."""
+    rng = random.Random(seed)
+    docs = []
+    for number in range(start, start + count):
+        words = [rng.choice(WORDS) for _ in range(rng.randint(1, 120))]
+        published = datetime.datetime(2020, 1, 1) + datetime.timedelta(days=rng.randint(0, 1500))
+        docs.append(
+            {
+                "id": f"articles.article.{number}",
+                "django_ct": "articles.article",
+                "django_id": str(number),
+                "text": " ".join(words),
+                "title": " ".join(rng.sample(WORDS, 3)),
+                "source": rng.choice(SOURCES),
+                "source_exact": rng.choice(SOURCES),
+                "tags": rng.sample(TAGS, rng.randint(0, 2)),
+                "tag_exact": rng.sample(TAGS, rng.randint(0, 2)),
+                "published": published,
+                "month": published.strftime("%Y-%m"),
+                "year": str(published.year),
+                "story": rng.randint(1, count // 3 + 1),
+                "updated": f"2026-01-{number % 28 + 1:02d}",
+            }
+        )
+    return docs
+
+
+def from_corpus(folder: Path, count: int) -> list[dict]:
+    docs = []
+    for number, path in enumerate(sorted(folder.glob("*.md"))[:count], start=1):
+        body = path.read_text(encoding="utf-8", errors="replace")
+        docs.append(
+            {
+                "id": f"articles.article.{number}",
+                "django_ct": "articles.article",
+                "django_id": str(number),
+                "text": body,
+                "title": path.stem,
+                "source_exact": "corpus",
+                "updated": "2026-01-01",
+            }
+        )
+    return docs
+
+
+def _index(path: Path):
+    path.mkdir(parents=True, exist_ok=True)
+    return whoosh_index.create_in(str(path), _schema())
+
+
+def _write(ix, docs: list[dict], **commit) -> None:
+    writer = writer_open(ix, timeout=5)
+    for doc in docs:
+        writer.add_document(**doc)
+    writer.commit(**commit)
+
+
+def _segment_files(path: Path) -> dict[str, bytes]:
+    """The new segment's files by extension (segment ids are random)."""
+    return {
+        p.name.split(".", 1)[1]: p.read_bytes()
+        for p in path.iterdir()
+        if p.name.startswith("MAIN_") and "." in p.name and "WRITELOCK" not in p.name
+    }
+
+
+def _assert_same_files(tmp_path: Path, docs: list[dict]) -> None:
+    for name, writer_class in (("whoosh", SegmentWriter), ("ours", _internals.FastSegmentWriter)):
+        writer = writer_class(_index(tmp_path / name), compound=False)
+        for doc in docs:
+            writer.add_document(**doc)
+        writer.commit(merge=False)
+    expected, written = _segment_files(tmp_path / "whoosh"), _segment_files(tmp_path / "ours")
+    assert set(written) == set(expected)
+    assert {"pst", "trm"} <= set(written)
+    for ext in expected:
+        assert written[ext] == expected[ext], f"{ext} differs"
+
+
+def test_files_identical_to_whoosh_writer(tmp_path):
+    _assert_same_files(tmp_path, made_up(400))
+
+
+def test_files_identical_to_whoosh_writer_on_real_corpus(tmp_path, corpus_dir):
+    _assert_same_files(tmp_path, from_corpus(corpus_dir, 120))
+
+
+# --- what an index holds, per django id -----------------------------------------------------
+
+
+def _contents(ix) -> dict:
+    """Everything a query can read, keyed by django id instead of docnum."""
+    with ix.searcher() as searcher:
+        reader = searcher.reader()
+        ids = {docnum: stored["django_id"] for docnum, stored in reader.iter_docs()}
+        postings = {
+            (fieldname, text, ids[docnum], weight, value)
+            for fieldname, text, docnum, weight, value in reader.iter_postings()
+            if docnum in ids
+        }
+        lengths = {
+            (ids[d], name): reader.doc_field_length(d, name)
+            for d in ids
+            for name in ("text", "title", "source")
+        }
+        columns = {
+            (ids[d], name): reader.column_reader(name)[d]
+            for d in ids
+            for name in ("story", "published", "month")
+        }
+        stored = {ids[d]: fields for d, fields in reader.iter_docs()}
+    return {"postings": postings, "lengths": lengths, "columns": columns, "stored": stored}
+
+
+def _delete(ix, django_ids: list[str]) -> None:
+    writer = writer_open(ix, timeout=5)
+    for django_id in django_ids:
+        writer.delete_by_term("id", f"articles.article.{django_id}")
+    writer.commit(merge=False)
+
+
+@pytest.fixture
+def small_tiers(monkeypatch):
+    monkeypatch.setattr(merging, "FLOOR_DOCS", 10)
+    monkeypatch.setattr(merging, "FANOUT", 4)
+
+
+def _segmented(path: Path, docs: list[dict], *, parts: int):
+    ix = _index(path)
+    size = len(docs) // parts
+    for part in range(parts):
+        _write(ix, docs[part * size : (part + 1) * size if part < parts - 1 else None], merge=False)
+    return whoosh_index.open_dir(str(path))
+
+
+def test_merge_gives_what_one_segment_of_the_live_documents_holds(tmp_path, small_tiers):
+    docs = made_up(240)
+    gone = ["3", "61", "62", "150", "239"]
+    ix = _segmented(tmp_path / "merged", docs, parts=4)
+    _delete(ix, gone)
+    assert len(ix._segments()) == 4
+
+    result = merging.merge_step(ix, schema=ix.schema, lock_timeout=5)
+
+    assert result is not None and result.merged == 4 and result.documents == 235
+    ix = whoosh_index.open_dir(str(tmp_path / "merged"))
+    assert [s.doc_count_all() for s in ix._segments()] == [235]
+    single = _index(tmp_path / "single")
+    _write(single, [d for d in docs if d["django_id"] not in gone], merge=False)
+    assert _contents(ix) == _contents(single)
+
+
+def test_merge_keeps_deletions_and_commits_made_while_it_writes(tmp_path, small_tiers, monkeypatch):
+    docs = made_up(200)
+    ix = _segmented(tmp_path / "ix", docs, parts=4)
+    original = _internals.segment_write
+
+    def meanwhile(writer):
+        segment = original(writer)  # the merged segment's files are written, not yet in the index
+        # another writer deletes from a segment being merged and commits a new document; its
+        # commit cleans unused files, and must spare the merge's
+        other = writer_open(whoosh_index.open_dir(str(tmp_path / "ix")), timeout=5)
+        other.delete_by_term("id", "articles.article.7")
+        other.add_document(**made_up(1, seed=99, start=500)[0])
+        other.commit(merge=False)
+        return segment
+
+    monkeypatch.setattr(_internals, "segment_write", meanwhile)
+    result = merging.merge_step(ix, schema=ix.schema, lock_timeout=5)
+
+    assert result is not None
+    ix = whoosh_index.open_dir(str(tmp_path / "ix"))
+    contents = _contents(ix)
+    assert "7" not in contents["stored"] and "500" in contents["stored"]
+    assert len(contents["stored"]) == 200
+    with ix.searcher() as searcher:
+        assert searcher.doc_count() == 200
+    # nothing left but the table of contents and the live segments' files
+    live = {s.segment_id() for s in ix._segments()}
+    leftovers = [
+        p.name
+        for p in (tmp_path / "ix").iterdir()
+        if p.name.startswith("MAIN_") and p.name.split(".")[0] not in live and "WRITELOCK" not in p.name
+    ]
+    assert leftovers == []
+    assert not [p for p in (tmp_path / "ix").iterdir() if p.name.startswith(merging.MARKER_PREFIX)]
+
+
+def test_a_held_write_lock_stops_only_the_swap(tmp_path, small_tiers):
+    ix = _segmented(tmp_path / "ix", made_up(120), parts=4)
+    before = _contents(ix)
+    generation = ix.latest_generation()
+    lock = ix.lock("WRITELOCK")
+    assert lock.acquire()
+    try:
+        started = time.monotonic()
+        with pytest.raises(LockError):
+            merging.merge_step(ix, schema=ix.schema, lock_timeout=0.5)
+        assert time.monotonic() - started < 30
+        assert ix.latest_generation() == generation  # the index is as it was
+    finally:
+        lock.release()
+    assert not [p for p in (tmp_path / "ix").iterdir() if p.name.startswith(merging.MARKER_PREFIX)]
+    assert merging.merge_step(ix, schema=ix.schema, lock_timeout=5) is not None
+    assert _contents(whoosh_index.open_dir(str(tmp_path / "ix"))) == before
+
+
+KILLED_MERGE = textwrap.dedent(
+    """
+    import sys, time
+    import django
+    django.setup()
+    from whoosh import index as whoosh_index
+    from search.engines.whoosh import _internals, merging
+    merging.FLOOR_DOCS, merging.FANOUT = 10, 4
+    original = _internals.segment_write
+    def stalled(writer):
+        segment = original(writer)
+        print("written", flush=True)
+        time.sleep(120)
+    _internals.segment_write = stalled
+    ix = whoosh_index.open_dir(sys.argv[1])
+    merging.merge_step(ix, schema=ix.schema, lock_timeout=5)
+    """
+)
+
+
+def test_a_merge_killed_midway_loses_nothing(tmp_path, small_tiers):
+    path = tmp_path / "ix"
+    ix = _segmented(path, made_up(120), parts=4)
+    before = _contents(ix)
+    generation = ix.latest_generation()
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.test_settings"}
+    merge = subprocess.Popen(
+        [sys.executable, "-c", KILLED_MERGE, str(path)],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert merge.stdout.readline().strip() == "written"
+        files_while_merging = {p.name for p in path.iterdir()}
+        merge.send_signal(signal.SIGKILL)
+        merge.wait(timeout=30)
+    finally:
+        if merge.poll() is None:
+            merge.kill()
+    # the dead merge's marker and its segment were on disk; the index never saw them
+    assert any(name.startswith(merging.MARKER_PREFIX) for name in files_while_merging)
+    ix = whoosh_index.open_dir(str(path))
+    assert ix.latest_generation() == generation
+    assert _contents(ix) == before
+
+    # its process is gone: the next commit cleans what it wrote, and merging works again
+    _write(ix, made_up(1, seed=3, start=900), merge=False)
+    names = {p.name for p in path.iterdir()}
+    assert not any(name.startswith(merging.MARKER_PREFIX) for name in names)
+    live = {s.segment_id() for s in whoosh_index.open_dir(str(path))._segments()}
+    assert {n.split(".")[0] for n in names if n.startswith("MAIN_") and "WRITELOCK" not in n} <= live
+    assert merging.merge_step(whoosh_index.open_dir(str(path)), schema=ix.schema, lock_timeout=5)
+
+
+def test_commits_merge_small_groups_only(tmp_path, monkeypatch):
+    monkeypatch.setattr(merging, "FLOOR_DOCS", 50)
+    monkeypatch.setattr(merging, "FANOUT", 4)
+    monkeypatch.setattr(merging, "INLINE_MERGE_DOCS", 100)
+    ix = _index(tmp_path / "ix")
+
+    def commit(docs):
+        documents_write(
+            writer=writer_open(ix, timeout=5), searcher_for=lambda _w: None, docs=docs, remove_ids=[]
+        )
+        return [s.doc_count_all() for s in whoosh_index.open_dir(str(tmp_path / "ix"))._segments()]
+
+    for number in range(1, 5):
+        assert len(commit(made_up(2, seed=number, start=number * 10))) == number
+    # tier 0 is full (4 segments): the next commit merges them into its own (10 documents)
+    assert commit(made_up(2, seed=5, start=50)) == [10]
+
+    # segments of 40 documents: four of them are 160 documents, more than a commit merges
+    for number in range(5):
+        sizes = commit(made_up(40, seed=10 + number, start=1000 + number * 100))
+    assert len(sizes) >= 5
+    assert merging.merge_choose(whoosh_index.open_dir(str(tmp_path / "ix"))._segments())
