@@ -343,6 +343,12 @@ SEARCH_WRITER_LOCK_SECONDS = env_int("SEARCH_WRITER_LOCK_SECONDS", 120)
 # segments of SEARCH_BUILD_BATCH articles; memory per process grows with the batch).
 SEARCH_BUILD_JOBS = env_int("SEARCH_BUILD_JOBS", min(os.cpu_count() or 1, 4))
 SEARCH_BUILD_BATCH = env_int("SEARCH_BUILD_BATCH", 2000)
+# Whoosh segments merge by tiers (search.engines.whoosh.merging): FANOUT segments of a tier
+# (the first holds up to FLOOR_DOCS live articles, each next one FANOUT times more) become
+# one; a commit merges inline only a group of at most INLINE_DOCS, bigger ones run beside it.
+SEARCH_MERGE_FLOOR_DOCS = env_int("SEARCH_MERGE_FLOOR_DOCS", 1000)
+SEARCH_MERGE_FANOUT = env_int("SEARCH_MERGE_FANOUT", 8)
+SEARCH_MERGE_INLINE_DOCS = env_int("SEARCH_MERGE_INLINE_DOCS", 500)
 # The Elasticsearch engine (SEARCH_BACKEND=elasticsearch): the node and the index it uses.
 ELASTICSEARCH_URL = env_str("ELASTICSEARCH_URL", "http://127.0.0.1:9200/")
 # A cluster's nodes, comma-separated: the client spreads requests over them and goes on with

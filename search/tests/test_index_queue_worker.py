@@ -51,3 +51,31 @@ def test_saving_an_article_is_indexed_by_the_worker_and_hiding_removes_it(index_
     article.status = Article.Status.HIDDEN
     article.save()
     assert _wait_for(lambda: _ids("星河数据港") == [])
+
+
+def _segments() -> int:
+    backend = connections["default"].get_backend()
+    backend.setup()
+    return len(backend.index.refresh()._segments())
+
+
+def test_the_worker_merges_segments_beside_its_commits(index_worker, settings):
+    # tiny tiers: three one-article segments fill a tier; a commit never merges them itself
+    settings.SEARCH_MERGE_FLOOR_DOCS = 1
+    settings.SEARCH_MERGE_FANOUT = 3
+    settings.SEARCH_MERGE_INLINE_DOCS = 0
+    settings.SEARCH_COMMIT_INTERVAL_SECONDS = 1  # wake-ups expire after two intervals
+
+    def found() -> list[int]:
+        return [h.id for h in article_search(params=SearchParams(q="北辰数据走廊", collapse=False)).results]
+
+    made = []
+    for n in range(7):
+        made.append(
+            article_make(title=f"分段合并测试第{n}篇：北辰数据走廊", body=f"北辰数据走廊第{n}期建设启动。")
+        )
+        # one article per commit, each waited for: every one is a segment of its own
+        assert _wait_for(lambda n=n: len(found()) == n + 1), (n, found(), _segments())
+    # the worker merged in the background: fewer segments than commits, every article found
+    assert _wait_for(lambda: _segments() < 4, timeout=30), _segments()
+    assert sorted(found()) == sorted(a.id for a in made)

@@ -167,9 +167,9 @@ def _delete(ix, django_ids: list[str]) -> None:
 
 
 @pytest.fixture
-def small_tiers(monkeypatch):
-    monkeypatch.setattr(merging, "FLOOR_DOCS", 10)
-    monkeypatch.setattr(merging, "FANOUT", 4)
+def small_tiers(settings):
+    settings.SEARCH_MERGE_FLOOR_DOCS = 10
+    settings.SEARCH_MERGE_FANOUT = 4
 
 
 def _segmented(path: Path, docs: list[dict], *, parts: int):
@@ -259,7 +259,6 @@ KILLED_MERGE = textwrap.dedent(
     django.setup()
     from whoosh import index as whoosh_index
     from search.engines.whoosh import _internals, merging
-    merging.FLOOR_DOCS, merging.FANOUT = 10, 4
     original = _internals.segment_write
     def stalled(writer):
         segment = original(writer)
@@ -277,7 +276,12 @@ def test_a_merge_killed_midway_loses_nothing(tmp_path, small_tiers):
     ix = _segmented(path, made_up(120), parts=4)
     before = _contents(ix)
     generation = ix.latest_generation()
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.test_settings"}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "portal.test_settings",
+        "SEARCH_MERGE_FLOOR_DOCS": "10",
+        "SEARCH_MERGE_FANOUT": "4",
+    }
     merge = subprocess.Popen(
         [sys.executable, "-c", KILLED_MERGE, str(path)],
         cwd=Path(__file__).resolve().parents[2],
@@ -308,10 +312,10 @@ def test_a_merge_killed_midway_loses_nothing(tmp_path, small_tiers):
     assert merging.merge_step(whoosh_index.open_dir(str(path)), schema=ix.schema, lock_timeout=5)
 
 
-def test_commits_merge_small_groups_only(tmp_path, monkeypatch):
-    monkeypatch.setattr(merging, "FLOOR_DOCS", 50)
-    monkeypatch.setattr(merging, "FANOUT", 4)
-    monkeypatch.setattr(merging, "INLINE_MERGE_DOCS", 100)
+def test_commits_merge_small_groups_only(tmp_path, settings):
+    settings.SEARCH_MERGE_FLOOR_DOCS = 50
+    settings.SEARCH_MERGE_FANOUT = 4
+    settings.SEARCH_MERGE_INLINE_DOCS = 100
     ix = _index(tmp_path / "ix")
 
     def commit(docs):

@@ -4,9 +4,9 @@ Each commit writes one new segment. Whoosh's default policy merges them at commi
 commit now and then rewrote most of the index while holding the only write lock: builds
 stopped for minutes. Here:
 
-* segments are grouped in tiers by live document count (≤ ``FLOOR_DOCS``, then ×``FANOUT``
-  per tier); a tier with ``FANOUT`` segments is merged into one of the next tier;
-* a commit merges inline only when the group is small (≤ ``INLINE_MERGE_DOCS`` documents,
+* segments are grouped in tiers by live document count (≤ ``SEARCH_MERGE_FLOOR_DOCS``, then
+  ×``SEARCH_MERGE_FANOUT`` per tier); a tier with that many segments is merged into one;
+* a commit merges inline only when the group is small (≤ ``SEARCH_MERGE_INLINE_DOCS``,
   a second or two), so the write lock is never held for long;
 * bigger groups are merged by ``merge_step`` without the lock: it writes the merged segment
   beside the index, then takes the lock only to swap it in, carrying over deletions made
@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from whoosh import index as whoosh_index
 from whoosh.index import LockError
 from whoosh.reading import SegmentReader
@@ -35,9 +36,6 @@ from . import _internals
 
 logger = logging.getLogger(__name__)
 
-FLOOR_DOCS = 1000
-FANOUT = 8
-INLINE_MERGE_DOCS = 500
 MARKER_PREFIX = "MERGING_"
 # A marker older than this belongs to a merge that died; its files may be cleaned.
 MARKER_STALE_SECONDS = 6 * 3600
@@ -49,21 +47,26 @@ def _live(segment: Any) -> int:
 
 def _tier(segment: Any) -> int:
     live = _live(segment)
-    if live <= FLOOR_DOCS:
+    floor = max(settings.SEARCH_MERGE_FLOOR_DOCS, 1)
+    if live <= floor:
         return 0
-    return int(math.log(live / FLOOR_DOCS, FANOUT)) + 1
+    return int(math.log(live / floor, _fanout())) + 1
+
+
+def _fanout() -> int:
+    return max(settings.SEARCH_MERGE_FANOUT, 2)
 
 
 def merge_choose(segments: list, *, max_docs: int | None = None) -> list:
-    """The segments to merge next: ``FANOUT`` of the lowest tier that has that many, smallest
+    """The segments to merge next: ``_fanout()`` of the lowest tier that has that many, smallest
     first (empty when no tier is full, or when the group exceeds ``max_docs``)."""
     tiers: dict[int, list] = {}
     for segment in segments:
         tiers.setdefault(_tier(segment), []).append(segment)
     for tier in sorted(tiers):
         members = tiers[tier]
-        if len(members) >= FANOUT:
-            group = sorted(members, key=_live)[:FANOUT]
+        if len(members) >= _fanout():
+            group = sorted(members, key=_live)[: _fanout()]
             if max_docs is not None and sum(map(_live, group)) > max_docs:
                 return []
             return group
@@ -73,7 +76,8 @@ def merge_choose(segments: list, *, max_docs: int | None = None) -> list:
 def commit_policy(writer: Any, segments: list) -> list:
     """A Whoosh merge policy (``writer.commit(mergetype=...)``): merge only a small group."""
     busy = segments_merging(writer.storage)
-    group = merge_choose([s for s in segments if s.segment_id() not in busy], max_docs=INLINE_MERGE_DOCS)
+    free = [s for s in segments if s.segment_id() not in busy]
+    group = merge_choose(free, max_docs=settings.SEARCH_MERGE_INLINE_DOCS)
     chosen = {s.segment_id() for s in group}
     for segment in group:
         writer.add_reader(SegmentReader(writer.storage, writer.schema, segment))
