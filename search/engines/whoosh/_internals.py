@@ -242,16 +242,38 @@ class FastSegmentWriter(SegmentWriter):
                 fieldboost = self._field_boost(fields, fieldname, docboost)
                 terms = self._postings.setdefault(fieldname, {})
                 scorable = field.scorable
-                for tbytes, freq, weight, vbytes in field.index(value):
-                    if scorable:
+                term_positions = getattr(field, "term_positions", None)
+                positions = term_positions(value) if term_positions else None
+                if positions is not None:
+                    # the project's word fields: (term, positions) straight from the analysis,
+                    # without ``field.index``'s generator and a tuple per posting
+                    encode = field.format.encode
+                    boost = field.format.field_boost
+                    for term, poslist in positions.items():
+                        freq = len(poslist)
+                        tbytes = term.encode("utf-8")
+                        weight = freq * boost * fieldboost
+                        found = terms.get(tbytes)
+                        if found is None:
+                            terms[tbytes] = ([docnum], [weight], [encode(poslist)])
+                        else:
+                            found[0].append(docnum)
+                            found[1].append(weight)
+                            found[2].append(encode(poslist))
                         length += freq
-                    found = terms.get(tbytes)
-                    if found is None:
-                        terms[tbytes] = ([docnum], [weight * fieldboost], [vbytes])
-                    else:
-                        found[0].append(docnum)
-                        found[1].append(weight * fieldboost)
-                        found[2].append(vbytes)
+                    if not scorable:
+                        length = 0
+                else:
+                    for tbytes, freq, weight, vbytes in field.index(value):
+                        if scorable:
+                            length += freq
+                        found = terms.get(tbytes)
+                        if found is None:
+                            terms[tbytes] = ([docnum], [weight * fieldboost], [vbytes])
+                        else:
+                            found[0].append(docnum)
+                            found[1].append(weight * fieldboost)
+                            found[2].append(vbytes)
                 if length:
                     self._length_set(fieldname, docnum, _length_round(length))
             customval = fields.get(f"_stored_{fieldname}", value)

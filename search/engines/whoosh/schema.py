@@ -125,14 +125,14 @@ class WordField(TEXT):
         if isinstance(self.format, formats.Positions):
             self.format = PositionArray(field_boost=self.format.field_boost)
 
-    def index(self, value, **kwargs):
+    def term_positions(self, value) -> dict[str, list[int]] | None:
+        """Each term of ``value`` with its positions (None for a value Whoosh analyses)."""
         if isinstance(value, AnalysedText):
             terms = value.terms  # segmented at ingest (search_indexes.article_search_analysed)
         elif isinstance(value, str):
             terms = text_terms(value)
         else:
-            yield from super().index(value, **kwargs)
-            return
+            return None
         positions: dict[str, list[int]] = {}
         for pos, term in enumerate(terms):
             found = positions.get(term)
@@ -140,6 +140,13 @@ class WordField(TEXT):
                 positions[term] = [pos]
             else:
                 found.append(pos)
+        return positions
+
+    def index(self, value, **kwargs):
+        positions = self.term_positions(value)
+        if positions is None:
+            yield from super().index(value, **kwargs)
+            return
         encode = self.format.encode
         boost = self.format.field_boost
         for term, poslist in positions.items():
