@@ -318,16 +318,26 @@ def test_commits_merge_small_groups_only(tmp_path, settings):
     settings.SEARCH_MERGE_INLINE_DOCS = 100
     ix = _index(tmp_path / "ix")
 
-    def commit(docs):
+    def commit(docs, remove_ids=()):
         documents_write(
-            writer=writer_open(ix, timeout=5), searcher_for=lambda _w: None, docs=docs, remove_ids=[]
+            writer=writer_open(ix, timeout=5),
+            searcher_for=lambda _w: None,
+            docs=docs,
+            remove_ids=list(remove_ids),
         )
         return [s.doc_count_all() for s in whoosh_index.open_dir(str(tmp_path / "ix"))._segments()]
 
+    written = []
     for number in range(1, 5):
-        assert len(commit(made_up(2, seed=number, start=number * 10))) == number
-    # tier 0 is full (4 segments): the next commit merges them into its own (10 documents)
-    assert commit(made_up(2, seed=5, start=50)) == [10]
+        written += made_up(2, seed=number, start=number * 10)
+        assert len(commit(written[-2:])) == number
+    # tier 0 is full (4 segments): the next commit merges them into its own, leaving out a
+    # document it deletes from one of them (9 documents)
+    last = made_up(2, seed=5, start=50)
+    assert commit(last, remove_ids=["articles.article.20"]) == [9]
+    single = _index(tmp_path / "single")
+    _write(single, [d for d in [*last, *written] if d["django_id"] != "20"], merge=False)
+    assert _contents(whoosh_index.open_dir(str(tmp_path / "ix"))) == _contents(single)
 
     # segments of 40 documents: four of them are 160 documents, more than a commit merges
     for number in range(5):
