@@ -8,8 +8,6 @@ searcher, writer) and answers a ``QueryPlan``: compiles it into Whoosh queries
 
 from __future__ import annotations
 
-import logging
-import threading
 from collections.abc import Callable, Iterable, Sequence
 
 from django.conf import settings
@@ -23,12 +21,10 @@ from search.facets import facet_get
 from .backend import ChineseWhooshSearchBackend
 from .build import BuildInterrupted, index_build
 from .compile import plan_filters, plan_query
+from .merging import BackgroundMerger
 
-logger = logging.getLogger(__name__)
-
-# One background merger per process (``maintain(wait=False)``).
-_merger_lock = threading.Lock()
-_merger: threading.Thread | None = None
+# One background merging process per process (``maintain(wait=False)``).
+_merger = BackgroundMerger()
 
 OUTDATED_HINT = (
     "索引是旧格式（词位置未按数组存放），短语搜索较慢：运行 python manage.py rebuild_index 重建即可。"
@@ -104,31 +100,24 @@ class WhooshSearchEngine:
 
     def maintain(self, *, wait: bool, jobs: int = 1, on_merge: Callable[[object], None] | None = None) -> int:
         """Merge segments until no tier is full, with ``jobs`` processes when ``wait``.
-        ``wait=False`` merges in a thread of this process (one at a time) and returns at
-        once: the index worker keeps indexing while it runs, since a merge holds the write
-        lock only to swap its segment in."""
-        global _merger
-        if wait:
-            with _merger_lock:
-                running = _merger
-            if running is not None:
-                running.join()  # this process's background merge first
-            try:
-                return self.backend.merges_settle(jobs=jobs, on_merge=on_merge)
-            except LockError as exc:
-                raise IndexBusy(str(exc) or "Whoosh 索引正被另一个写入者占用") from exc
-        with _merger_lock:
-            if _merger is not None and _merger.is_alive():
-                return 0
-            _merger = threading.Thread(target=self._merge_quietly, name="whoosh-merge", daemon=True)
-            _merger.start()
-        return 0
-
-    def _merge_quietly(self) -> None:
+        ``wait=False`` forks one merging process (unless one runs) and returns at once: the
+        index worker keeps indexing meanwhile, since a merge holds the write lock only to
+        swap its segment in."""
+        backend = self.backend
+        if not backend.setup_complete:
+            backend.setup()
+        if not wait:
+            _merger.start(
+                backend.index,
+                schema=backend.index_schema,
+                lock_timeout=float(settings.SEARCH_WRITER_LOCK_SECONDS),
+            )
+            return 0
+        _merger.wait()  # this process's background merge first
         try:
-            self.backend.merges_settle()
-        except Exception:  # a merge that fails leaves the index as it was; the next one retries
-            logger.exception("background merge failed")
+            return backend.merges_settle(jobs=jobs, on_merge=on_merge)
+        except LockError as exc:
+            raise IndexBusy(str(exc) or "Whoosh 索引正被另一个写入者占用") from exc
 
     def search(self, plan: QueryPlan) -> EngineResult:
         view = self.backend.index_view()

@@ -21,6 +21,7 @@ import logging
 import math
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -273,3 +274,55 @@ def _merge_loop(index: Any, *, schema: Any, lock_timeout: float, on_merge: Calla
         if on_merge:
             on_merge(result)
     return made
+
+
+class BackgroundMerger:
+    """At most one merging process at a time, forked from this one.
+
+    A thread would share this process's interpreter lock with the writer, halving both; a
+    process of its own runs on another core, and writes go on at full speed. It touches no
+    database connection and leaves with ``os._exit``, so nothing the parent holds is closed.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pid: int | None = None
+
+    def running(self) -> bool:
+        with self._lock:
+            return self._reaped(block=False)
+
+    def start(self, index: Any, *, schema: Any, lock_timeout: float) -> bool:
+        """Fork a merger unless one is running; whether one was started."""
+        with self._lock:
+            if self._reaped(block=False):
+                return False
+            pid = os.fork()
+            if pid == 0:  # the merger
+                code = 0
+                try:
+                    _merge_loop(index, schema=schema, lock_timeout=lock_timeout, on_merge=None)
+                except BaseException:
+                    logger.exception("background merge failed; the index is as it was")
+                    code = 1
+                finally:
+                    os._exit(code)
+            self._pid = pid
+            return True
+
+    def wait(self) -> None:
+        with self._lock:
+            self._reaped(block=True)
+
+    def _reaped(self, *, block: bool) -> bool:
+        """Whether the merger is still running (after reaping it if it ended)."""
+        if self._pid is None:
+            return False
+        try:
+            pid, _status = os.waitpid(self._pid, 0 if block else os.WNOHANG)
+        except ChildProcessError:
+            pid = self._pid  # already reaped elsewhere
+        if pid == 0:
+            return True
+        self._pid = None
+        return False
