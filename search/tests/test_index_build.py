@@ -54,18 +54,22 @@ def _probe(env: dict[str, str]) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def _files(folder: Path, count: int) -> Path:
+    folder.mkdir()
+    for n in range(count):
+        text = FILE.format(
+            n=n, topic=TOPICS[n % 4], src=n % 5, month=n % 3, day=1 + n % 9, extra=EXTRA[n % 3]
+        )
+        (folder / f"{n:03d}.md").write_text(text, encoding="utf-8")
+    return folder
+
+
 def _segments(tmp: Path) -> int:
     return len(list((tmp / "var" / "whoosh_index").glob("MAIN_*.seg")))
 
 
 def test_rebuild_on_two_processes_indexes_what_one_process_does(tmp_path):
-    folder = tmp_path / "files"
-    folder.mkdir()
-    for n in range(90):
-        text = FILE.format(
-            n=n, topic=TOPICS[n % 4], src=n % 5, month=n % 3, day=1 + n % 9, extra=EXTRA[n % 3]
-        )
-        (folder / f"{n:03d}.md").write_text(text, encoding="utf-8")
+    folder = _files(tmp_path / "files", 90)
     # small batches: several segments per process, and tiers that fill (see the merge lines)
     env = _env(tmp_path, SEARCH_BUILD_BATCH="10", INGEST_INLINE_JOBS="1")
     assert manage("migrate", "-v0", env=env).returncode == 0
@@ -95,13 +99,7 @@ def _children(pid: int) -> list[int]:
 
 
 def test_a_build_process_killed_midway_publishes_nothing_and_says_what_to_do(tmp_path):
-    folder = tmp_path / "files"
-    folder.mkdir()
-    for n in range(400):
-        text = FILE.format(
-            n=n, topic=TOPICS[n % 4], src=n % 5, month=n % 3, day=1 + n % 9, extra=EXTRA[n % 3]
-        )
-        (folder / f"{n:03d}.md").write_text(text, encoding="utf-8")
+    folder = _files(tmp_path / "files", 400)
     env = _env(tmp_path, SEARCH_BUILD_JOBS="2", SEARCH_BUILD_BATCH="5", INGEST_INLINE_JOBS="2")
     assert manage("migrate", "-v0", env=env).returncode == 0
     assert manage("ingest", str(folder), "--sync", "--no-progress", env=env, timeout=300).returncode == 0
