@@ -135,6 +135,8 @@ class EngineHealth:
     # (it still answers, maybe slower); ``hint`` says how to bring it up to date.
     schema_current: bool = True
     hint: str = ""
+    # one line on how the index is stored (Whoosh: its segments and merges under way)
+    detail: str = ""
 
 
 @runtime_checkable

@@ -11,6 +11,7 @@ from haystack import connections
 
 from articles.models import Article
 from articles.tests.factories import article_make
+from search.engines.whoosh.backend import ChineseWhooshSearchBackend
 from search.selectors import SearchParams, article_search
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -79,6 +80,10 @@ def test_search_check_reports_missing_and_stale_articles_and_fix_repairs_them(an
     out = io.StringIO()
     call_command("search_check", stdout=out, stderr=io.StringIO())
     assert "缺失 0" in out.getvalue() and "过期 0" in out.getvalue()
+    if isinstance(backend, ChineseWhooshSearchBackend):
+        # the operator sees how the index is stored: removal and two commits made segments
+        segments = len(backend.searcher_get().reader().leaf_readers())
+        assert f"索引段 {segments} 个" in out.getvalue()
 
 
 def test_an_index_in_the_old_position_format_still_answers_phrases_until_rebuilt(backend):

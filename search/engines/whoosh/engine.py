@@ -21,7 +21,7 @@ from search.facets import facet_get
 from .backend import ChineseWhooshSearchBackend
 from .build import BuildInterrupted, index_build
 from .compile import plan_filters, plan_query
-from .merging import BackgroundMerger
+from .merging import BackgroundMerger, merges_running
 
 # One background merging process per process (``maintain(wait=False)``).
 _merger = BackgroundMerger()
@@ -63,11 +63,15 @@ class WhooshSearchEngine:
             backend.setup()
         exists = whoosh_index.exists(backend.storage)
         outdated = bool(getattr(backend, "positions_outdated", False))
+        searcher = backend.searcher_get()
+        segments = len(searcher.reader().leaf_readers()) if searcher.doc_count_all() else 0
+        merging_now = len(merges_running(backend.storage)) if exists else 0
         return EngineHealth(
             exists=exists,
-            documents=backend.searcher_get().doc_count(),
+            documents=searcher.doc_count(),
             schema_current=not outdated,
             hint=OUTDATED_HINT if outdated else "",
+            detail=f"索引段 {segments} 个" + (f"，{merging_now} 个合并正在进行" if merging_now else ""),
         )
 
     def clear(self) -> None:

@@ -48,6 +48,8 @@ class Command(BaseCommand):
                 "由 index worker 处理；加 --fix 立即处理。"
             )
         health = engine.health()
+        if health.detail:
+            self.stdout.write(health.detail)
         if not health.schema_current:
             self.stdout.write(health.hint)
         todo = missing + stale + extra
