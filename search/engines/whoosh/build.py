@@ -53,10 +53,11 @@ def index_build(
     batch_size: int,
     lock_timeout: float,
     on_batch: Callable[[int], None] | None = None,
-) -> int:
+) -> int | None:
     """Index every object of ``queryset`` into the backend's empty index with ``jobs``
-    processes; returns how many were indexed. Raises ``LockError`` when another writer
-    holds the index, ``ValueError`` when the index is not empty."""
+    processes; returns how many were indexed, or None when the index is not empty. Raises
+    ``LockError`` when another writer holds the index, ``BuildInterrupted`` when a build
+    process died (nothing published)."""
     ix = backend.index.refresh()
     lock = ix.lock("WRITELOCK")
     if not try_for(lock.acquire, timeout=lock_timeout, delay=0.1):
@@ -64,7 +65,7 @@ def index_build(
     try:
         toc = whoosh_index.TOC.read(ix.storage, ix.indexname, schema=backend.index_schema)
         if any(s.doc_count_all() for s in toc.segments):
-            raise ValueError("index_build writes into an empty index only")
+            return None  # written to since the caller looked: batch by batch instead
         pks = list(queryset.order_by("pk").values_list("pk", flat=True))
         # every process busy to the end: no batch larger than an even share
         batch_size = max(1, min(batch_size, -(-len(pks) // max(jobs, 1))))
