@@ -72,6 +72,8 @@ class Command(haystack_update_index.Command):
         if jobs <= 1 or self.remove or self.start_date or self.end_date:
             return False
         engine = engine_get(using=using)
+        if engine.concurrent_writes:
+            return False  # several writers at once: haystack's batches are already the build
         unified_index = haystack_connections[using].get_unified_index()
         models = []
         for model in haystack_get_models(label):
