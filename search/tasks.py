@@ -54,13 +54,13 @@ def index_articles(
         logger.warning("index busy (%s); retry %d in %d s", exc, attempt + 1, delay)
         index_wake(delay=delay, attempt=attempt + 1)
         return {"updated": 0, "removed": 0, "batches": 0}
+    if result["batches"]:
+        # Merge in a process of its own, beside this worker's next commits (a merge holds the
+        # write lock only to swap its segment in); a long ingest gets merged as it goes.
+        engine_get().maintain(wait=False)
     if IndexChange.objects.exists():
         # Changes committed while this apply ran: their own wake-ups may expire in the queue.
         index_wake()
-    elif result["batches"]:
-        # Merge in a thread of this worker, beside the next commits (a merge holds the write
-        # lock only to swap its segment in).
-        engine_get().maintain(wait=False)
     if result["batches"]:
         logger.info(
             "indexed %d, removed %d articles in %d commits",

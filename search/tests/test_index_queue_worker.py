@@ -64,18 +64,21 @@ def test_the_worker_merges_segments_beside_its_commits(index_worker, settings):
     settings.SEARCH_MERGE_FLOOR_DOCS = 1
     settings.SEARCH_MERGE_FANOUT = 3
     settings.SEARCH_MERGE_INLINE_DOCS = 0
-    settings.SEARCH_COMMIT_INTERVAL_SECONDS = 1  # wake-ups expire after two intervals
+    # commits at least this far apart; a wake-up expires after two intervals, so not shorter
+    # (a loaded machine may take a second or two to deliver one)
+    settings.SEARCH_COMMIT_INTERVAL_SECONDS = 3
 
     def found() -> list[int]:
         return [h.id for h in article_search(params=SearchParams(q="北辰数据走廊", collapse=False)).results]
 
     made = []
-    for n in range(7):
+    for n in range(4):
         made.append(
             article_make(title=f"分段合并测试第{n}篇：北辰数据走廊", body=f"北辰数据走廊第{n}期建设启动。")
         )
         # one article per commit, each waited for: every one is a segment of its own
         assert _wait_for(lambda n=n: len(found()) == n + 1), (n, found(), _segments())
-    # the worker merged in the background: fewer segments than commits, every article found
+    # the worker merged in the background: fewer segments than its four commits made, and
+    # every article is found
     assert _wait_for(lambda: _segments() < 4, timeout=30), _segments()
     assert sorted(found()) == sorted(a.id for a in made)
