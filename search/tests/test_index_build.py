@@ -93,9 +93,18 @@ def test_rebuild_on_two_processes_indexes_what_one_process_does(tmp_path):
         assert 1 <= _segments(tmp_path) <= 8
 
 
-def _children(pid: int) -> list[int]:
+def _build_processes(pid: int) -> list[int]:
+    """The build's forked processes: children of ``pid`` running the same command (not a
+    short-lived helper such as ``uname`` that a library may start)."""
     found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
-    return [int(p) for p in found.stdout.split()]
+    forks = []
+    for child in (int(p) for p in found.stdout.split()):
+        try:
+            if b"rebuild_index" in Path(f"/proc/{child}/cmdline").read_bytes():
+                forks.append(child)
+        except OSError:
+            continue  # gone already
+    return forks
 
 
 def test_a_build_process_killed_midway_publishes_nothing_and_says_what_to_do(tmp_path):
@@ -114,11 +123,11 @@ def test_a_build_process_killed_midway_publishes_nothing_and_says_what_to_do(tmp
     )
     try:
         deadline = time.monotonic() + 60
-        while not (workers := _children(build.pid)) and time.monotonic() < deadline:
+        while not (workers := _build_processes(build.pid)) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert workers, "the build never started its processes"
         time.sleep(0.3)
-        os.kill(workers[0], signal.SIGKILL)
+        os.kill(workers[0], signal.SIGKILL)  # a pool process lives until the build ends
         _out, err = build.communicate(timeout=120)
     finally:
         if build.poll() is None:
