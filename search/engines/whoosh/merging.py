@@ -161,6 +161,13 @@ class MergeResult:
     seconds: float
 
 
+def _group_next(index: Any, *, schema: Any, max_docs: int | None = None) -> list:
+    """The next group to merge in the index as it is now, leaving out segments being merged."""
+    toc = whoosh_index.TOC.read(index.storage, index.indexname, schema=schema)
+    busy = segments_merging(index.storage)
+    return merge_choose([s for s in toc.segments if s.segment_id() not in busy], max_docs=max_docs)
+
+
 def merge_step(
     index: Any, *, schema: Any, lock_timeout: float, max_docs: int | None = None
 ) -> MergeResult | None:
@@ -171,9 +178,7 @@ def merge_step(
     for the next commit to clean.
     """
     storage = index.storage
-    toc = whoosh_index.TOC.read(storage, index.indexname, schema=schema)
-    busy = segments_merging(storage)
-    group = merge_choose([s for s in toc.segments if s.segment_id() not in busy], max_docs=max_docs)
+    group = _group_next(index, schema=schema, max_docs=max_docs)
     if not group:
         return None
     started = time.monotonic()
@@ -288,14 +293,10 @@ class BackgroundMerger:
         self._lock = threading.Lock()
         self._pid: int | None = None
 
-    def running(self) -> bool:
-        with self._lock:
-            return self._reaped(block=False)
-
     def start(self, index: Any, *, schema: Any, lock_timeout: float) -> bool:
-        """Fork a merger unless one is running; whether one was started."""
+        """Fork a merger unless one is running or no tier is full; whether one was started."""
         with self._lock:
-            if self._reaped(block=False):
+            if self._reaped(block=False) or not _group_next(index, schema=schema):
                 return False
             pid = os.fork()
             if pid == 0:  # the merger
