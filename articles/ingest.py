@@ -15,6 +15,7 @@ redeliveries and sweeps can run this concurrently and each item is still done on
 from __future__ import annotations
 
 import io
+import itertools
 import logging
 import os
 import socket
@@ -25,7 +26,7 @@ from collections.abc import Callable, Iterable
 from functools import partial
 
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import DatabaseError, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -34,8 +35,16 @@ from zhtext.warm import analysis_warm
 from . import pipeline
 from .inputs import ArchiveError, InputFile, archive_members_iter
 from .models import IngestItem, IngestRun
-from .parsing import ParseError, parse_article
-from .services import article_draft, article_draft_wanted, article_upsert
+from .parsing import ParsedFile, ParseError, parse_article
+from .services import (
+    NewArticle,
+    article_draft,
+    article_draft_wanted,
+    article_upsert,
+    article_url_key_of,
+    articles_create_batch,
+    articles_stored,
+)
 from .signals import articles_changed_send, changes_batched
 
 logger = logging.getLogger(__name__)
@@ -107,15 +116,18 @@ def ingest_run_work(
         pending = pending.annotate(share=F("id") % share[1]).filter(share=share[0])
     done = 0
     while deadline is None or time.monotonic() < deadline:
-        item_id = pending.order_by("id").values_list("id", flat=True).first()
-        if item_id is None:
+        item_ids = list(pending.order_by("id").values_list("id", flat=True)[: settings.INGEST_BATCH_FILES])
+        if not item_ids:
             break
-        outcome = ingest_item_process(item_id=item_id, inline=True)
-        if outcome == "claimed":
-            break
-        done += 1
-        if on_item is not None:
-            on_item(outcome)
+        outcomes = ingest_items_process_batch(item_ids=item_ids)
+        # what the batch did not take (archives, items someone else holds): one by one
+        rest = (ingest_item_process(item_id=i, inline=True) for i in item_ids if i not in outcomes)
+        for outcome in itertools.chain(outcomes.values(), rest):
+            if outcome == "claimed":
+                return done
+            done += 1
+            if on_item is not None:
+                on_item(outcome)
     return done
 
 
@@ -224,6 +236,105 @@ def ingest_item_process(*, item_id: int, token: str = "", worker: str = "", inli
         return "claimed"
 
 
+def ingest_item_work(*, item_id: int, token: str, worker: str) -> str:
+    """A worker's task: the item it was woken for, batched with the next pending article
+    files of its run nobody holds (``pipeline.ingest_batch_ids``). Returns the item's outcome."""
+    batch = pipeline.ingest_batch_ids(item_id=item_id, token=token, limit=settings.INGEST_BATCH_FILES)
+    outcome = ingest_items_process_batch(item_ids=batch, token=token, worker=worker).get(item_id)
+    return outcome or ingest_item_process(item_id=item_id, token=token, worker=worker)
+
+
+def ingest_items_process_batch(*, item_ids: list[int], token: str = "", worker: str = "") -> dict[int, str]:
+    """Claim and process many pending article-file items together; returns their outcomes.
+
+    The items are claimed in one statement and drafted (parsed, cleaned, analysed) one by one
+    outside any transaction; the files whose article is new are then created together in one
+    transaction with their items' results (``articles_create_batch``). A file whose article
+    exists (an update, a repeat within the batch) or that a concurrent worker stored meanwhile
+    goes through ``_file_process``, under the same claim. Items left out (archives, items
+    past their attempts, items someone else holds) are not in the answer: the caller takes
+    them one by one. Same guarantees as ``ingest_item_process``: a claim lost meanwhile
+    writes nothing, and an error leaves the items pending for a retry.
+    """
+    token = token or uuid.uuid4().hex
+    taken = pipeline.ingest_items_claim(
+        item_ids=item_ids,
+        token=token,
+        worker=worker or pipeline.worker_label(),
+        kind=IngestItem.Kind.FILE,
+        max_attempts=settings.INGEST_MAX_ATTEMPTS,
+    )
+    if not taken:
+        return {}
+    raws = dict(IngestItem.objects.filter(pk__in=taken).values_list("id", "raw"))
+    outcomes: dict[int, str] = {}
+    fresh: list[tuple[int, NewArticle]] = []
+    failed: list[tuple[int, str]] = []
+    alone: list[int] = []
+    keys_seen: set[str] = set()
+    parsed_files: dict[int, ParsedFile] = {}
+    for item_id in sorted(taken):
+        try:
+            parsed_files[item_id] = parse_article(
+                data=bytes(raws[item_id]), max_bytes=settings.INGEST_MAX_FILE_BYTES
+            )
+        except ParseError as exc:
+            failed.append((item_id, str(exc)))
+    keys = {item_id: article_url_key_of(parsed=parsed) for item_id, parsed in parsed_files.items()}
+    stored = articles_stored(url_keys=keys.values())
+    for item_id, parsed in parsed_files.items():
+        key = keys[item_id]
+        if key in stored or key in keys_seen:
+            alone.append(item_id)  # an update, or a second file of one article: the upsert decides
+            continue
+        keys_seen.add(key)
+        try:
+            fresh.append(
+                (item_id, NewArticle(parsed=parsed, draft=article_draft(parsed=parsed), url_key=key))
+            )
+        except ParseError as exc:
+            failed.append((item_id, str(exc)))
+    try:
+        with transaction.atomic():
+            for item_id, reason in failed:
+                _item_finish(item_id=item_id, token=token, outcome=Outcome.FAILED, reason=reason)
+                outcomes[item_id] = Outcome.FAILED
+            try:
+                with transaction.atomic():
+                    articles = articles_create_batch(entries=[entry for _item_id, entry in fresh])
+            except DatabaseError:
+                # Another worker stored one of these articles meanwhile (IntegrityError), or
+                # one file's row is refused: file by file instead, so that a file that fails
+                # fails alone and the others are stored.
+                logger.info("ingest batch %s: written file by file", token, exc_info=True)
+                alone.extend(item_id for item_id, _entry in fresh)
+                fresh = []
+                articles = []
+            for (item_id, entry), article in zip(fresh, articles, strict=True):
+                _item_finish(
+                    item_id=item_id,
+                    token=token,
+                    outcome=Outcome.CREATED,
+                    reason=_notes_join(entry.parsed.warnings, entry.draft.cleaned.warnings),
+                    article=article,
+                )
+                outcomes[item_id] = Outcome.CREATED
+    except ClaimLost:
+        logger.warning("ingest batch %s: claims passed to another worker; their results are theirs", token)
+        return dict.fromkeys(taken, "claimed")
+    for item_id in sorted(alone):
+        try:
+            outcomes[item_id] = _file_process(item_id=item_id, token=token)
+        except ClaimLost:
+            outcomes[item_id] = "claimed"
+    return outcomes
+
+
+def _notes_join(*groups: Iterable[str]) -> str:
+    # Parsing and cleaning may both note the same thing (control characters removed): once is enough.
+    return "；".join(dict.fromkeys(note for group in groups for note in group if note))
+
+
 def _file_process(*, item_id: int, token: str) -> str:
     raw = IngestItem.objects.filter(pk=item_id).values_list("raw", flat=True).get()
     try:
@@ -247,9 +358,7 @@ def _file_process(*, item_id: int, token: str) -> str:
         except ParseError as exc:
             article, outcome, note = None, Outcome.FAILED, str(exc)
         else:
-            # Parsing and cleaning may both note the same thing (control characters removed): once is enough.
-            notes = [*parsed.warnings, *(note.split("；") if note else ())]
-            note = "；".join(dict.fromkeys(notes))
+            note = _notes_join(parsed.warnings, note.split("；") if note else ())
         # In the same transaction as the article: if the claim was lost, nothing is written.
         _item_finish(item_id=item_id, token=token, outcome=outcome, reason=note, article=article)
     return outcome

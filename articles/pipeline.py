@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 
 from celery import current_app
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F, Min, Q
 from django.utils import timezone
 from kombu.exceptions import ChannelError as KombuChannelError
@@ -117,6 +118,53 @@ def ingest_item_claim(*, item_id: int, token: str, worker: str) -> bool:
         )
     )
     return taken == 1
+
+
+def ingest_items_claim(
+    *, item_ids: Iterable[int], token: str, worker: str, kind: str, max_attempts: int
+) -> list[int]:
+    """``ingest_item_claim`` for many items of one ``kind`` at once, all under ``token``:
+    those nobody holds, whose attempts are not used up. Returns the ids taken.
+
+    The rows are locked in id order, skipping rows another worker is claiming this moment
+    (PostgreSQL's SKIP LOCKED; SQLite has one writer anyway): two workers claiming
+    overlapping batches neither wait for each other nor deadlock."""
+    now = timezone.now()
+    with transaction.atomic():
+        taken = list(
+            IngestItem.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=list(item_ids), outcome=Outcome.PENDING, kind=kind, attempts__lt=max_attempts)
+            .filter(_claimable(token=token, now=now))
+            .order_by("id")
+            .values_list("id", flat=True)
+        )
+        IngestItem.objects.filter(pk__in=taken).update(
+            claim_token=token,
+            claimed_by=worker[:200],
+            claimed_until=now + timedelta(seconds=settings.INGEST_CLAIM_SECONDS),
+            attempts=F("attempts") + 1,
+        )
+    return taken
+
+
+def ingest_batch_ids(*, item_id: int, token: str, limit: int) -> list[int]:
+    """The item a worker was woken for, then the next pending article files of its run that
+    nobody else holds (or this delivery held before it died): the batch it works off.
+
+    Their own messages find them done (or claimed) and do nothing, so a worker's wake-up
+    costs a few statements whoever gets to the files first."""
+    run_id = IngestItem.objects.filter(pk=item_id).values_list("run_id", flat=True).first()
+    if run_id is None or limit <= 1:
+        return [item_id]
+    following = (
+        IngestItem.objects.filter(
+            run_id=run_id, outcome=Outcome.PENDING, kind=IngestItem.Kind.FILE, id__gt=item_id
+        )
+        .filter(_claimable(token=token, now=timezone.now()))
+        .order_by("id")
+        .values_list("id", flat=True)[: limit - 1]
+    )
+    return [item_id, *following]
 
 
 def ingest_claims_release(*, worker_prefix: str, claimed_before: datetime) -> int:

@@ -112,6 +112,28 @@ def article_policy_mentions_sync(*, article: Article) -> list[PolicyMention]:
     return mentions
 
 
+def articles_policy_mentions_create(*, articles: Sequence[Article]) -> None:
+    """The mentions of articles that have none yet (just created): ``article_policy_mentions_sync``
+    for many at once, one lookup of the documents and one insert for all."""
+    found = [
+        (article, extract_policy_refs(text=f"{article.title}\n{article.body_text}")) for article in articles
+    ]
+    refs = [ref for _article, article_refs in found for ref in article_refs]
+    if not refs:
+        return
+    documents = _documents_for_refs(refs=refs)
+    added: list[PolicyMention] = []
+    for article, article_refs in found:
+        wanted: dict[int, str] = {}
+        for ref in article_refs:
+            wanted.setdefault(documents[ref.text].id, ref.raw[:200])
+        added.extend(
+            PolicyMention(article=article, document_id=doc_id, raw=raw) for doc_id, raw in wanted.items()
+        )
+    # (bulk_create sends no post_save: the caller tells the index about the articles)
+    PolicyMention.objects.bulk_create(added)
+
+
 # --- editing ------------------------------------------------------------------------------------
 
 

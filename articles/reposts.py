@@ -16,7 +16,7 @@ a locked article, nor joins anything to a locked article that was split off.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from django.db import connection, transaction
 from django.db.models import Count
@@ -210,6 +210,73 @@ def article_story_assign(
         if not fresh and Article.objects.filter(pk=article.pk, story_locked=True).exists():
             return article.story
         return article_story_link(article=article, signature=signature, bands=bands, fresh=fresh)
+
+
+def articles_stories_assign_new(*, articles: Sequence[Article]) -> None:
+    """``article_story_assign(fresh=True)`` for articles just created together, in their order:
+    each joins the stories of the stored articles it matches and of those before it in the
+    list, exactly as one upsert after another would, with one insert of all their bands and
+    one read of every candidate instead of both per article."""
+    if not articles:
+        return
+    with transaction.atomic():
+        _assign_lock()
+        bands_of = {
+            a.pk: sorted(set(minhash_bands(signature=bytes(a.minhash), bands=BANDS, rows=ROWS)))
+            if a.minhash
+            else []
+            for a in articles
+        }
+        ArticleBand.objects.bulk_create(
+            [ArticleBand(article_id=pk, band=band) for pk, bands in bands_of.items() for band in bands]
+        )
+        sharing: dict[str, set[int]] = {}
+        wanted = sorted({band for bands in bands_of.values() for band in bands})
+        for start in range(0, len(wanted), 900):  # (within any database's limit of parameters)
+            rows = ArticleBand.objects.filter(band__in=wanted[start : start + 900]).values_list(
+                "band", "article_id"
+            )
+            for band, article_id in rows:
+                sharing.setdefault(band, set()).add(article_id)
+        ids = sorted(set().union(*sharing.values())) if sharing else []
+        candidates: dict[int, tuple[int, str, bytes]] = {}
+        story_of: dict[int, int | None] = {}
+        for start in range(0, len(ids), 900):
+            rows = (
+                Article.objects.filter(id__in=ids[start : start + 900])
+                .exclude(story_locked=True, story=None)
+                .order_by()
+                .values_list("id", "source_id", "canonical_url", "minhash", "story_id")
+            )
+            for other_id, source_id, url, signature, story_id in rows:
+                candidates[other_id] = (source_id, url, bytes(signature))
+                story_of[other_id] = story_id
+        later = {a.pk for a in articles}
+        for article in articles:
+            later.discard(article.pk)
+            sharers = set().union(*(sharing.get(band, set()) for band in bands_of[article.pk]))
+            matches: list[tuple[int, int | None]] = []
+            for other_id in sorted(sharers - later - {article.pk}):
+                if other_id not in candidates:
+                    continue
+                source_id, url, signature = candidates[other_id]
+                required = _required_similarity(
+                    same_source=source_id == article.source_id, same_url=url == article.canonical_url
+                )
+                if required is not None and minhash_similarity(bytes(article.minhash), signature) >= required:
+                    matches.append((other_id, story_of[other_id]))
+            if not matches:
+                article.story = None
+                continue
+            story_ids = {story_id for _, story_id in matches if story_id is not None}
+            story = _stories_join(members={article.pk: None, **dict(matches)}, story_ids=story_ids)
+            # what the join moved, as this loop knows it: the members, and all of the stories joined
+            for other_id, story_id in story_of.items():
+                if story_id in story_ids:
+                    story_of[other_id] = story.pk
+            for member_id in (article.pk, *(other_id for other_id, _ in matches)):
+                story_of[member_id] = story.pk
+            article.story = story
 
 
 def stories_merge(*, article_ids: Iterable[int]) -> Story | None:

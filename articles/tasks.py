@@ -32,7 +32,8 @@ def ingest_item(self, item_id: int) -> str:
     # process died carries the same id and so takes over the claim it left behind.
     worker = f"{self.request.hostname or 'inline'}/{os.getpid()}"
     try:
-        return ingest.ingest_item_process(item_id=item_id, token=self.request.id or "", worker=worker)
+        # (with the next pending files of its run nobody holds, written together)
+        return ingest.ingest_item_work(item_id=item_id, token=self.request.id or "", worker=worker)
     except TRANSIENT_ERRORS as exc:
         if self.request.retries >= self.max_retries:
             logger.exception("ingest item %s failed after %s retries", item_id, self.request.retries)

@@ -50,10 +50,10 @@ def post_worker_init(worker) -> None:
     """
     from django.db import connections
 
-    from search.selectors import SearchParams, article_search
+    from search.selectors import search_warm
 
     try:
-        article_search(params=SearchParams(q="数据安全 政策"))
+        search_warm()
     except Exception:
         # An empty or missing index must not keep the site from starting.
         logging.getLogger("portal.gunicorn").warning("search warm-up failed", exc_info=True)

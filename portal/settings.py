@@ -323,6 +323,9 @@ INGEST_CLAIM_SECONDS = CELERY_TASK_TIME_LIMIT + 60
 # An item whose processing killed its process this many times is recorded as failed rather
 # than handed to the next worker again (a file that always exhausts memory, say).
 INGEST_MAX_ATTEMPTS = env_int("INGEST_MAX_ATTEMPTS", 5)
+# Article files drafted one by one and then written in one transaction (new articles in a few
+# statements for all): fewer, larger writes; a batch also holds the write lock this long.
+INGEST_BATCH_FILES = env_int("INGEST_BATCH_FILES", 50)
 # Inline mode (no broker): the admin's run page processes pending items in steps this long.
 INGEST_INLINE_STEP_SECONDS = env_int("INGEST_INLINE_STEP_SECONDS", 3)
 # Processes `ingest --sync` works a batch off with (forks sharing the items): every core,

@@ -15,7 +15,7 @@ from haystack import indexes
 from haystack.fields import FacetMultiValueField
 
 from articles.models import Article
-from zhtext.analysis import AnalysedText, terms_key, terms_unpack, text_terms
+from zhtext.analysis import AnalysedText, terms_key, terms_pack, terms_unpack, text_terms
 
 from .facets import FACETS, Facet
 
@@ -41,12 +41,43 @@ def article_search_analysed(*, article: Article) -> AnalysedText:
     body = article.body_text
     if not body:
         body_terms: list[str] = []
-    elif article.body_terms_key and article.body_terms_key == terms_key(body):
-        body_terms = terms_unpack(article.body_terms)
     else:
-        body_terms = text_terms(body)
+        key = terms_key(body)
+        if article.body_terms_key == key:
+            body_terms = terms_unpack(article.body_terms)
+        else:
+            body_terms = text_terms(body)
+            if isinstance(article, Article) and article.pk:
+                _terms_segmented_again[article.pk] = (terms_pack(body_terms), key)
+                if len(_terms_segmented_again) >= TERMS_WRITE_BACK_BATCH:
+                    body_terms_write_back()
     text = "\n".join(p for p in (head, body) if p)
     return AnalysedText(text=text, terms=(*text_terms(head), *body_terms))
+
+
+# Bodies segmented again at indexing time (a changed dictionary or analysis revision made
+# their stored terms stale), kept to be stored: the next re-index reads them instead of
+# segmenting every body once more. Article id → (packed terms, key).
+_terms_segmented_again: dict[int, tuple[str, str]] = {}
+TERMS_WRITE_BACK_BATCH = 500
+
+
+def body_terms_write_back() -> int:
+    """Store the terms of the bodies segmented again since the last call; returns how many.
+
+    Only the two terms columns are written (no save, no signal, ``updated_at`` unchanged:
+    the index already holds these terms). A body edited meanwhile keeps its newer terms or
+    gets these under the old body's key, which no longer matches it: either way the terms
+    used are the body's own."""
+    if not _terms_segmented_again:
+        return 0
+    rows = [
+        Article(pk=pk, body_terms=packed, body_terms_key=key)
+        for pk, (packed, key) in _terms_segmented_again.items()
+    ]
+    _terms_segmented_again.clear()
+    Article.objects.bulk_update(rows, ["body_terms", "body_terms_key"], batch_size=200)
+    return len(rows)
 
 
 def _facet_field(facet: Facet) -> indexes.SearchField:
@@ -95,6 +126,11 @@ class ArticleIndex(FacetFields, indexes.Indexable):
 
     def prepare_text(self, obj: Article) -> AnalysedText:
         return article_search_analysed(article=obj)
+
+    def prepared_store(self) -> int:
+        """What preparing found worth keeping (terms segmented again): engines call this
+        after preparing a batch, in the process that prepared it."""
+        return body_terms_write_back()
 
     def prepare_source(self, obj: Article) -> str:
         return obj.source.name if obj.source_id else ""

@@ -30,6 +30,7 @@ def articles_index_sync(*, ids: list[int], batch_size: int = BATCH_SIZE) -> dict
         found = {a.pk for a in rows}
         gone = [get_identifier(f"articles.article.{pk}") for pk in chunk if pk not in found]
         engine.documents_apply(objects=rows, remove_ids=gone)
+        index.prepared_store()  # (on engines that did not already)
         updated += len(rows)
         removed += len(gone)
     return {"updated": updated, "removed": removed}

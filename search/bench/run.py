@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import connections as db_connections
 from haystack import connections
 from haystack.query import SearchQuerySet
@@ -26,6 +27,7 @@ from search import highlight, selectors
 from search.engines import engine_get
 from search.evaluation.report import table_render
 
+from . import webprobe
 from .configs import (
     ELASTICSEARCH,
     PROJECT_ENGINES,
@@ -67,21 +69,32 @@ class ConfigFigures:
     # Elasticsearch only: the server process's resident memory and JVM heap in use after.
     server_rss: int = 0
     server_heap: int = 0
+    # A fresh web process (``webprobe``): its warm-up, the first run of each query after it,
+    # its memory after the mix, and the first run of each query after a commit elsewhere.
+    web_warm_ms: float = 0.0
+    web_first_ms: list[float] = field(default_factory=list)
+    web_mix_ms: list[float] = field(default_factory=list)
+    web_after_commit_ms: list[float] = field(default_factory=list)
+    web_rss: int = 0
+    web_anonymous: int = 0
 
     @property
     def build_rate(self) -> float:
         return self.docs / self.build_seconds if self.build_seconds else 0.0
 
     def percentile(self, fraction: float, *, first: bool = False) -> float:
-        ordered = sorted(self.first_ms if first else self.latencies_ms)
-        if not ordered:
-            return 0.0
-        index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
-        return ordered[index]
+        return _percentile(self.first_ms if first else self.latencies_ms, fraction)
 
     @property
     def mean_ms(self) -> float:
         return statistics.fmean(self.latencies_ms) if self.latencies_ms else 0.0
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    return ordered[min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))]
 
 
 def query_mix_build(*, pool: CorpusPool) -> list[BenchQuery]:
@@ -282,9 +295,58 @@ def _measure(
             if name == ELASTICSEARCH:
                 figures.server_rss, figures.server_heap = elasticsearch_node_memory(alias=alias)
             figures.peak_rss = _peak_rss()
+            if engine is not None:
+                _web_probe(
+                    alias=alias,
+                    commit=lambda: backend.update(
+                        index, [_bench_article(pool=pool, pk=pk, seed=seed) for pk in (1, 2, 3)]
+                    ),
+                    pool=pool,
+                    queries=queries,
+                    seed=seed,
+                    repeat=repeat,
+                    figures=figures,
+                )
             out.append(figures)
         bar.close()
     return out
+
+
+def _web_probe(
+    *,
+    alias: str,
+    commit: Callable[[], None],
+    pool: CorpusPool,
+    queries: list[BenchQuery],
+    seed: int,
+    repeat: int,
+    figures: ConfigFigures,
+) -> None:
+    """Time a fresh web process on the index as it stands, then after ``commit`` (see
+    ``webprobe``). Spawned, not forked: a fork would inherit this process's warm caches."""
+    context = multiprocessing.get_context("spawn")
+    here, there = context.Pipe()
+    child = context.Process(
+        target=webprobe.probe_main, args=(there, alias, dict(settings.HAYSTACK_CONNECTIONS[alias]))
+    )
+    child.start()
+    there.close()
+    try:
+        here.send((pool, queries, seed, repeat))
+        before = here.recv()
+        commit()  # three articles written again: a small commit, as the index worker makes
+        here.send("committed")
+        after = here.recv()
+    except EOFError as exc:
+        raise RuntimeError("the web-process probe ended without figures") from exc
+    finally:
+        child.join()
+    figures.web_warm_ms = before["warm_ms"]
+    figures.web_first_ms = before["first_ms"]
+    figures.web_mix_ms = before["mix_ms"]
+    figures.web_rss = before["rss"]
+    figures.web_anonymous = before["anonymous"]
+    figures.web_after_commit_ms = after["after_commit_ms"]
 
 
 def _database_connections_forget() -> None:
@@ -331,6 +393,24 @@ def figures_table(*, figures: dict[str, ConfigFigures]) -> str:
         ("首次查询 p50（毫秒）", lambda f: f.percentile(0.50, first=True), "{:.1f}"),
         ("首次查询 最慢（毫秒）", lambda f: max(f.first_ms, default=0.0), "{:.1f}"),
         ("进程峰值内存（MB）", lambda f: f.peak_rss / mb, "{:.0f}"),
+        ("新 web 进程 预热（毫秒）", lambda f: f.web_warm_ms or None, "{:.0f}"),
+        (
+            "新 web 进程 首次查询 p50（毫秒）",
+            lambda f: _percentile(f.web_first_ms, 0.5) if f.web_first_ms else None,
+            "{:.1f}",
+        ),
+        (
+            "新 web 进程 查询 p95（毫秒）",
+            lambda f: _percentile(f.web_mix_ms, 0.95) if f.web_mix_ms else None,
+            "{:.1f}",
+        ),
+        (
+            "提交后首次查询 p50（毫秒）",
+            lambda f: _percentile(f.web_after_commit_ms, 0.5) if f.web_after_commit_ms else None,
+            "{:.1f}",
+        ),
+        ("新 web 进程 内存 RSS（MB）", lambda f: f.web_rss / mb if f.web_rss else None, "{:.0f}"),
+        ("新 web 进程 私有内存（MB）", lambda f: f.web_anonymous / mb if f.web_anonymous else None, "{:.0f}"),
         ("ES 节点内存 RSS（MB）", lambda f: f.server_rss / mb if f.server_rss else None, "{:.0f}"),
         ("ES 堆内存已用（MB）", lambda f: f.server_heap / mb if f.server_heap else None, "{:.0f}"),
     ]
@@ -384,6 +464,9 @@ def curve_table(*, curves: dict[str, list[ConfigFigures]]) -> str:
                     f"{f.percentile(0.95):.1f}",
                     f"{f.percentile(0.50, first=True):.1f}",
                     f"{f.peak_rss / mb:.0f}",
+                    f"{_percentile(f.web_first_ms, 0.5):.1f}" if f.web_first_ms else "-",
+                    f"{_percentile(f.web_after_commit_ms, 0.5):.1f}" if f.web_after_commit_ms else "-",
+                    f"{f.web_rss / mb:.0f} / {f.web_anonymous / mb:.0f}" if f.web_rss else "-",
                 ]
             )
     header = [
@@ -396,5 +479,8 @@ def curve_table(*, curves: dict[str, list[ConfigFigures]]) -> str:
         "p95（毫秒）",
         "首次 p50（毫秒）",
         "峰值内存（MB）",
+        "新 web 进程首次 p50",
+        "提交后首次 p50",
+        "web RSS / 私有（MB）",
     ]
     return table_render(header=header, rows=rows, right=[False] + [True] * (len(header) - 1))

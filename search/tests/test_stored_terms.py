@@ -9,9 +9,11 @@ import pytest
 from articles.models import Article
 from articles.parsing import parse_article
 from articles.services import article_upsert
+from search import search_indexes
 from search.engines import engine_get
 from search.search_indexes import article_search_analysed
 from search.selectors import SearchParams, article_search
+from search.services import articles_index_sync
 from zhtext.analysis import dictionary_refresh, terms_key, terms_unpack, text_terms
 from zhtext.models import DictionaryTerm
 
@@ -99,3 +101,27 @@ def test_ingest_in_a_process_that_never_loaded_the_dictionary_stores_terms_the_i
     article = _ingest()
     dictionary_refresh(check_now=True)  # what the indexer does before every batch
     assert article.body_terms_key == terms_key(article.body_text)
+
+
+@pytest.mark.django_db
+def test_terms_segmented_again_after_a_new_word_are_stored_for_the_next_reindex(monkeypatch):
+    dictionary_refresh(force=True)
+    article = _ingest()
+    DictionaryTerm.objects.create(word="滇池算力走廊")
+    dictionary_refresh(check_now=True)
+    try:
+        # The index worker's path: prepare the batch, write it, store what was segmented again.
+        articles_index_sync(ids=[article.pk])
+        stored = Article.objects.get(pk=article.pk)
+        assert stored.body_terms_key == terms_key(stored.body_text)
+        assert "滇池算力走廊" in terms_unpack(stored.body_terms)
+        assert stored.updated_at == article.updated_at  # not a change the index must hear of
+        # The next re-index reads them: the body is not segmented again.
+        calls = []
+        monkeypatch.setattr(search_indexes, "text_terms", lambda text: calls.append(text) or text_terms(text))
+        search_indexes.article_search_analysed(article=stored)
+        assert stored.body_text not in calls
+    finally:
+        DictionaryTerm.objects.filter(word="滇池算力走廊").delete()
+        dictionary_refresh(check_now=True)
+        engine_get().clear()

@@ -1,12 +1,14 @@
 """The only module that touches Whoosh 2.7.4's private internals (names starting with ``_``).
 
-Two things need them, both for speed:
+These things need them, for speed and memory:
 
 * reading a term's postings a whole block at a time (the W3 codec keeps each block's
   document ids, weights and values as arrays) instead of one document at a time through
   the public matcher API;
 * renewing a searcher after a commit while keeping the readers of unchanged segments
   (``Searcher.refresh`` in 2.7.4 reopens every segment);
+* reading the files of a compound segment in place from its memory map (Whoosh copies
+  each into the process: ``segment_files_share``);
 * opening indexes whose pickled schema names field classes where they used to live
   (``whoosh.index`` unpickles it with a module-level ``pickle``).
 
@@ -30,11 +32,78 @@ from array import array
 from typing import Any
 
 import numpy as np
+import whoosh.filedb.compound as whoosh_compound
 import whoosh.index
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
+from whoosh.filedb.structfile import BufferFile
 from whoosh.reading import SegmentReader
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
+
+# --- segment files read in place ------------------------------------------------------
+
+
+class _ViewReader:
+    """A read-only file over a memoryview that does not copy it.
+
+    Whoosh maps a compound segment file and hands each file in it out as a ``BufferFile``,
+    whose ``BytesIO(buf)`` copies the mapped bytes into the process: every web process held
+    its own copy of the postings and term files (the size of the index, per process). Read
+    through this instead, the pages stay the page cache's, shared by every process."""
+
+    __slots__ = ("_pos", "_view")
+
+    def __init__(self, view: memoryview) -> None:
+        self._view = view
+        self._pos = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        start = self._pos
+        end = len(self._view) if size is None or size < 0 else min(start + size, len(self._view))
+        self._pos = end
+        return bytes(self._view[start:end])
+
+    def readline(self, size: int | None = -1) -> bytes:
+        out = bytearray()
+        while size is None or size < 0 or len(out) < size:
+            byte = self.read(1)
+            if not byte:
+                break
+            out += byte
+            if byte == b"\n":
+                break
+        return bytes(out)
+
+    def seek(self, pos: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: len(self._view)}[whence]
+        self._pos = max(0, base + pos)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self._view = memoryview(b"")
+
+
+class _SharedBufferFile(BufferFile):
+    """``BufferFile`` reading its buffer in place (see ``_ViewReader``)."""
+
+    def __init__(self, buf: Any, name: str | None = None, onclose: Any = None) -> None:
+        self._buf = buf
+        self._name = name
+        self.file = _ViewReader(memoryview(buf))
+        self.onclose = onclose
+        self.is_real = False
+        self.is_closed = False
+
+
+def segment_files_share() -> None:
+    """Make compound segment files read in place from their memory map (idempotent)."""
+    whoosh_compound.BufferFile = _SharedBufferFile
 
 
 class _Counter:

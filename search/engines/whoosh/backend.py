@@ -30,12 +30,15 @@ from whoosh.fields import Schema
 
 from zhtext.analysis import dictionary_refresh
 
-from . import merging
+from . import _internals, merging
 from .caches import segment_arrays
 from .schema import positions_outdated, schema_build
 from .searcher import readers_close, searcher_renew
 from .view import IndexView
 from .writing import document_prepare, documents_write, searcher_matching, writer_open
+
+# Every process reading the index shares its pages through the page cache.
+_internals.segment_files_share()
 
 
 class ChineseWhooshSearchBackend(WhooshSearchBackend):
@@ -142,7 +145,11 @@ class ChineseWhooshSearchBackend(WhooshSearchBackend):
         # Indexing must use the newest words: ask the database on every batch.
         dictionary_refresh(check_now=True)
         docs = (document_prepare(index=index, obj=obj, from_python=self._from_python) for obj in objects)
-        return [doc for doc in docs if doc]
+        prepared = [doc for doc in docs if doc]
+        # (an index may keep what preparing computed: the project's stores re-segmented terms)
+        if hasattr(index, "prepared_store"):
+            index.prepared_store()
+        return prepared
 
     def update(self, index, iterable, commit=True):
         """Add or replace documents in one writer and one commit."""

@@ -49,6 +49,8 @@ class Command(haystack_update_index.Command):
         def do_update(backend, index, qs, start, end, total, *args, **kwargs):
             bar.total = total
             max_pk = original(backend, index, qs, start, end, total, *args, **kwargs)
+            if hasattr(index, "prepared_store"):
+                index.prepared_store()  # (Elasticsearch's batches prepare inside haystack)
             bar.update(end - start)
             return max_pk
 

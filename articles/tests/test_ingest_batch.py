@@ -1,0 +1,200 @@
+"""Ingest in batches: article files drafted one by one, new articles written together.
+
+A batch must store exactly what file-by-file ingest stores (rows, authors, policy mentions,
+stories, item outcomes), and keep its guarantees when another worker gets in its way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import override_settings
+
+from articles import ingest, pipeline
+from articles.inputs import InputFile
+from articles.models import Article, IngestItem, IngestRun, PolicyDocument, Story
+
+from .helpers import article_text, sample_folder, wechat_url, write_article
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+FIXTURES = Path(__file__).parent / "fixtures"
+Outcome = IngestItem.Outcome
+
+
+def _ingest(folder: Path, *, batch: int) -> None:
+    with override_settings(INGEST_BATCH_FILES=batch), contextlib.suppress(CommandError):
+        # (the command ends with an error status when a file failed: some here do)
+        call_command(
+            "ingest", str(folder), "--sync", "--no-progress", stdout=io.StringIO(), stderr=io.StringIO()
+        )
+
+
+def _state() -> dict:
+    """What ingest stored, keyed by what does not depend on the order rows were written in."""
+    articles = {}
+    for a in Article.objects.select_related("source").prefetch_related(
+        "authors", "policy_mentions__document"
+    ):
+        articles[a.url_key] = (
+            a.title,
+            a.source.name,
+            a.body_text,
+            a.summary,
+            a.keywords,
+            a.body_terms,
+            bytes(a.minhash),
+            sorted(x.name for x in a.authors.all()),
+            sorted((m.document.name, m.raw) for m in a.policy_mentions.all()),
+        )
+    stories = {}
+    for key, story_id in Article.objects.exclude(story=None).values_list("url_key", "story_id"):
+        stories.setdefault(story_id, set()).add(key)
+    items = sorted(IngestItem.objects.values_list("path", "outcome", "reason"))
+    return {"articles": articles, "stories": sorted(sorted(s) for s in stories.values()), "items": items}
+
+
+def _forget_everything() -> None:
+    Article.objects.all().delete()
+    Story.objects.all().delete()
+    PolicyDocument.objects.all().delete()
+    IngestRun.objects.all().delete()
+
+
+def _mixed_folder(tmp_path: Path) -> Path:
+    """Files of every kind a batch meets: reposts, authors, policy mentions, a second file of
+    one article (an older crawl), a file that is nothing but boilerplate, a broken file."""
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    sample_folder(folder, count=6)
+    for path in (FIXTURES / "reposts").glob("*.md"):
+        shutil.copy(path, folder / f"repost-{path.name}")
+    shutil.copy(FIXTURES / "broken_missing_title.md", folder / "z-broken.md")
+    shutil.copy(FIXTURES / "broken_empty_body.md", folder / "z-empty.md")
+    body = "《数据安全管理办法》（国办发〔2099〕7号）印发后，各地陆续出台配套细则。" * 3
+    fields = {"title": "配套细则陆续出台", "url": wechat_url(7001), "source": "测试观察", "body": body}
+    write_article(folder, "y-newer.md", **fields, fetch_date="2025-10-07T10:00:00")
+    write_article(folder, "y-older.md", **fields, fetch_date="2025-10-01T10:00:00")
+    return folder
+
+
+def test_a_batch_stores_exactly_what_file_by_file_ingest_stores(tmp_path):
+    folder = _mixed_folder(tmp_path)
+    _ingest(folder, batch=1)
+    one_by_one = _state()
+    _forget_everything()
+    _ingest(folder, batch=50)
+    batched = _state()
+    assert batched == one_by_one
+    outcomes = {outcome for _path, outcome, _reason in batched["items"]}
+    assert outcomes == {Outcome.CREATED, Outcome.UNCHANGED, Outcome.FAILED}
+    assert len(batched["stories"]) >= 1  # the reposts were grouped in the batch too
+    assert any(mentions for *_rest, mentions in batched["articles"].values())
+
+
+def test_a_batch_over_the_real_corpus_stores_what_file_by_file_ingest_stores(tmp_path, corpus_dir):
+    folder = tmp_path / "real"
+    folder.mkdir()
+    for path in sorted(corpus_dir.glob("*.md"))[:90]:
+        shutil.copy(path, folder / path.name)
+    _ingest(folder, batch=1)
+    one_by_one = _state()
+    _forget_everything()
+    _ingest(folder, batch=50)
+    assert _state() == one_by_one
+    assert Article.objects.count() > 80
+
+
+def _run_with_files(tmp_path: Path, texts: dict[str, str]) -> list[int]:
+    sources = [InputFile(path=name, size=len(t.encode()), data=t.encode()) for name, t in texts.items()]
+    run = ingest.ingest_run_start(trigger="command", sources=sources, paths=[str(tmp_path)])
+    return list(run.items.order_by("id").values_list("id", flat=True))
+
+
+def _texts(count: int) -> dict[str, str]:
+    return {
+        f"{n}.md": article_text(
+            title=f"批量写入测试第{n}篇",
+            url=f"https://example.org/batch/{n}",
+            source="批量测试",
+            body=f"第{n}篇正文，讲数据出境安全评估。" * 4,
+        )
+        for n in range(count)
+    }
+
+
+def test_an_article_stored_meanwhile_sends_the_batch_file_by_file(tmp_path, monkeypatch):
+    item_ids = _run_with_files(tmp_path, _texts(4))
+    # Another worker stores the third file's article between the batch's look-up and its
+    # insert: the look-up is made to miss it, so the bulk insert meets the unique key.
+    ingest.ingest_item_process(item_id=item_ids[2], inline=True)
+    monkeypatch.setattr(ingest, "articles_stored", lambda *, url_keys: set())
+    outcomes = ingest.ingest_items_process_batch(item_ids=item_ids)
+    assert outcomes == {
+        item_ids[0]: Outcome.CREATED,
+        item_ids[1]: Outcome.CREATED,
+        item_ids[3]: Outcome.CREATED,
+    }
+    assert Article.objects.count() == 4
+    assert not IngestItem.objects.filter(outcome=Outcome.PENDING).exists()
+
+
+def test_a_batch_whose_claims_passed_to_another_worker_writes_nothing(tmp_path, monkeypatch):
+    item_ids = _run_with_files(tmp_path, _texts(3))
+    create = ingest.articles_create_batch
+
+    def claims_taken_over_then_create(*, entries):
+        # the lease ran out while this worker drafted: another delivery took the items over
+        IngestItem.objects.filter(pk__in=item_ids).update(claim_token="someone-else")
+        return create(entries=entries)
+
+    monkeypatch.setattr(ingest, "articles_create_batch", claims_taken_over_then_create)
+    outcomes = ingest.ingest_items_process_batch(item_ids=item_ids)
+    assert set(outcomes.values()) == {"claimed"}
+    assert Article.objects.count() == 0
+    # (the takeover ran in the batch's own transaction here, so it was rolled back with it)
+    assert set(IngestItem.objects.values_list("outcome", flat=True)) == {Outcome.PENDING}
+
+
+def test_overlapping_batches_are_claimed_once_each(tmp_path):
+    item_ids = _run_with_files(tmp_path, _texts(8))
+    first, second = uuid.uuid4().hex, uuid.uuid4().hex
+    kind, most = IngestItem.Kind.FILE, 5
+    a = pipeline.ingest_items_claim(
+        item_ids=item_ids[:5], token=first, worker="w/1", kind=kind, max_attempts=most
+    )
+    b = pipeline.ingest_items_claim(
+        item_ids=item_ids[3:], token=second, worker="w/2", kind=kind, max_attempts=most
+    )
+    assert a == item_ids[:5] and b == item_ids[5:]
+    # the same delivery again (its process died) takes its own claims over
+    assert (
+        pipeline.ingest_items_claim(
+            item_ids=item_ids, token=first, worker="w/1", kind=kind, max_attempts=most
+        )
+        == a
+    )
+
+
+def test_a_worker_batch_is_its_item_then_the_next_files_nobody_holds(tmp_path):
+    item_ids = _run_with_files(tmp_path, _texts(6))
+    other = uuid.uuid4().hex
+    pipeline.ingest_item_claim(item_id=item_ids[2], token=other, worker="w/9")
+    batch = pipeline.ingest_batch_ids(item_id=item_ids[1], token="mine", limit=4)
+    assert batch == [item_ids[1], item_ids[3], item_ids[4], item_ids[5]]
+    assert ingest.ingest_item_work(item_id=item_ids[1], token="mine", worker="w/1") == Outcome.CREATED
+    states = dict(IngestItem.objects.values_list("id", "outcome"))
+    assert [states[i] for i in item_ids] == [
+        Outcome.PENDING,  # not after the item the worker was woken for
+        Outcome.CREATED,
+        Outcome.PENDING,  # held by another worker
+        Outcome.CREATED,
+        Outcome.CREATED,
+        Outcome.CREATED,
+    ]
