@@ -49,10 +49,28 @@ def test_the_fallback_is_counted_when_the_block_path_is_unavailable(indexed, mon
     expected = _search_all()
     # a Whoosh whose matchers lack the block readers: forget what was read, read again
     monkeypatch.setattr(_internals, "_has_blocks", lambda matcher: False)
+    monkeypatch.setattr(_internals, "posting_arrays", lambda leaf: None)  # (segments written by Whoosh)
     indexed.backend.searcher_close()
     before = _internals.fallbacks.value
     assert _search_all() == expected  # same answers, only slower
     assert _internals.fallbacks.value > before
+
+
+def test_postings_come_from_the_posting_arrays_read_in_place(indexed, monkeypatch):
+    expected = _search_all()
+    indexed.backend.searcher_close()
+
+    def no_blocks(*args):
+        raise AssertionError("a term's postings were decoded from W3 blocks")
+
+    monkeypatch.setattr(_internals, "block_postings_w3", no_blocks)
+    assert _search_all() == expected
+    # the arrays are views of the mapped segment file, not copies in this process
+    searcher = indexed.backend.index_view().searcher
+    for leaf, _offset in searcher.reader().leaf_readers():
+        arrays = _internals.posting_arrays(leaf)
+        assert arrays is not None and arrays.ids.base is not None and not arrays.ids.flags.owndata
+        assert isinstance(leaf._terms._postfile.file, _internals._ViewReader)
 
 
 def test_an_index_whose_schema_names_the_old_class_paths_opens():

@@ -134,7 +134,19 @@ def _has_blocks(m: Any) -> bool:
 
 
 def block_postings(leaf: Any, fieldname: str, tbytes: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """(docnums in the segment, term frequencies) of one term present in ``leaf``."""
+    """(docnums in the segment, term frequencies) of one term present in ``leaf``: from the
+    segment's posting arrays when it has them, else whole W3 blocks at a time."""
+    arrays = posting_arrays(leaf)
+    if arrays is not None:
+        offset, _length = leaf.term_info(fieldname, tbytes).extent()
+        found = arrays.postings(offset)
+        if found is not None:
+            return found[0].astype(np.int64), found[1]
+    return block_postings_w3(leaf, fieldname, tbytes)
+
+
+def block_postings_w3(leaf: Any, fieldname: str, tbytes: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """``block_postings`` read from the W3 posting blocks."""
     m = _raw_matcher(leaf, fieldname, tbytes)
     if not _has_blocks(m):
         fallbacks.add()
@@ -288,6 +300,7 @@ class FastSegmentWriter(SegmentWriter):
         self._postings: dict[str, dict[bytes, tuple[list, list, list]]] = {}
         self._lengths: dict[str, array] = {}
         self._sources: list[_MergeSource] = []
+        self._arrays: _PostingArraysWriter | None = None  # (at flush)
 
     # documents
 
@@ -406,8 +419,10 @@ class FastSegmentWriter(SegmentWriter):
         fieldnames = set(self._postings)
         for source in self._sources:
             fieldnames.update(n for n in source.reader.indexed_field_names() if n in self.schema)
+        self._arrays = _PostingArraysWriter(segment=self.newsegment, storage=self.storage)
         for fieldname in sorted(fieldnames):
             self._field_write(fieldname)
+        self._arrays.close()
         fieldwriter.close()
 
     def _field_write(self, fieldname: str) -> None:
@@ -444,6 +459,7 @@ class FastSegmentWriter(SegmentWriter):
                 fieldwriter.start_field(fieldname, self.schema[fieldname])
                 started = True
             fieldwriter.start_term(tbytes)
+            self._arrays.add(offset=fieldwriter._postwriter._startoffset, ids=ids, weights=weights)
             _blocks_write(fieldwriter._postwriter, ids, weights, values, lengths, base=self.docbase)
             fieldwriter.finish_term()
         if started:
@@ -600,6 +616,97 @@ class _SegmentName:
 def files_clean(storage: Any, indexname: str, *, generation: int, segments: list, keep: set[str]) -> None:
     """Whoosh's ``clean_files``, sparing the files of segments named in ``keep`` (being written)."""
     whoosh.index.clean_files(storage, indexname, generation, [*segments, *map(_SegmentName, keep)])
+
+
+# --- posting arrays: each term's postings as plain arrays, read in place ----------------------
+#
+# A W3 posting block is a pickled, compressed tuple of ids, weights and positions: reading a
+# term's documents means unpickling its positions too, block by block, in Python (most of a
+# first query's time in a fresh process). Beside the W3 files, ``FastSegmentWriter`` writes
+# every term's document numbers and frequencies as little-endian arrays, three more files
+# of the compound segment:
+#   .npo  magic, term count, the terms' W3 posting offsets (sorted), where each term starts
+#   .npi  uint32 document numbers, term after term
+#   .npw  float32 weights (term frequencies), same order
+# A term is found by its W3 posting offset (its term info holds it), so nothing per term is
+# kept in memory; the arrays are views of the mapped segment. Segments written by Whoosh's
+# own writer have no such files and are read through the W3 blocks as before.
+
+_ARRAYS_MAGIC = b"NPO1"
+
+
+class _PostingArraysWriter:
+    def __init__(self, *, segment: Any, storage: Any) -> None:
+        self._segment, self._storage = segment, storage
+        self._ids = segment.create_file(storage, ".npi")
+        self._weights = segment.create_file(storage, ".npw")
+        self._offsets = array("q")
+        self._starts = array("q", [0])
+
+    def add(self, *, offset: int, ids: list, weights: list) -> None:
+        self._ids.write(np.asarray(ids, dtype="<u4").tobytes())
+        self._weights.write(np.asarray(weights, dtype="<f4").tobytes())
+        self._offsets.append(offset)
+        self._starts.append(self._starts[-1] + len(ids))
+
+    def close(self) -> None:
+        self._ids.close()
+        self._weights.close()
+        head = self._segment.create_file(self._storage, ".npo")
+        head.write(_ARRAYS_MAGIC + struct.pack("<q", len(self._offsets)))
+        head.write(np.asarray(self._offsets, dtype="<i8").tobytes())
+        head.write(np.asarray(self._starts, dtype="<i8").tobytes())
+        head.close()
+
+
+class PostingArrays:
+    """One segment's posting arrays (see above)."""
+
+    def __init__(self, *, head: np.ndarray, ids: np.ndarray, weights: np.ndarray) -> None:
+        count = int(head[:8].view("<i8")[0])
+        self.offsets = head[8 : 8 + 8 * count].view("<i8")
+        self.starts = head[8 + 8 * count : 8 + 8 * (2 * count + 1)].view("<i8")
+        self.ids, self.weights = ids, weights
+
+    def postings(self, offset: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """(document numbers, weights) of the term whose W3 postings start at ``offset``."""
+        at = int(np.searchsorted(self.offsets, offset))
+        if at >= len(self.offsets) or self.offsets[at] != offset:
+            return None
+        start, end = int(self.starts[at]), int(self.starts[at + 1])
+        return self.ids[start:end], self.weights[start:end]
+
+
+def _file_array(storage: Any, segment: Any, ext: str, dtype: str) -> np.ndarray:
+    handle = segment.open_file(storage, ext)
+    buf = getattr(handle, "_buf", None)
+    # a mapped compound segment: a view of its pages; otherwise the file's bytes
+    return np.frombuffer(buf if buf is not None else handle.read(), dtype=dtype)
+
+
+_NO_ARRAYS = object()
+
+
+def posting_arrays(leaf: Any) -> PostingArrays | None:
+    """The posting arrays of a segment reader, or None for a segment written without them."""
+    found = getattr(leaf, "_portal_posting_arrays", _NO_ARRAYS)
+    if found is not _NO_ARRAYS:
+        return found
+    found = None
+    segment, storage = leaf.segment(), getattr(leaf, "_storage", None)
+    if segment is not None and storage is not None:
+        try:
+            head = _file_array(storage, segment, ".npo", "u1")
+            if bytes(head[:4]) == _ARRAYS_MAGIC:
+                found = PostingArrays(
+                    head=head[4:],
+                    ids=_file_array(storage, segment, ".npi", "<u4"),
+                    weights=_file_array(storage, segment, ".npw", "<f4"),
+                )
+        except (NameError, KeyError, OSError):
+            found = None  # (Whoosh's storages say "no such file" in all three ways)
+    leaf._portal_posting_arrays = found
+    return found
 
 
 def _blocks_write(

@@ -14,7 +14,7 @@ from .analysis import TermLexicon
 
 # Arrays read from segments (postings, positions, lengths, facets), kept across generations;
 # least recently used first out.
-SEGMENT_CACHE_BYTES = 512 * 1024 * 1024
+SEGMENT_CACHE_BYTES = 128 * 1024 * 1024
 
 
 class BytesLRU:
