@@ -23,11 +23,11 @@ from haystack import connections
 from haystack.query import SearchQuerySet
 from tqdm import tqdm
 
-from search import highlight, selectors
 from search.engines import engine_get
 from search.evaluation.report import table_render
 
 from . import webprobe
+from .calls import FIRST_PAGE, ours_search_call
 from .configs import (
     ELASTICSEARCH,
     PROJECT_ENGINES,
@@ -38,8 +38,6 @@ from .configs import (
     index_size_bytes,
 )
 from .corpus import BenchArticle, CorpusPool, synthetic_doc_make
-
-FIRST_PAGE = 10
 
 
 @dataclass(frozen=True)
@@ -122,34 +120,6 @@ def query_mix_build(*, pool: CorpusPool) -> list[BenchQuery]:
 
 
 # --- one search call per configuration ------------------------------------------------
-
-
-def ours_search_call(*, alias: str, pool: CorpusPool, seed: int) -> Callable[[BenchQuery], int]:
-    """The product's search for one query: what ``article_search`` does for the first page.
-
-    The only step replaced is reading the ten result rows from the database: the
-    synthetic documents have no rows, so their title and body are rebuilt from the
-    seed and highlighted with the product's own functions.
-    """
-
-    def call(bench: BenchQuery) -> int:
-        params = selectors.SearchParams(
-            q=bench.q,
-            sources=bench.sources,
-            date_from=bench.date_from,
-            date_to=bench.date_to,
-            sort=bench.sort,
-            page=1,
-            page_size=FIRST_PAGE,
-        )
-        matches = selectors.article_matches(params=params, using=alias)
-        for pk in matches.page_ids:
-            doc = synthetic_doc_make(pool=pool, pk=pk, seed=seed)
-            highlight.text_highlight(text=doc.title, needles=matches.needles)
-            highlight.text_snippet(text=doc.body, needles=matches.needles)
-        return matches.count
-
-    return call
 
 
 def tutorial_search_call(*, alias: str) -> Callable[[BenchQuery], int]:

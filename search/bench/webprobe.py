@@ -47,7 +47,7 @@ def probe_main(conn, alias: str, connection: dict) -> None:
     settings.HAYSTACK_CONNECTIONS[alias] = connection
     from search.selectors import search_warm
 
-    from .run import ours_search_call
+    from .calls import ours_search_call
 
     pool, queries, seed, repeat = conn.recv()
     call = ours_search_call(alias=alias, pool=pool, seed=seed)

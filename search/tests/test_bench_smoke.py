@@ -37,6 +37,18 @@ def test_bench_prints_numeric_figures_for_both_configurations(corpus_dir):
         assert float(ours) > 0, label
         assert float(tutorial) > 0, label
         assert float(ratio) == pytest.approx(float(ours) / float(tutorial), rel=0.1), label
+    # A fresh web process was started on our index (not on the tutorial's) and measured.
+    for metric in (
+        "新 web 进程 首次查询 p50",
+        "提交后首次查询 p50",
+        "新 web 进程 内存 RSS",
+        "新 web 进程 私有内存",
+    ):
+        ours, tutorial, _ratio = rows[next(name for name in rows if name.startswith(metric))]
+        assert float(ours) > 0 and tutorial == "-", metric
+    rss = float(rows[next(name for name in rows if name.startswith("新 web 进程 内存 RSS"))][0])
+    private = float(rows[next(name for name in rows if name.startswith("新 web 进程 私有内存"))][0])
+    assert 50 < private < rss  # (Django, jieba and the index's arrays; the mapped files are shared)
     # The temporary connections are gone again: nothing points at the bench indexes.
     assert set(settings.HAYSTACK_CONNECTIONS) == connections_before
 
