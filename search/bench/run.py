@@ -297,7 +297,13 @@ def _web_probe(
     context = multiprocessing.get_context("spawn")
     here, there = context.Pipe()
     child = context.Process(
-        target=webprobe.probe_main, args=(there, alias, dict(settings.HAYSTACK_CONNECTIONS[alias]))
+        target=webprobe.probe_main,
+        args=(
+            there,
+            alias,
+            dict(settings.HAYSTACK_CONNECTIONS[alias]),
+            db_connections["default"].settings_dict["NAME"],
+        ),
     )
     child.start()
     there.close()

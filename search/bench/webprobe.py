@@ -37,14 +37,18 @@ def _timed(call, query) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def probe_main(conn, alias: str, connection: dict) -> None:
-    """The spawned process: set up, receive the work, answer twice (see the module docstring)."""
+def probe_main(conn, alias: str, connection: dict, database: str) -> None:
+    """The spawned process: set up, receive the work, answer twice (see the module docstring).
+    ``database``: the name of the builder's database (under the tests, the test database)."""
     import django
 
     django.setup()
     from django.conf import settings
+    from django.db import connections
 
     settings.HAYSTACK_CONNECTIONS[alias] = connection
+    settings.DATABASES["default"]["NAME"] = database
+    connections["default"].settings_dict["NAME"] = database  # (not connected yet)
     from search.selectors import search_warm
 
     from .calls import ours_search_call
