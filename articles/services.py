@@ -275,6 +275,7 @@ def articles_create_batch(*, entries: list[NewArticle]) -> list[Article]:
     """
     if not entries:
         return []
+    # (reversed: a new source takes the site of its first article, as the upsert's get_or_create does)
     sources = _sources_get(
         drafts=[(e.draft.source_name, urlparse(e.parsed.url).hostname or "") for e in reversed(entries)]
     )

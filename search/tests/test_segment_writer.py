@@ -21,6 +21,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from haystack import connections
 from whoosh import index as whoosh_index
@@ -119,7 +120,7 @@ def _assert_same_files(tmp_path: Path, docs: list[dict]) -> None:
         writer.commit(merge=False)
     expected, written = _segment_files(tmp_path / "whoosh"), _segment_files(tmp_path / "ours")
     # ours adds the posting arrays beside Whoosh's files (checked below)
-    assert set(written) == set(expected) | {"npo", "npi", "npw"}
+    assert set(written) == set(expected) | {"npo", "npi", "npw", "npc", "npp"}
     assert {"pst", "trm"} <= set(written)
     for ext in expected:
         assert written[ext] == expected[ext], f"{ext} differs"
@@ -128,7 +129,7 @@ def _assert_same_files(tmp_path: Path, docs: list[dict]) -> None:
 
 def _assert_arrays_match_blocks(ix) -> int:
     """Every term's posting arrays hold what its W3 blocks hold; returns how many terms."""
-    checked = 0
+    checked = with_positions = 0
     with ix.searcher() as searcher:
         for leaf, _offset in searcher.reader().leaf_readers():
             assert _internals.posting_arrays(leaf) is not None
@@ -138,8 +139,15 @@ def _assert_arrays_match_blocks(ix) -> int:
                     w3_ids, w3_weights = _internals.block_postings_w3(leaf, fieldname, tbytes)
                     assert ids.tolist() == w3_ids.tolist(), (fieldname, tbytes)
                     assert weights.tolist() == w3_weights.tolist(), (fieldname, tbytes)
+                    packed = getattr(leaf.schema[fieldname].format, "packed_positions", False)
+                    if packed:
+                        docs, positions = _internals.block_positions(leaf, fieldname, tbytes, packed=True)
+                        w3 = _internals.block_positions_w3(leaf, fieldname, tbytes, packed=True)
+                        assert np.concatenate(docs).tolist() == np.concatenate(w3[0]).tolist()
+                        assert np.concatenate(positions).tolist() == np.concatenate(w3[1]).tolist()
+                        with_positions += 1
                     checked += 1
-    assert checked
+    assert checked and with_positions
     return checked
 
 

@@ -64,6 +64,7 @@ def test_postings_come_from_the_posting_arrays_read_in_place(indexed, monkeypatc
         raise AssertionError("a term's postings were decoded from W3 blocks")
 
     monkeypatch.setattr(_internals, "block_postings_w3", no_blocks)
+    monkeypatch.setattr(_internals, "block_positions_w3", no_blocks)  # (the phrase query's too)
     assert _search_all() == expected
     # the arrays are views of the mapped segment file, not copies in this process
     searcher = indexed.backend.index_view().searcher

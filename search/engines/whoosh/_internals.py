@@ -178,6 +178,19 @@ def block_positions(
     ``packed``: the field stores positions as little-endian uint32 arrays, so a block's
     positions are one ``numpy.frombuffer``; otherwise the field's format decodes each value.
     """
+    arrays = posting_arrays(leaf) if packed else None
+    if arrays is not None:
+        offset, _length = leaf.term_info(fieldname, tbytes).extent()
+        found = arrays.occurrences(offset)
+        if found is not None:
+            return [found[0]], [found[1]]
+    return block_positions_w3(leaf, fieldname, tbytes, packed=packed)
+
+
+def block_positions_w3(
+    leaf: Any, fieldname: str, tbytes: bytes, *, packed: bool
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """``block_positions`` read from the W3 posting blocks."""
     fmt = leaf.schema[fieldname].format
     m = _raw_matcher(leaf, fieldname, tbytes)
     doc_parts: list[np.ndarray] = []
@@ -437,6 +450,7 @@ class FastSegmentWriter(SegmentWriter):
         if known:
             lengths[: len(known)] = np.frombuffer(known, dtype=np.uint32)
         fixedsize = self.schema[fieldname].format.fixed_value_size()
+        packed = getattr(self.schema[fieldname].format, "packed_positions", False)
         started = False
         for tbytes, group in itertools.groupby(heapq.merge(*streams, key=_term_of), key=_term_of):
             ids: list = []
@@ -459,7 +473,13 @@ class FastSegmentWriter(SegmentWriter):
                 fieldwriter.start_field(fieldname, self.schema[fieldname])
                 started = True
             fieldwriter.start_term(tbytes)
-            self._arrays.add(offset=fieldwriter._postwriter._startoffset, ids=ids, weights=weights)
+            self._arrays.add(
+                offset=fieldwriter._postwriter._startoffset,
+                ids=ids,
+                weights=weights,
+                values=values,
+                packed=packed,
+            )
             _blocks_write(fieldwriter._postwriter, ids, weights, values, lengths, base=self.docbase)
             fieldwriter.finish_term()
         if started:
@@ -623,58 +643,97 @@ def files_clean(storage: Any, indexname: str, *, generation: int, segments: list
 # A W3 posting block is a pickled, compressed tuple of ids, weights and positions: reading a
 # term's documents means unpickling its positions too, block by block, in Python (most of a
 # first query's time in a fresh process). Beside the W3 files, ``FastSegmentWriter`` writes
-# every term's document numbers and frequencies as little-endian arrays, three more files
-# of the compound segment:
-#   .npo  magic, term count, the terms' W3 posting offsets (sorted), where each term starts
+# every term's postings as little-endian arrays, more files of the compound segment:
+#   .npo  magic, term count, the terms' W3 posting offsets (sorted), where each term's
+#         postings start, where each term's positions start
 #   .npi  uint32 document numbers, term after term
 #   .npw  float32 weights (term frequencies), same order
+#   .npc  uint32 number of positions of each posting (0 in fields without packed positions)
+#   .npp  uint32 positions, posting after posting (fields with packed positions only)
 # A term is found by its W3 posting offset (its term info holds it), so nothing per term is
 # kept in memory; the arrays are views of the mapped segment. Segments written by Whoosh's
 # own writer have no such files and are read through the W3 blocks as before.
 
-_ARRAYS_MAGIC = b"NPO1"
+_ARRAYS_MAGIC = b"NPO2"
 
 
 class _PostingArraysWriter:
     def __init__(self, *, segment: Any, storage: Any) -> None:
         self._segment, self._storage = segment, storage
-        self._ids = segment.create_file(storage, ".npi")
-        self._weights = segment.create_file(storage, ".npw")
+        self._files = {ext: segment.create_file(storage, ext) for ext in (".npi", ".npw", ".npc", ".npp")}
         self._offsets = array("q")
         self._starts = array("q", [0])
+        self._position_starts = array("q", [0])
 
-    def add(self, *, offset: int, ids: list, weights: list) -> None:
-        self._ids.write(np.asarray(ids, dtype="<u4").tobytes())
-        self._weights.write(np.asarray(weights, dtype="<f4").tobytes())
+    def add(self, *, offset: int, ids: list, weights: list, values: list, packed: bool) -> None:
+        files = self._files
+        files[".npi"].write(np.asarray(ids, dtype="<u4").tobytes())
+        files[".npw"].write(np.asarray(weights, dtype="<f4").tobytes())
+        positions = 0
+        if packed:
+            # (each value is already the posting's positions as little-endian uint32s)
+            counts = np.fromiter((len(v) // 4 for v in values), dtype="<u4", count=len(values))
+            files[".npp"].write(b"".join(values))
+            positions = int(counts.sum())
+        else:
+            counts = np.zeros(len(ids), dtype="<u4")
+        files[".npc"].write(counts.tobytes())
         self._offsets.append(offset)
         self._starts.append(self._starts[-1] + len(ids))
+        self._position_starts.append(self._position_starts[-1] + positions)
 
     def close(self) -> None:
-        self._ids.close()
-        self._weights.close()
+        for handle in self._files.values():
+            handle.close()
         head = self._segment.create_file(self._storage, ".npo")
         head.write(_ARRAYS_MAGIC + struct.pack("<q", len(self._offsets)))
-        head.write(np.asarray(self._offsets, dtype="<i8").tobytes())
-        head.write(np.asarray(self._starts, dtype="<i8").tobytes())
+        for values in (self._offsets, self._starts, self._position_starts):
+            head.write(np.asarray(values, dtype="<i8").tobytes())
         head.close()
 
 
 class PostingArrays:
     """One segment's posting arrays (see above)."""
 
-    def __init__(self, *, head: np.ndarray, ids: np.ndarray, weights: np.ndarray) -> None:
+    def __init__(self, *, head: np.ndarray, files: dict[str, np.ndarray]) -> None:
         count = int(head[:8].view("<i8")[0])
-        self.offsets = head[8 : 8 + 8 * count].view("<i8")
-        self.starts = head[8 + 8 * count : 8 + 8 * (2 * count + 1)].view("<i8")
-        self.ids, self.weights = ids, weights
+        tables = head[8 : 8 + 8 * (3 * count + 2)].view("<i8")
+        # A copy of the one table that is searched: the file's place in the compound segment
+        # leaves it unaligned, and numpy copies an unaligned array on every searchsorted
+        # (20× slower). 8 bytes per term in each process.
+        self.offsets = np.array(tables[:count], dtype=np.int64)
+        self.starts = tables[count : 2 * count + 1]
+        self.position_starts = tables[2 * count + 1 :]
+        self.ids, self.weights = files[".npi"], files[".npw"]
+        self.counts, self.positions = files[".npc"], files[".npp"]
 
-    def postings(self, offset: int) -> tuple[np.ndarray, np.ndarray] | None:
-        """(document numbers, weights) of the term whose W3 postings start at ``offset``."""
+    def _term(self, offset: int) -> int | None:
         at = int(np.searchsorted(self.offsets, offset))
         if at >= len(self.offsets) or self.offsets[at] != offset:
             return None
+        return at
+
+    def postings(self, offset: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """(document numbers, weights) of the term whose W3 postings start at ``offset``."""
+        at = self._term(offset)
+        if at is None:
+            return None
         start, end = int(self.starts[at]), int(self.starts[at + 1])
         return self.ids[start:end], self.weights[start:end]
+
+    def occurrences(self, offset: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """(document number, position) of every occurrence of the term, or None when its
+        field keeps no packed positions."""
+        at = self._term(offset)
+        if at is None:
+            return None
+        start, end = int(self.starts[at]), int(self.starts[at + 1])
+        first, last = int(self.position_starts[at]), int(self.position_starts[at + 1])
+        counts = self.counts[start:end]
+        if last == first and end > start:
+            return None
+        docs = np.repeat(self.ids[start:end].astype(np.int64), counts.astype(np.int64))
+        return docs, self.positions[first:last].astype(np.int64)
 
 
 def _file_array(storage: Any, segment: Any, ext: str, dtype: str) -> np.ndarray:
@@ -698,11 +757,9 @@ def posting_arrays(leaf: Any) -> PostingArrays | None:
         try:
             head = _file_array(storage, segment, ".npo", "u1")
             if bytes(head[:4]) == _ARRAYS_MAGIC:
-                found = PostingArrays(
-                    head=head[4:],
-                    ids=_file_array(storage, segment, ".npi", "<u4"),
-                    weights=_file_array(storage, segment, ".npw", "<f4"),
-                )
+                dtypes = {".npi": "<u4", ".npw": "<f4", ".npc": "<u4", ".npp": "<u4"}
+                files = {ext: _file_array(storage, segment, ext, dtype) for ext, dtype in dtypes.items()}
+                found = PostingArrays(head=head[4:], files=files)
         except (NameError, KeyError, OSError):
             found = None  # (Whoosh's storages say "no such file" in all three ways)
     leaf._portal_posting_arrays = found

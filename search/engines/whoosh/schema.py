@@ -87,6 +87,9 @@ class PositionArray(formats.Positions):
     them) and are read through the slower per-value decoding until rebuilt.
     """
 
+    # (the segment writer also keeps such positions as plain arrays: ``_internals``)
+    packed_positions = True
+
     def encode(self, poslist) -> bytes:
         out = array("I", poslist)
         if sys.byteorder == "big":
