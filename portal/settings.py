@@ -336,8 +336,8 @@ INGEST_INLINE_JOBS = env_int("INGEST_INLINE_JOBS", min(os.cpu_count() or 1, 4))
 SEARCH_BACKEND = env_choice("SEARCH_BACKEND", "whoosh", {"whoosh", "elasticsearch"})
 SEARCH_INDEX_DIR = Path(env_str("SEARCH_INDEX_DIR", str(VAR_DIR / "whoosh_index")))
 # Memory each process may keep for arrays read from index segments (kept across commits).
-# A term's documents are read in place from the segment's posting arrays (shared page cache),
-# so this mostly holds phrase positions, decoded from Whoosh's blocks: a few recent phrases.
+# Postings and positions are read in place from the segments' posting arrays (shared page
+# cache); this holds what queries copy out of them, and the facet and date columns.
 SEARCH_SEGMENT_CACHE_MB = env_int("SEARCH_SEGMENT_CACHE_MB", 128)
 # The index worker commits at most this often: each commit costs every web process a searcher
 # renewal, so during an ingest changes are gathered for a few seconds and written together.
