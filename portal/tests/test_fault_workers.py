@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import time
+from pathlib import Path
 
 import pytest
 
@@ -16,15 +18,38 @@ from .stack import manage, wait_for
 pytestmark = [pytest.mark.faults, pytest.mark.corpus]
 
 
+_URL_LINE = re.compile(r"^url:.*$", re.MULTILINE)
+
+
+def _corpus_copies(corpus_dir: Path, into: Path, *, copies: int) -> int:
+    """The real files ``copies`` times over, each copy under new URLs (new articles): workers
+    that take 50 files a batch get through one copy in a few seconds, before the faults land."""
+    into.mkdir()
+    count = 0
+    for copy in range(copies):
+        for number, path in enumerate(sorted(corpus_dir.glob("*.md"))):
+            text = path.read_text(encoding="utf-8", errors="replace")
+            url = f"url: https://faults.invalid/copy-{copy}/{number}"
+            text = (
+                _URL_LINE.sub(url, text, count=1)
+                if _URL_LINE.search(text)
+                else text.replace("---", f"---\n{url}", 1)
+            )
+            (into / f"{copy}-{number:04d}.md").write_text(text, encoding="utf-8")
+            count += 1
+    return count
+
+
 def test_pool_processes_killed_every_second_then_the_whole_worker_lose_nothing(faults, corpus_dir):
-    files = len(list(corpus_dir.glob("*.md")))
+    folder = faults.workdir / "files"
+    files = _corpus_copies(corpus_dir, folder, copies=3)
     faults.redis.start()
     stack = faults.stack
     stack.worker(name="index", queue="index", concurrency=1)
     stack.beat()
     ingest = stack.worker(name="ingest", queue="ingest", concurrency=2)
 
-    started = manage("ingest", str(corpus_dir), "--no-wait", "--no-progress", env=stack.env())
+    started = manage("ingest", str(folder), "--no-wait", "--no-progress", env=stack.env())
     assert started.returncode == 0, started.stderr
     assert f"已将 {files} 个文件加入 ingest 队列" in started.stdout
 
