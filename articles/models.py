@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Count
@@ -159,25 +161,105 @@ class ArticleBand(models.Model):
 
 
 class PolicyDocument(models.Model):
-    """A policy document articles mention: by title in 《》 or by document number."""
+    """One policy document, whatever it is called by: its title, short title, 文号 and the
+    nicknames people type (``PolicyName`` holds every name it answers to).
+
+    The fields below ``aliases`` are what the document's own official text says (read at
+    ingest and by ``policy_rebuild``); a field an editor sets is listed in ``editor_fields``
+    and is never recomputed."""
 
     class Kind(models.TextChoices):
         TITLE = "title", "文件名称"
         NUMBER = "number", "文号"
 
+    class Category(models.TextChoices):
+        LAW = "法律", "法律"
+        REGULATION = "行政法规", "行政法规"
+        RULE = "部门规章", "部门规章"
+        NORMATIVE = "规范性文件", "规范性文件"
+        PARTY = "党内法规", "党内法规"
+        LOCAL_REGULATION = "地方性法规", "地方性法规"
+        LOCAL_RULE = "地方政府规章", "地方政府规章"
+        STANDARD = "标准", "标准"
+        NOTICE = "通知", "通知"
+
+    class Status(models.TextChoices):
+        IN_FORCE = "现行有效", "现行有效"
+        NOT_YET = "尚未施行", "尚未施行"
+        AMENDED = "已修订", "已修订"
+        REPEALED = "已废止", "已废止"
+        EXPIRED = "已失效", "已失效"
+
     name = models.CharField("名称或文号", max_length=200, unique=True)
-    kind = models.CharField("类型", max_length=16, choices=Kind.choices)
-    # Other spellings found in articles or merged in by editors; matched like the name.
+    kind = models.CharField("命名方式", max_length=16, choices=Kind.choices)
+    # Other spellings found in articles, merged in or typed by editors; matched like the name.
     aliases = models.JSONField("别名", default=list, blank=True)
     articles = models.ManyToManyField(
         Article, through="PolicyMention", related_name="policy_documents", verbose_name="提及文章"
     )
+    title = models.CharField("正式标题", max_length=300, blank=True)
+    doc_number = models.CharField("发文字号", max_length=100, blank=True, db_index=True)
+    issuers = models.JSONField("发文机关", default=list, blank=True)
+    category = models.CharField("文件类型", max_length=16, choices=Category.choices, blank=True)
+    signed_on = models.DateField("成文日期", null=True, blank=True)
+    published_on = models.DateField("发布日期", null=True, blank=True)
+    effective_on = models.DateField("施行日期", null=True, blank=True)
+    expires_on = models.DateField("有效期至", null=True, blank=True)
+    # What a text or an editor said (废止, 修订, 现行有效…); empty: read from the dates (``status_shown``).
+    status = models.CharField("时效性", max_length=8, choices=Status.choices, blank=True)
+    topic = models.CharField("主题分类", max_length=40, blank=True)
+    official_article = models.ForeignKey(
+        Article,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="policy_records_official",
+        verbose_name="原文",
+    )
+    # Documents this one's official text names in 《》 (derived, rebuilt with the text).
+    cites = models.ManyToManyField(
+        "self", symmetrical=False, blank=True, related_name="cited_by", verbose_name="引用文件"
+    )
+    editor_fields = models.JSONField("编辑确定的字段", default=list, blank=True, editable=False)
+    # Names an editor split off into records of their own: automatic linking never joins
+    # this document with a record answering to one of them again.
+    kept_apart = models.JSONField("不与之合并的名称", default=list, blank=True)
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
 
     class Meta:
         verbose_name = "政策文件"
         verbose_name_plural = "政策文件"
         ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("policy-detail", args=[self.pk])
+
+    def status_shown(self, *, today: datetime.date | None = None) -> str:
+        """The stated status, else what the dates say (有效期至 passed: 已失效; 施行日期 to
+        come: 尚未施行; passed: 现行有效); "" when nothing says anything."""
+        if self.status:
+            return self.status
+        today = today or datetime.date.today()
+        if self.expires_on is not None and self.expires_on < today:
+            return self.Status.EXPIRED
+        if self.effective_on is None:
+            return ""
+        return self.Status.NOT_YET if self.effective_on > today else self.Status.IN_FORCE
+
+
+class PolicyName(models.Model):
+    """Every name a policy document answers to (its name, title, 文号, aliases and their short
+    forms), normalised like an extracted mention: the lookup of mentions and of queries."""
+
+    name = models.CharField("名称", max_length=200, unique=True)
+    document = models.ForeignKey(PolicyDocument, on_delete=models.CASCADE, related_name="names")
+
+    class Meta:
+        verbose_name = "政策文件名称"
+        verbose_name_plural = "政策文件名称"
 
     def __str__(self) -> str:
         return self.name

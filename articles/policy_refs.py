@@ -257,3 +257,29 @@ def extract_policy_refs(*, text: str) -> list[PolicyRef]:
             seen.add(ref.text)
             refs.append(ref)
     return refs
+
+
+# A title followed at once by its number in brackets, 《…》（国办发〔2024〕12号）: the text says
+# they are one document.
+_TITLE_THEN_NUMBER = re.compile(
+    rf"《((?:[^《》\n]|《[^《》\n]*》){{1,120}})》{_SPACE}[（(]{_SPACE}(?P<number>[^（()）\n，,；;]{{4,40}}?){_SPACE}"
+    # (…号，以下简称《意见》）: what follows a comma inside the brackets is not the number
+    rf"(?:[，,；;][^（()）\n]{{0,40}})?[）)]"
+)
+
+
+def linked_refs(*, text: str) -> list[tuple[str, str]]:
+    """(title, number) pairs the text links by writing the number in brackets right after the
+    title, both normalised as ``extract_policy_refs`` would; only titles that read like policy."""
+    pairs: list[tuple[str, str]] = []
+    for match in _TITLE_THEN_NUMBER.finditer(text or ""):
+        title = normalise_title(match.group(1))
+        if not title_is_policy(title=title):
+            continue
+        try:
+            number = normalise_doc_number(match.group("number"))
+        except ValueError:
+            continue
+        if (title, number) not in pairs:
+            pairs.append((title, number))
+    return pairs

@@ -17,16 +17,23 @@ from django.urls import reverse
 from articles import selectors as article_reads
 from articles.models import Article, Author, PolicyDocument, Source
 from articles.policy import (
+    LIBRARY_FACETS,
+    LIBRARY_SORTS,
+    article_policy_role,
     articles_by_month,
+    policy_aliases_shown,
     policy_document_articles,
+    policy_document_detail,
     policy_documents_for_article,
-    policy_documents_page,
+    policy_library_search,
+    policy_official_texts,
 )
 from articles.rendering import render_article_html, url_absolutise
 from articles.reposts import article_reposts
 from articles.untrusted import url_http_only
 from charts.months import month_label, month_short_label, months_recent
 from charts.svg import bar_chart_svg
+from search.forms import PolicyLibraryForm
 from search.related import article_keywords_top, article_neighbours, article_related
 
 from . import selectors
@@ -90,6 +97,7 @@ def article_detail(request: HttpRequest, pk: int) -> HttpResponse:
     body_html = render_article_html(markdown_text=article.body_markdown)
     reposts = article_reposts(article=article)
     previous, following = article_neighbours(article=article)
+    official_of = list(PolicyDocument.objects.filter(official_article=article))  # it is their 原文
     context = {
         "article": article,
         "body_html": body_html,
@@ -99,9 +107,11 @@ def article_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "keywords": article_keywords_top(article=article),
         "reposts": reposts,
         "related": article_related(article=article, exclude_ids=[r.pk for r in reposts]),
+        "official_of": official_of,
         "policy_documents": [
             (document, reverse("policy-detail", args=[document.pk]))
             for document in policy_documents_for_article(article=article)
+            if document not in official_of
         ],
         "previous": previous,
         "next": following,
@@ -212,23 +222,64 @@ def archive_month(request: HttpRequest, year: int, month: int) -> HttpResponse:
 
 
 def policy_list(request: HttpRequest) -> HttpResponse:
-    kind = request.GET.get("kind", "")
-    if kind not in PolicyDocument.Kind.values:
-        kind = ""
-    page = policy_documents_page(page=request.GET.get("page"), kind=kind)
-    context = {"page": page, "kind": kind, "kind_choices": PolicyDocument.Kind.choices}
+    form = PolicyLibraryForm(request.GET)
+    params = form.params(data=request.GET)
+    library = policy_library_search(params=params)
+    base = {
+        "q": params.q,
+        "sort": params.sort,
+        **{name: list(getattr(params, name)) for name in LIBRARY_FACETS},
+    }
+
+    def url_with(**changes) -> str:
+        query = {**base, **changes}
+        pairs = [(k, v) for k, vs in query.items() for v in (vs if isinstance(vs, list) else [vs]) if v]
+        pairs = [(k, v) for k, v in pairs if not (k == "sort" and v == "discussed")]
+        return f"{reverse('policy-list')}?{urlencode(pairs)}" if pairs else reverse("policy-list")
+
+    facet_groups = []
+    for name, label in LIBRARY_FACETS.items():
+        chosen = base[name]
+        items = [
+            (
+                value,
+                count,
+                selected,
+                url_with(**{name: [v for v in chosen if v != value] if selected else [*chosen, value]}),
+            )
+            for value, count, selected in library.facets[name]
+        ]
+        facet_groups.append((name, label, items))
+    context = {
+        "library": library,
+        "page": library.page,
+        "params": params,
+        "facet_groups": facet_groups,
+        "sorts": [
+            (key, label, url_with(sort=key), key == params.sort) for key, label in LIBRARY_SORTS.items()
+        ],
+        "has_filters": any(base[name] for name in LIBRARY_FACETS),
+        "clear_url": url_with(**{name: [] for name in LIBRARY_FACETS}),
+        "page_url": url_with(),
+    }
     return render(request, "pages/policy_list.html", context)
 
 
 def policy_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    document = get_object_or_404(PolicyDocument, pk=pk)
+    document = get_object_or_404(PolicyDocument.objects.select_related("official_article__source"), pk=pk)
     page = policy_document_articles(document=document, page=request.GET.get("page"))
+    citing = policy_official_texts(article_ids=[a.pk for a in page.object_list])
+    for article in page.object_list:
+        article.policy_role = "引用" if article.pk in citing else article_policy_role(title=article.title)
     context = {
         "document": document,
+        **policy_document_detail(document=document),
         "page": page,
         "months": articles_by_month(articles=page.object_list),
-        # Quoted so the search matches the exact name rather than any of its words.
-        "search_query": f'"{document.name}"',
+        "aliases": policy_aliases_shown(document=document),
+        # The search finds the document under all its names from any one of them; quoted so it
+        # matches the exact name rather than any of its words.
+        "search_query": f'"{document.doc_number or document.title or document.name}"',
         "feed_url": reverse("feed-policy-rss", args=[document.pk]),
     }
     return render(request, "pages/policy_document.html", context)

@@ -16,12 +16,13 @@ from ninja.renderers import JSONRenderer
 from ninja.responses import Status
 from pydantic import ValidationInfo, create_model, field_validator
 
-from articles.models import Article
+from articles.models import Article, PolicyDocument
+from articles.policy import LIBRARY_FACETS, policy_document_detail, policy_library_search
 from articles.untrusted import text_controls_strip, text_xml_safe, url_http_only
 
 from .engines.contract import EngineUnavailable
 from .facets import FACET_NAMES, FACETS
-from .forms import SearchForm
+from .forms import PolicyLibraryForm, SearchForm
 from .limits import DEFAULT_PAGE_SIZE, MAX_PAGE, MAX_PAGE_SIZE, MAX_QUERY_CHARS
 from .selectors import (
     ENGINE_UNAVAILABLE_MESSAGE,
@@ -153,6 +154,13 @@ class HitOut(Schema):
     reposts: list[RepostOut] = Field([], description="同一报道的其他来源")
 
 
+class PolicyRefOut(Schema):
+    id: int
+    name: str
+    doc_number: str
+    url: str
+
+
 class SearchOut(Schema):
     count: int
     page: int
@@ -160,6 +168,10 @@ class SearchOut(Schema):
     num_pages: int
     results: list[HitOut]
     facets: dict[str, list[FacetValueOut]]
+    policy: PolicyRefOut | None = Field(
+        None,
+        description="查询词正是某份政策文件的名称、简称、文号或别名时的该文件；结果也包含以它其他名称提及它的文章",
+    )
 
 
 class ArticleOut(Schema):
@@ -256,6 +268,16 @@ def search_page_payload(*, page: SearchPage) -> dict[str, object]:
             key: [{"value": fv.value, "count": fv.count} for fv in page.facets.get(key, [])]
             for key in FACET_KEYS
         },
+        "policy": policy_ref(document=page.policy) if page.policy else None,
+    }
+
+
+def policy_ref(*, document: PolicyDocument) -> dict[str, object]:
+    return {
+        "id": document.pk,
+        "name": document.title or document.name,
+        "doc_number": document.doc_number,
+        "url": document.get_absolute_url(),
     }
 
 
@@ -324,4 +346,127 @@ def suggest(request: HttpRequest, q: str = ""):
             {"id": s.id, "title": s.title, "url": url_http_only(value=s.url, site_path=True)}
             for s in suggestions
         ],
+    )
+
+
+class PolicyOut(Schema):
+    id: int
+    name: str = Field(description="记录名称（书名号内的标题或文号）")
+    title: str = Field(description="正式标题，未知为空")
+    doc_number: str = Field(description="发文字号，如 国办发〔2024〕12号")
+    issuers: list[str] = Field(description="发文机关，联合发文有多个")
+    category: str = Field(description="文件类型：法律、行政法规、部门规章、规范性文件、标准等，未知为空")
+    signed_on: datetime.date | None = Field(description="成文日期")
+    published_on: datetime.date | None = Field(description="发布日期")
+    effective_on: datetime.date | None = Field(description="施行日期")
+    expires_on: datetime.date | None = Field(description="有效期至（文件写明有效期时）")
+    status: str = Field(description="时效性：现行有效、尚未施行、已修订、已废止、已失效，未知为空")
+    topic: str = Field(description="主题分类")
+    aliases: list[str] = Field(description="其他名称：简称、别名、其他写法")
+    article_count: int = Field(description="提及该文件的已发布文章数")
+    official_article_id: int | None = Field(description="原文（本站收录的文件正文）的文章 id")
+    url: str = Field(description="文件页面")
+
+
+class PolicyDetailOut(PolicyOut):
+    cites: list[PolicyRefOut] = Field(description="本文件原文引用的文件")
+    cited_by: list[PolicyRefOut] = Field(description="原文引用本文件的文件")
+
+
+class PolicyListOut(Schema):
+    count: int
+    page: int
+    num_pages: int
+    match_id: int | None = Field(
+        description="查询词正是某份文件的名称、简称、文号或别名时，该文件的 id（排在第一）"
+    )
+    results: list[PolicyOut]
+    facets: dict[str, list[FacetValueOut]]
+
+
+def policy_payload(*, document: PolicyDocument, article_count: int) -> dict[str, object]:
+    official = document.official_article_id
+    return {
+        "id": document.pk,
+        "name": document.name,
+        "title": document.title,
+        "doc_number": document.doc_number,
+        "issuers": list(document.issuers or []),
+        "category": document.category,
+        "signed_on": document.signed_on,
+        "published_on": document.published_on,
+        "effective_on": document.effective_on,
+        "expires_on": document.expires_on,
+        "status": document.status_shown(),
+        "topic": document.topic,
+        "aliases": list(document.aliases or []),
+        "article_count": article_count,
+        "official_article_id": official,
+        "url": document.get_absolute_url(),
+    }
+
+
+@api.get(
+    "/policies",
+    response={200: PolicyListOut},
+    summary="政策文件库",
+    description=(
+        "与 /policy/ 页面相同：q 检索文件名称、简称、文号（任意括号）和别名；"
+        + "、".join(LIBRARY_FACETS)
+        + " 可重复出现（同一项“或”，不同项“且”）；sort 可选 discussed（讨论最多）、newest、oldest。"
+        "页码超过末页时 results 为空。"
+    ),
+)
+def policies_list(
+    request: HttpRequest,
+    q: str = "",
+    issuer: Query[list[str]] = None,
+    category: Query[list[str]] = None,
+    year: Query[list[str]] = None,
+    status: Query[list[str]] = None,
+    topic: Query[list[str]] = None,
+    sort: Literal["discussed", "newest", "oldest"] = "discussed",
+    page: int = 1,
+):
+    params = PolicyLibraryForm(request.GET).params(data=request.GET)
+    library = policy_library_search(params=params)
+    return Status(
+        200,
+        {
+            "count": library.page.paginator.count,
+            "page": library.page.number,
+            "num_pages": library.page.paginator.num_pages,
+            "match_id": library.match.pk if library.match else None,
+            "results": [
+                policy_payload(document=doc, article_count=doc.article_count)
+                for doc in library.page.object_list
+            ],
+            "facets": {
+                name: [{"value": value, "count": count} for value, count, _selected in library.facets[name]]
+                for name in LIBRARY_FACETS
+            },
+        },
+    )
+
+
+@api.get(
+    "/policies/{id}",
+    response={200: PolicyDetailOut, 404: ErrorOut},
+    summary="政策文件详情",
+    description="一份文件的记录：字段同列表，另有它引用和被引用的文件。",
+)
+def policy_read(request: HttpRequest, id: int):
+    document = PolicyDocument.objects.filter(pk=id).first()
+    if document is None:
+        return Status(404, {"error": "政策文件不存在。", "fields": {}})
+    detail = policy_document_detail(document=document)
+    count = document.mentions.filter(article__status=Article.Status.PUBLISHED).count()
+
+    return Status(
+        200,
+        {
+            **policy_payload(document=document, article_count=count),
+            "cites": [policy_ref(document=d) for d in detail["cites"]],
+            "cited_by": [policy_ref(document=d) for d in detail["cited_by"]],
+        },
     )

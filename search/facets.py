@@ -16,7 +16,7 @@ class Facet:
     name: str  # key of SearchPage.facets and of the API's "facets"
     param: str  # URL parameter (repeatable)
     field: str  # index field
-    multi_valued: bool  # an article may have several values (authors, tags, policies)
+    multi_valued: bool  # an article may have several values (authors, tags, policies, issuers)
     label: str  # shown on the search page and in form errors
     # how the URL parameter is read and checked: free text, a four-digit year, "2024-05"
     param_type: Literal["text", "year", "month"]
@@ -25,6 +25,10 @@ class Facet:
     # values listed by count (most first), or by value, newest first (dates)
     order: Literal["count", "value_desc"] = "count"
 
+
+# The values of the "doctype" facet: an official text of a policy document, or news about it.
+DOCTYPE_OFFICIAL = "政策原文"
+DOCTYPE_NEWS = "新闻报道"
 
 FACETS: tuple[Facet, ...] = (
     Facet(
@@ -66,6 +70,26 @@ FACETS: tuple[Facet, ...] = (
         param_type="text",
         params_attr="policies",
         description="提及的政策文件（名称或文号），可重复",
+    ),
+    Facet(
+        name="issuer",
+        param="issuer",
+        field="issuer_exact",
+        multi_valued=True,
+        label="发文机关",
+        param_type="text",
+        params_attr="issuers",
+        description="发文机关（文章是政策原文时，该文件的发文机关），可重复",
+    ),
+    Facet(
+        name="doctype",
+        param="type",
+        field="doctype",
+        multi_valued=False,
+        label="文章类型",
+        param_type="text",
+        params_attr="doctypes",
+        description="文章类型：政策原文（文件正文）或 新闻报道，可重复",
     ),
     Facet(
         name="year",

@@ -13,6 +13,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.http import QueryDict
 
+from articles.policy import LIBRARY_FACETS, LIBRARY_SORTS, PolicyLibraryParams
 from articles.untrusted import text_controls_strip
 
 from .facets import FACETS, Facet
@@ -252,3 +253,31 @@ class SearchForm(FacetFields):
     def error_summary(self) -> str:
         messages = [message for messages in self.error_dict().values() for message in messages]
         return " ".join(messages) or "检索参数有误。"
+
+
+POLICY_MAX_QUERY_LENGTH = 100
+POLICY_MAX_VALUES = 20
+
+
+class PolicyLibraryForm(forms.Form):
+    """The policy library's URL: ``q``, repeatable facet parameters, ``sort`` and ``page``.
+    Anything odd is dropped rather than refused: a shared link always opens."""
+
+    q = forms.CharField(required=False, max_length=POLICY_MAX_QUERY_LENGTH, strip=True)
+    sort = forms.ChoiceField(required=False, choices=list(LIBRARY_SORTS.items()))
+    page = forms.IntegerField(required=False, min_value=1)
+
+    def params(self, *, data) -> PolicyLibraryParams:
+        cleaned = self.cleaned_data if self.is_valid() else {}
+        values = {
+            name: tuple(dict.fromkeys(v.strip()[:60] for v in data.getlist(name) if v.strip()))[
+                :POLICY_MAX_VALUES
+            ]
+            for name in LIBRARY_FACETS
+        }
+        return PolicyLibraryParams(
+            q=cleaned.get("q") or "",
+            sort=cleaned.get("sort") or "discussed",
+            page=cleaned.get("page") or 1,
+            **values,
+        )

@@ -17,7 +17,7 @@ from haystack.fields import FacetMultiValueField
 from articles.models import Article
 from zhtext.analysis import AnalysedText, terms_key, terms_pack, terms_unpack, text_terms
 
-from .facets import FACETS, Facet
+from .facets import DOCTYPE_NEWS, DOCTYPE_OFFICIAL, FACETS, Facet
 
 
 def _search_head(*, article: Article) -> str:
@@ -112,7 +112,7 @@ class ArticleIndex(FacetFields, indexes.Indexable):
         return (
             Article.objects.filter(status=Article.Status.PUBLISHED)
             .select_related("source")
-            .prefetch_related("authors", "tags", "policy_documents")
+            .prefetch_related("authors", "tags", "policy_documents", "policy_records_official")
             # the original file and the markdown are the biggest columns and no field reads them
             .defer("raw_text", "body_markdown", "minhash")
             .order_by("id")
@@ -159,6 +159,13 @@ class ArticleIndex(FacetFields, indexes.Indexable):
     def prepare_policy(self, obj: Article) -> list[str]:
         # names of the policy documents the article mentions
         return sorted({d.name for d in obj.policy_documents.all()})
+
+    def prepare_issuer_exact(self, obj: Article) -> list[str]:
+        # an official text carries its document's issuers; a news item none
+        return list(dict.fromkeys(i for d in obj.policy_records_official.all() for i in d.issuers or []))
+
+    def prepare_doctype(self, obj: Article) -> str:
+        return DOCTYPE_OFFICIAL if obj.policy_records_official.all() else DOCTYPE_NEWS
 
     def prepare_story(self, obj: Article) -> int:
         return obj.story_id if obj.story_id else -obj.pk

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from django.db.models import Prefetch
 from django.urls import reverse
 
-from articles.models import Article, Author
+from articles.models import Article, Author, PolicyDocument
+from articles.policy import policy_document_for_name, policy_document_names
 from zhtext.analysis import dictionary_refresh
 
 from .engines import engine_get
@@ -48,6 +49,8 @@ class SearchParams:
     page: int = 1
     page_size: int = 20
     policies: tuple[str, ...] = ()  # names of policy documents mentioned (facet "policy")
+    issuers: tuple[str, ...] = ()  # issuers of the document an official text is (facet "issuer")
+    doctypes: tuple[str, ...] = ()  # 政策原文 / 新闻报道 (facet "doctype")
     # One hit per story (repost group); SearchPage.count then counts stories.
     collapse: bool = True
 
@@ -95,7 +98,10 @@ class SearchPage:
     page_size: int
     num_pages: int
     results: list[Hit]
-    facets: dict[str, list[FacetValue]]  # keys: source, author, tag, policy, year, month
+    facets: dict[str, list[FacetValue]]  # keys: the facets' names (search.facets)
+    # the policy document the query names (title, short title, 文号 in any brackets, alias):
+    # shown above the results, and the query also finds it under its other names
+    policy: PolicyDocument | None = None
 
 
 def _params_check(params: SearchParams) -> None:
@@ -119,6 +125,7 @@ class SearchMatches:
     num_pages: int
     facets: dict[str, list[FacetValue]]
     needles: list[str]  # normalised query words, for highlighting
+    policy: PolicyDocument | None = None
 
     @property
     def page_ids(self) -> list[int]:
@@ -134,6 +141,9 @@ def article_matches(*, params: SearchParams, using: str = "default") -> SearchMa
     """
     _params_check(params)
     node = query_parse(text=params.q)
+    policy = _policy_named(q=params.q)
+    if policy is not None and node is not None:
+        node = _policy_names_added(node=node, document=policy)
     dictionary_refresh()
     page_size = min(max(int(params.page_size), 1), MAX_PAGE_SIZE)
     page = min(max(int(params.page), 1), MAX_PAGE)
@@ -148,7 +158,27 @@ def article_matches(*, params: SearchParams, using: str = "default") -> SearchMa
         num_pages=num_pages,
         facets=_facets(raw=result.facets, params=params),
         needles=query_needles(node),
+        policy=policy,
     )
+
+
+# A query that is only a document's name: longer ones are searches, not names.
+POLICY_NAME_MAX_CHARS = 80
+
+
+def _policy_named(*, q: str) -> PolicyDocument | None:
+    """The policy record the whole query names, if any (quotes and 《》 around it allowed)."""
+    text = q.strip().strip('"“”《》')
+    if not text or len(text) > POLICY_NAME_MAX_CHARS or " OR " in text:
+        return None
+    return policy_document_for_name(value=text)
+
+
+def _policy_names_added(*, node: Node, document: PolicyDocument) -> Node:
+    """The query, or any of the document's names as a phrase: 个保法 finds the articles that
+    write 个人信息保护法, 《中华人民共和国个人信息保护法》 or PIPL."""
+    names = [name for name in policy_document_names(document=document) if len(name) >= 2]
+    return ("or", [node, *(("phrase", name) for name in names)])
 
 
 # What a web process asks before its first request: a ranked query (jieba, the searcher, the
@@ -194,6 +224,7 @@ def article_search(*, params: SearchParams) -> SearchPage:
         num_pages=matches.num_pages,
         results=[] if counts_only else _hits(ids=matches.page_ids, needles=matches.needles),
         facets=matches.facets,
+        policy=matches.policy,
     )
 
 

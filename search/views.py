@@ -9,6 +9,7 @@ from django.urls import reverse
 from charts.svg import search_trend_chart
 
 from .engines.contract import EngineUnavailable
+from .facets import FACETS
 from .forms import FILTER_PARAMS, SORT_CHOICES, SearchForm
 from .selectors import (
     ENGINE_UNAVAILABLE_MESSAGE,
@@ -52,9 +53,7 @@ def search(request: HttpRequest) -> HttpResponse:
             # The selector shows the last page when asked for one past the end.
             "page_clamped": params.page > page.page,
             "page_numbers": pagination_numbers(current=page.page, last=page.num_pages),
-            "has_filters": any(
-                (params.sources, params.authors, params.tags, params.policies, params.years, params.months)
-            )
+            "has_filters": any(getattr(params, facet.params_attr) for facet in FACETS)
             or bool(params.date_from or params.date_to or params.title_only),
         }
     )

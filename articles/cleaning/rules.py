@@ -319,7 +319,9 @@ GENERIC = _merge(
             r"^(?i:copyright)\b",
             r"^(?=.{0,80}$).*版权所有",
             r"^(?=.{0,80}$).*\b(?i:powered\s+by)\b",
-            r"^(?=.{0,80}$).*(备案号|ICP备|ICP证)",
+            # a footer's licence line (京ICP备05070218号, 备案号：…, ICP证…), not a notice's
+            # heading about ICP filing (（一）ICP备案主体身份信息电子化采集)
+            r"^(?=.{0,80}$).*(备案号\s*[:：]|ICP备\s*\d|ICP证)",
             r"^#*\s*(相关|热门|推荐|延伸|更多)(推荐|文章|阅读|新闻|资讯)\s*[:：]?$",
             r"^#*\s*(猜你喜欢|推荐阅读|热门标签|上一篇|下一篇)\s*[:：]?",
             r"^#*\s*(?i:(related|recommended|more)\s*(articles|posts|stories|news|reading)?)\s*:?$",

@@ -89,3 +89,26 @@ def test_a_source_field_on_a_byline_line_is_the_attribution():
     result = clean_article(markdown=markdown, url="https://news.example.cn/1.html", title="t", source="s")
     assert result.attribution == "数据治理前沿"
     assert result.authors == ("林静怡",)
+
+
+def test_a_notice_heading_about_icp_filing_is_text_not_a_site_footer():
+    body = "\n\n".join(
+        [
+            "各省、自治区、直辖市通信管理局：",
+            "为减轻企业负担，我部决定开展备案信息电子化核验试点。有关事项通知如下：",
+            # (past a quarter of the text, where the footer rules start to look)
+            "试点工作坚持依法依规、稳妥有序的原则，由接入服务提供者自愿申请、主管部门审核确定。" * 4,
+            "一、试点工作内容",
+            "（一）ICP备案主体身份信息电子化采集",
+            "参与试点的接入服务提供者可采用人脸识别等技术电子化采集主体身份信息。",
+            "（二）核验单电子化提交",
+            "参与试点的接入服务提供者应当按照核验单要求逐项核验并电子化提交。",
+            "二、参与试点单位条件",
+            "具备相应技术能力和安全保障措施的接入服务提供者均可申请参加试点。",
+            "网站备案号：京ICP备00000000号",
+        ]
+    )
+    result = clean_article(markdown=body, url="", title="关于开展备案核验试点工作的通知", source="示例部")
+    assert "二、参与试点单位条件" in result.body_text
+    assert "ICP备案主体身份信息电子化采集" in result.body_text
+    assert "京ICP备" not in result.body_text

@@ -19,6 +19,7 @@ from django.test import override_settings
 from articles import ingest, pipeline
 from articles.inputs import InputFile
 from articles.models import Article, IngestItem, IngestRun, PolicyDocument, Story
+from articles.policy import policy_seeds_apply
 
 from .helpers import article_text, sample_folder, wechat_url, write_article
 
@@ -64,6 +65,7 @@ def _forget_everything() -> None:
     Article.objects.all().delete()
     Story.objects.all().delete()
     PolicyDocument.objects.all().delete()
+    policy_seeds_apply()  # the seeded records, as a fresh database has them
     IngestRun.objects.all().delete()
 
 

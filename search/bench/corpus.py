@@ -161,6 +161,7 @@ class BenchArticle:
         self.authors = _Related(doc.authors)
         self.tags = _Related(())
         self.policy_documents = _Related(())
+        self.policy_records_official = _Related(())
         self.story_id = None
         self.published_on = doc.published
         self.summary = ""

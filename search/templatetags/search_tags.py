@@ -15,6 +15,8 @@ from django.http import QueryDict
 
 from articles.untrusted import url_http_only
 
+from ..facets import DOCTYPE_OFFICIAL
+
 register = template.Library()
 
 # Changing what is searched for must send the reader back to the first page.
@@ -146,13 +148,20 @@ def filter_chips(query: QueryDict, cleaned: Mapping[str, object]) -> list[Filter
 
 # Parameters that the search form has no visible control for; carried as hidden inputs
 # so a new keyword keeps the chosen filters.
-HIDDEN_PARAMS = ("source", "author", "tag", "year", "month", "page_size")
+HIDDEN_PARAMS = ("source", "author", "tag", "policy", "issuer", "type", "year", "month", "page_size")
+# (type=政策原文 has a checkbox of its own: 只看政策原文)
+OFFICIAL_ONLY = ("type", DOCTYPE_OFFICIAL)
 
 
 @register.simple_tag
 def hidden_filter_inputs(query: QueryDict) -> list[tuple[str, str]]:
     cleaned = querystring_clean(query=query)
-    return [(key, value) for key in HIDDEN_PARAMS for value in cleaned.getlist(key)]
+    return [
+        (key, value)
+        for key in HIDDEN_PARAMS
+        for value in cleaned.getlist(key)
+        if (key, value) != OFFICIAL_ONLY
+    ]
 
 
 @register.filter

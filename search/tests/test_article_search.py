@@ -65,7 +65,7 @@ def test_an_empty_query_lists_everything_newest_first_with_facets(corpus):
     page = article_search(params=SearchParams())
     assert page.count == Article.objects.filter(status=Article.Status.PUBLISHED).count()
     assert page.results[0].id == corpus["pipl"].id
-    assert set(page.facets) == {"source", "author", "tag", "policy", "year", "month"}
+    assert set(page.facets) == {"source", "author", "tag", "policy", "issuer", "doctype", "year", "month"}
 
 
 def test_a_page_past_the_end_shows_the_last_page(corpus):

@@ -34,14 +34,18 @@ def test_every_facet_field_of_the_index_is_filled_from_the_article():
         tags=("分面标签",),
         published=datetime.date(2023, 7, 9),
     )
-    document = PolicyDocument.objects.create(name="分面测试管理办法")
+    document = PolicyDocument.objects.create(name="分面测试管理办法", issuers=["分面测试部", "分面协作部"])
     PolicyMention.objects.create(article=article, document=document)
+    document.official_article = article  # the article is the document's official text
+    document.save()
     prepared = ArticleIndex().full_prepare(Article.objects.get(pk=article.pk))
     expected = {
         "source": "分面测试来源",
         "author": ["分面作者"],
         "tag": ["分面标签"],
         "policy": ["分面测试管理办法"],
+        "issuer": ["分面测试部", "分面协作部"],
+        "doctype": "政策原文",
         "year": "2023",
         "month": "2023-07",
     }

@@ -40,7 +40,9 @@ def test_an_empty_query_lists_every_published_article_with_all_facets(client: Cl
     assert body["count"] == 4
     assert (body["page"], body["page_size"], body["num_pages"]) == (1, 20, 1)
     assert sorted(titles(body)) == sorted(T.values())
-    assert set(body["facets"]) == {"source", "author", "tag", "policy", "year", "month"}
+    assert set(body["facets"]) == {"source", "author", "tag", "policy", "issuer", "doctype", "year", "month"}
+    assert body["facets"]["doctype"] == [{"value": "新闻报道", "count": 4}]
+    assert body["policy"] is None
     sources = {item["value"]: item["count"] for item in body["facets"]["source"]}
     assert sources == {"新华视点": 2, "经济日报": 1, "人民网": 1}
     years = {item["value"]: item["count"] for item in body["facets"]["year"]}

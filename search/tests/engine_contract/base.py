@@ -152,7 +152,18 @@ class EngineContract:
             sources[kw["source"]] = sources.get(kw["source"], 0) + 1
         assert result.facets["source"] == sources
         assert result.count == len(published)
-        assert set(result.facets) == {"source", "author", "tag", "policy", "year", "month"}
+        assert set(result.facets) == {
+            "source",
+            "author",
+            "tag",
+            "policy",
+            "issuer",
+            "doctype",
+            "year",
+            "month",
+        }, set(result.facets)
+        assert result.facets["doctype"] == {"新闻报道": len(published)}
+        assert result.facets["issuer"] == {}  # no official texts among them
 
     # --- order and depth ---------------------------------------------------------------------
 
