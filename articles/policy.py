@@ -158,14 +158,19 @@ def policy_seeds_apply() -> int:
                 if seed.get(key)
             },
         }
+        changed = document.pk is None
         for key, value in values.items():
             if key not in (document.editor_fields or []) and value and not getattr(document, key):
                 setattr(document, key, value)
-        document.aliases = _aliases_merged(
-            name=document.name, lists=[document.aliases or [], seed.get("aliases", [])]
-        )
-        document.save()
-        policy_names_sync(documents=[document])
+                changed = True
+        aliases = _aliases_merged(name=document.name, lists=[document.aliases or [], seed.get("aliases", [])])
+        if aliases != (document.aliases or []):
+            document.aliases = aliases
+            changed = True
+        if changed:
+            # (a save re-indexes the articles mentioning the record: only when something changed)
+            document.save()
+            policy_names_sync(documents=[document])
     return created
 
 
@@ -260,7 +265,17 @@ def _records_resolve(*, reads: Sequence[_ArticlePolicy]) -> dict[str, PolicyDocu
         row.name: row.document
         for row in PolicyName.objects.filter(name__in=list(names)).select_related("document")
     }
-    touched: dict[int, PolicyDocument] = {}
+    # Records whose names change; their PolicyName rows are brought in step at the end (a
+    # record merged away meanwhile is gone by then and skipped).
+    touched: set[int] = set()
+
+    def name_add(document: PolicyDocument, key: str) -> None:
+        found[key] = document
+        # written at once: a merge below reads the record afresh from the database
+        document.aliases = _aliases_merged(name=document.name, lists=[document.aliases or [], [names[key]]])
+        PolicyDocument.objects.filter(pk=document.pk).update(aliases=document.aliases)
+        touched.add(document.pk)
+
     for read in reads:
         for group in read.groups:
             keys = list(dict.fromkeys(policy_name_key(value=n) for n in group))
@@ -270,6 +285,7 @@ def _records_resolve(*, reads: Sequence[_ArticlePolicy]) -> dict[str, PolicyDocu
                 keeper = _record_create(
                     name=names[keys[0]], kind=kinds.get(keys[0], PolicyDocument.Kind.TITLE)
                 )
+                touched.add(keeper.pk)
             for other in records:
                 if other.pk != keeper.pk and not _kept_apart(keeper, other):
                     keeper = policy_documents_merge(target_id=keeper.pk, other_ids=[other.pk])
@@ -290,18 +306,12 @@ def _records_resolve(*, reads: Sequence[_ArticlePolicy]) -> dict[str, PolicyDocu
                 PolicyDocument.objects.filter(pk=keeper.pk).update(doc_number=number)
             for key in keys:
                 if key not in found:
-                    found[key] = keeper
-                    keeper.aliases = _aliases_merged(
-                        name=keeper.name, lists=[keeper.aliases or [], [names[key]]]
-                    )
-                    touched[keeper.pk] = keeper
+                    name_add(keeper, key)
     for key, name in names.items():
         if key not in found:
             found[key] = _record_create(name=name, kind=kinds.get(key, PolicyDocument.Kind.TITLE))
-            touched[found[key].pk] = found[key]
-    for doc in touched.values():
-        PolicyDocument.objects.filter(pk=doc.pk).update(aliases=doc.aliases)
-    policy_names_sync(documents=touched.values())
+            touched.add(found[key].pk)
+    policy_names_sync(documents=PolicyDocument.objects.filter(pk__in=touched))
     return found
 
 
@@ -355,17 +365,20 @@ def _seeded_keys() -> frozenset[str]:
     return frozenset(policy_name_key(value=seed["title"]) for seed in SEEDS)
 
 
-OFFICIAL_FIELDS = (
-    "title",
-    "doc_number",
-    "issuers",
-    "category",
-    "signed_on",
-    "published_on",
-    "effective_on",
-    "expires_on",
-    "topic",
-)
+# What an official text says about its document: each field with its empty value, as the
+# model stores it (the fields an editor may set and a re-reading then leaves alone).
+_EMPTY: dict[str, object] = {
+    "title": "",
+    "doc_number": "",
+    "issuers": [],
+    "category": "",
+    "signed_on": None,
+    "published_on": None,
+    "effective_on": None,
+    "expires_on": None,
+    "topic": "",
+}
+OFFICIAL_FIELDS = tuple(_EMPTY)
 
 
 def _official_apply(
@@ -426,20 +439,6 @@ def _official_apply(
             if target is None or target.pk == document.pk or "status" in (target.editor_fields or []):
                 continue
             PolicyDocument.objects.filter(pk=target.pk).update(status=status)
-
-
-# The empty value of each official field, as the model stores it.
-_EMPTY = {
-    "title": "",
-    "doc_number": "",
-    "issuers": [],
-    "category": "",
-    "signed_on": None,
-    "published_on": None,
-    "effective_on": None,
-    "expires_on": None,
-    "topic": "",
-}
 
 
 def articles_policy_sync(*, articles: Sequence[Article], fresh: bool = False) -> None:
@@ -734,18 +733,7 @@ def _library_rows(*, q: str, match: PolicyDocument | None, today: datetime.date)
             condition |= Q(id=match.pk)
         qs = qs.filter(condition)
     rows = []
-    fields = (
-        "id",
-        "issuers",
-        "category",
-        "signed_on",
-        "published_on",
-        "effective_on",
-        "expires_on",
-        "status",
-        "topic",
-    )
-    for values in qs.values(*fields, "article_count"):
+    for values in qs.values("id", *OFFICIAL_FIELDS, "status", "article_count"):
         day = values["signed_on"] or values["published_on"]
         shown = PolicyDocument(
             status=values["status"], effective_on=values["effective_on"], expires_on=values["expires_on"]

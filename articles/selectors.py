@@ -94,6 +94,15 @@ def sources_busiest(*, since: datetime.date, until: datetime.date, limit: int = 
     )
 
 
+def sources_all() -> list[Source]:
+    """Every source with published articles, most articles first, with its count and latest date."""
+    return list(
+        Source.objects.filter(articles__status=PUBLISHED)
+        .annotate(article_count=Count("articles"), latest=Max("articles__published_on"))
+        .order_by("-article_count", "name")
+    )
+
+
 def months_archive() -> list[tuple[str, int]]:
     """Months that have published articles, newest first: ("2024-05", count)."""
     rows = (

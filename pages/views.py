@@ -10,8 +10,9 @@ from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404, render
+from django.templatetags.static import static
 from django.urls import reverse
 
 from articles import selectors as article_reads
@@ -100,6 +101,7 @@ def article_detail(request: HttpRequest, pk: int) -> HttpResponse:
     official_of = list(PolicyDocument.objects.filter(official_article=article))  # it is their 原文
     context = {
         "article": article,
+        "summary": _summary_shown(article=article),
         "body_html": body_html,
         "cover_url": _image_url(value=article.cover_image),
         "source_url": reverse("source-detail", args=[article.source_id]),
@@ -117,6 +119,21 @@ def article_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "next": following,
     }
     return render(request, "pages/article.html", context)
+
+
+# How far into the body a summary counts as the body's own opening.
+SUMMARY_OPENING_CHARS = 600
+
+
+def _summary_shown(*, article: Article) -> str:
+    """The summary box, unless it only repeats the opening the reader sees right below it (a
+    summary made at ingest is the first paragraph): then nothing."""
+    summary = (article.summary or "").strip()
+    core = summary.rstrip("…").strip()
+    opening = "".join((article.body_text or "")[:SUMMARY_OPENING_CHARS].split())
+    if not core or "".join(core.split()) in opening:
+        return ""
+    return summary
 
 
 def _image_url(*, value: str) -> str | None:
@@ -162,6 +179,12 @@ def _listing_context(
         "page_obj": _page(request, articles),
         "search_url": _search_url(**search, sort="newest"),
     }
+
+
+def source_list(request: HttpRequest) -> HttpResponse:
+    sources = article_reads.sources_all()
+    context = {"sources": sources, "article_total": sum(source.article_count for source in sources)}
+    return render(request, "pages/source_list.html", context)
 
 
 def source_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -283,3 +306,7 @@ def policy_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "feed_url": reverse("feed-policy-rss", args=[document.pk]),
     }
     return render(request, "pages/policy_document.html", context)
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    return HttpResponsePermanentRedirect(static("favicon.svg"))

@@ -123,7 +123,14 @@ SearchQueryIn = create_model(
     date_from=(datetime.date | None, Field(None, description="起始日期，YYYY-MM-DD")),
     date_to=(datetime.date | None, Field(None, description="截止日期，YYYY-MM-DD")),
     sort=(Literal["relevance", "newest", "oldest"], Field("relevance", description="排序")),
-    page=(int, Field(1, description=f"页码，从 1 开始，最多 {MAX_PAGE}")),
+    page=(
+        int,
+        Field(
+            1,
+            description=f"页码，从 1 开始；超过末页（或第 {MAX_PAGE} 页之后）时 results 为空，"
+            "page 为所请求的页码",
+        ),
+    ),
     page_size=(int, Field(DEFAULT_PAGE_SIZE, description=f"每页条数，1 到 {MAX_PAGE_SIZE}")),
     search_in=(Literal["", "all", "title"], Field("", alias="in", description="title 表示只检索标题")),
 )
@@ -162,7 +169,8 @@ class PolicyRefOut(Schema):
 
 
 class SearchOut(Schema):
-    count: int
+    count: int = Field(description="结果条数：同一报道的转载合为一条")
+    documents: int = Field(description="文章篇数（转载各算一篇）：facets 的计数单位")
     page: int
     page_size: int
     num_pages: int
@@ -238,6 +246,7 @@ def search_articles(request: HttpRequest, filters: Query[SearchQueryIn]):
 def search_page_payload(*, page: SearchPage) -> dict[str, object]:
     return {
         "count": page.count,
+        "documents": page.documents,
         "page": page.page,
         "page_size": page.page_size,
         "num_pages": page.num_pages,

@@ -20,10 +20,10 @@ from .facets import FACETS, Facet
 from .limits import (
     DEFAULT_PAGE_SIZE,
     MAX_FILTER_VALUE_LENGTH,
-    MAX_PAGE,
     MAX_PAGE_SIZE,
     MAX_QUERY_CHARS,
     MAX_VALUES_PER_FILTER,
+    PAGE_NUMBER_LIMIT,
 )
 from .selectors import SearchParams
 
@@ -188,11 +188,11 @@ class SearchForm(FacetFields):
         label="页码",
         required=False,
         min_value=1,
-        max_value=MAX_PAGE,
+        max_value=PAGE_NUMBER_LIMIT,
         error_messages={
             "invalid": "页码必须是正整数。",
             "min_value": "页码必须从 1 开始。",
-            "max_value": f"页码不能超过 {MAX_PAGE}。",
+            "max_value": "页码太大了。",
         },
     )
     page_size = forms.IntegerField(

@@ -6,8 +6,10 @@ from __future__ import annotations
 MAX_QUERY_CHARS = 200
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
-# Deepest page asked for: each page ranks every hit before it, so depth costs time.
+# Deepest page that lists results: each page ranks every hit before it, so depth costs time.
+# A page number beyond it (up to PAGE_NUMBER_LIMIT) is an empty page, like any page past the end.
 MAX_PAGE = 10_000
+PAGE_NUMBER_LIMIT = 10**9
 # Values of one facet selected at once, and the length of one value.
 MAX_VALUES_PER_FILTER = 20
 MAX_FILTER_VALUE_LENGTH = 200

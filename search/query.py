@@ -1,6 +1,7 @@
 """The query language: lexer, parser, and the analysed tree an engine receives.
 
-Words (all must match), ``"exact phrase"`` (also “…”), ``-exclude``, ``A OR B`` and
+Words (all must match), ``"exact phrase"`` (also “…”), ``-exclude``, ``A OR B`` (also
+``a or b``: a lower-case or between two terms; ``"or"`` in quotes is the word) and
 parentheses. ``query_parse`` gives a small tree of tuples; ``query_tree`` turns it into
 the engine contract's tree (``search.engines.contract``), each word with its analysed
 spellings (as typed, then its synonyms), so no engine has to know jieba or the synonyms.
@@ -61,13 +62,26 @@ def _lex(text: str) -> list[tuple[str, str]]:
                     depth -= 1
                 i += 1
             word = text[start:i]
-            if word in ("OR", "|"):
+            if word in ("OR", "|") or (word == "or" and _between_terms(tokens, text[i:])):
+                # lower-case "or" between two terms is read as OR (query_lowercase_or says so)
                 tokens.append(("OR", word))
             elif word in ("AND", "&", "-", "+"):
                 continue
             else:
                 tokens.append(("word", word))
     return tokens
+
+
+def _between_terms(tokens: list[tuple[str, str]], rest: str) -> bool:
+    return bool(tokens) and tokens[-1][0] in ("word", "phrase", ")") and bool(rest.strip())
+
+
+def query_lowercase_or(*, text: str) -> bool:
+    """Whether the query has a lower-case "or" between terms, read as OR (the page says so)."""
+    try:
+        return any(token == ("OR", "or") for token in _lex(text))
+    except QuerySyntaxError:
+        return False
 
 
 class _Parser:

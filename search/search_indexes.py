@@ -10,11 +10,15 @@ stale documents.
 
 from __future__ import annotations
 
+import datetime
+import hashlib
+from collections.abc import Iterable
+
 from django.db.models import QuerySet
 from haystack import indexes
 from haystack.fields import FacetMultiValueField
 
-from articles.models import Article
+from articles.models import Article, PolicyDocument, PolicyMention
 from zhtext.analysis import AnalysedText, terms_key, terms_pack, terms_unpack, text_terms
 
 from .facets import DOCTYPE_NEWS, DOCTYPE_OFFICIAL, FACETS, Facet
@@ -78,6 +82,47 @@ def body_terms_write_back() -> int:
     _terms_segmented_again.clear()
     Article.objects.bulk_update(rows, ["body_terms", "body_terms_key"], batch_size=200)
     return len(rows)
+
+
+def index_version(*, updated_at: datetime.datetime | None, related: Iterable[Iterable[str]]) -> str:
+    """What ``search_check`` compares an indexed document with: the row's ``updated_at`` and a
+    digest of the related names the document holds (source, authors, tags, policy documents,
+    issuers), so renaming a tag, which leaves the article row alone, still shows as stale."""
+    payload = "\x1f".join("\x1e".join(sorted(values)) for values in related)
+    digest = hashlib.sha1(payload.encode()).hexdigest()[:12]
+    return f"{updated_at.isoformat() if updated_at else ''}#{digest}"
+
+
+def articles_index_versions(*, ids: Iterable[int] | None = None) -> dict[int, str]:
+    """``index_version`` of every published article (or of ``ids``) read in a handful of
+    queries, for comparing the whole index with the database."""
+    articles = Article.objects.filter(status=Article.Status.PUBLISHED)
+    if ids is not None:
+        articles = articles.filter(pk__in=list(ids))
+    rows = {
+        pk: (updated, source or "")
+        for pk, updated, source in articles.values_list("id", "updated_at", "source__name")
+    }
+    related: dict[int, tuple[list[str], ...]] = {
+        pk: ([source], [], [], [], []) for pk, (_u, source) in rows.items()
+    }
+
+    def collect(slot: int, pairs: Iterable[tuple[int, str]]) -> None:
+        for pk, name in pairs:
+            if pk in related and name is not None:
+                related[pk][slot].append(name)
+
+    collect(1, Article.authors.through.objects.values_list("article_id", "author__name"))
+    collect(2, Article.tags.through.objects.values_list("article_id", "tag__name"))
+    collect(3, PolicyMention.objects.values_list("article_id", "document__name").distinct())
+    issuers: dict[int, list[str]] = {}
+    for pk, names in PolicyDocument.objects.exclude(official_article=None).values_list(
+        "official_article_id", "issuers"
+    ):
+        issuers.setdefault(pk, [])
+        issuers[pk].extend(name for name in names or [] if name not in issuers[pk])
+    collect(4, ((pk, name) for pk, names in issuers.items() for name in names))
+    return {pk: index_version(updated_at=rows[pk][0], related=related[pk]) for pk in rows}
 
 
 def _facet_field(facet: Facet) -> indexes.SearchField:
@@ -171,4 +216,13 @@ class ArticleIndex(FacetFields, indexes.Indexable):
         return obj.story_id if obj.story_id else -obj.pk
 
     def prepare_updated(self, obj: Article) -> str:
-        return obj.updated_at.isoformat() if obj.updated_at else ""
+        return index_version(
+            updated_at=obj.updated_at,
+            related=(
+                [self.prepare_source(obj)],
+                self.prepare_authors(obj),
+                self.prepare_tags(obj),
+                self.prepare_policy(obj),
+                self.prepare_issuer_exact(obj),
+            ),
+        )

@@ -92,8 +92,10 @@ class FacetValue:
 @dataclass(frozen=True)
 class SearchPage:
     # Matching stories when results are collapsed (params.collapse, the default): an
-    # article and its reposts count once. Facet counts always count articles.
+    # article and its reposts count once. Facet counts (and charts) always count articles:
+    # ``documents`` is that count, so a page can say both ("14 条结果（16 篇文章）").
     count: int
+    documents: int
     page: int
     page_size: int
     num_pages: int
@@ -120,6 +122,7 @@ class SearchMatches:
 
     ids: list[int]  # ranked, up to the end of ``page``
     count: int
+    documents: int
     page: int
     page_size: int
     num_pages: int
@@ -146,14 +149,18 @@ def article_matches(*, params: SearchParams, using: str = "default") -> SearchMa
         node = _policy_names_added(node=node, document=policy)
     dictionary_refresh()
     page_size = min(max(int(params.page_size), 1), MAX_PAGE_SIZE)
-    page = min(max(int(params.page), 1), MAX_PAGE)
-    result = engine_get(using=using).search(search_plan(node=node, params=params, limit=page * page_size))
+    page = max(int(params.page), 1)
+    # (past MAX_PAGE nothing is listed: the ranking stops there and the page is empty)
+    limit = min(page, MAX_PAGE) * page_size
+    result = engine_get(using=using).search(search_plan(node=node, params=params, limit=limit))
     num_pages = max(math.ceil(result.count / page_size), 1)
-    # Past the last page, ``limit`` exceeded the count, so the last page is in ``ids``.
+    # Past the last page the page is empty (and says which page it is), as the API and the
+    # page both report it: a client that pages until a page is empty stops.
     return SearchMatches(
         ids=list(result.ids),
         count=result.count,
-        page=min(page, num_pages),
+        documents=result.document_count,
+        page=page,
         page_size=page_size,
         num_pages=num_pages,
         facets=_facets(raw=result.facets, params=params),
@@ -219,6 +226,7 @@ def article_search(*, params: SearchParams) -> SearchPage:
     counts_only = int(params.page_size) == 0
     return SearchPage(
         count=matches.count,
+        documents=matches.documents,
         page=matches.page,
         page_size=matches.page_size,
         num_pages=matches.num_pages,

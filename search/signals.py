@@ -6,7 +6,8 @@ message wakes the index worker, which works the backlog off in few commits and d
 the row itself whether to update or remove the document, so a hidden or deleted article
 leaves the results.
 
-Policy mentions (saved or deleted) and policy documents (renamed or merged by editors) mark
+Tags, sources and authors renamed by editors mark their articles (their names are facet
+values). Policy mentions (saved or deleted) and policy documents (renamed or merged by editors) mark
 the articles concerned, because the index holds the names of the documents each article
 mentions. Story (repost group) changes made with ``queryset.update()`` and mentions inserted
 with ``bulk_create`` send no model signal: ``articles.signals.articles_changed`` carries them,
@@ -23,7 +24,7 @@ from django.db.models import signals
 from haystack.signals import BaseSignalProcessor
 
 from articles import signals as article_signals
-from articles.models import Article, PolicyDocument, PolicyMention
+from articles.models import Article, Author, PolicyDocument, PolicyMention, Source, Tag
 from zhtext.models import DictionaryState, DictionaryTerm, Synonym
 
 from .backlog import index_changes_mark, index_wakeups_defer, index_wakeups_resume
@@ -81,6 +82,16 @@ def _policy_document_saved(sender, instance, raw=False, using="default", **kwarg
         article_ids_enqueue(ids=ids, using=using)
 
 
+def _related_renamed(sender, instance, raw=False, created=False, using="default", **kwargs) -> None:
+    # A tag, source or author renamed (or edited) in the admin: every article carrying it
+    # holds its name in the index (facets, the search head).
+    if raw or created:
+        return
+    ids = list(instance.articles.using(using).values_list("pk", flat=True))
+    if ids:
+        article_ids_enqueue(ids=ids, using=using)
+
+
 def _articles_changed(sender, ids, using="default", **kwargs) -> None:
     article_ids_enqueue(ids=ids, using=using)
 
@@ -122,6 +133,10 @@ class QueuedSignalProcessor(BaseSignalProcessor):
         signals.post_save.connect(
             _policy_document_saved, sender=PolicyDocument, dispatch_uid="search-pd-save"
         )
+        for model in (Tag, Source, Author):
+            signals.post_save.connect(
+                _related_renamed, sender=model, dispatch_uid=f"search-rename-{model._meta.model_name}"
+            )
         signals.post_save.connect(
             _dictionary_term_changed, sender=DictionaryTerm, dispatch_uid="search-dict-save"
         )
@@ -142,6 +157,8 @@ class QueuedSignalProcessor(BaseSignalProcessor):
         signals.post_save.disconnect(dispatch_uid="search-pm-save", sender=PolicyMention)
         signals.post_delete.disconnect(dispatch_uid="search-pm-del", sender=PolicyMention)
         signals.post_save.disconnect(dispatch_uid="search-pd-save", sender=PolicyDocument)
+        for model in (Tag, Source, Author):
+            signals.post_save.disconnect(dispatch_uid=f"search-rename-{model._meta.model_name}", sender=model)
         signals.post_save.disconnect(dispatch_uid="search-dict-save", sender=DictionaryTerm)
         signals.post_delete.disconnect(dispatch_uid="search-dict-del", sender=DictionaryTerm)
         signals.post_save.disconnect(dispatch_uid="search-syn-save", sender=Synonym)

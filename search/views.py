@@ -11,6 +11,8 @@ from charts.svg import search_trend_chart
 from .engines.contract import EngineUnavailable
 from .facets import FACETS
 from .forms import FILTER_PARAMS, SORT_CHOICES, SearchForm
+from .limits import MAX_PAGE
+from .query import query_lowercase_or
 from .selectors import (
     ENGINE_UNAVAILABLE_MESSAGE,
     FACET_LIMIT,
@@ -50,8 +52,11 @@ def search(request: HttpRequest) -> HttpResponse:
             "params": params,
             "page": page,
             "facet_groups": [(key, label, page.facets.get(key, [])) for key, _facet, label in FILTER_PARAMS],
-            # The selector shows the last page when asked for one past the end.
-            "page_clamped": params.page > page.page,
+            "lowercase_or": query_lowercase_or(text=params.q),
+            "past_end": page.page > page.num_pages,
+            "too_deep": page.page > MAX_PAGE,
+            "max_page": MAX_PAGE,
+            "last_page_url": querystring_replace(query=request.GET, changes={"page": page.num_pages}),
             "page_numbers": pagination_numbers(current=page.page, last=page.num_pages),
             "has_filters": any(getattr(params, facet.params_attr) for facet in FACETS)
             or bool(params.date_from or params.date_to or params.title_only),

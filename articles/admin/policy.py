@@ -64,22 +64,7 @@ class PolicyDocumentForm(forms.ModelForm):
 
     class Meta:
         model = PolicyDocument
-        fields = [
-            "name",
-            "title",
-            "doc_number",
-            "issuers",
-            "category",
-            "signed_on",
-            "published_on",
-            "effective_on",
-            "expires_on",
-            "status",
-            "topic",
-            "official_article",
-            "aliases",
-            "kept_apart",
-        ]
+        fields = ["name", *policy.OFFICIAL_FIELDS, "status", "official_article", "aliases", "kept_apart"]
         widgets = {"kept_apart": forms.HiddenInput()}
         error_messages = {
             "name": {

@@ -19,6 +19,7 @@ _QUOTE_RE = re.compile(r"^\s*(>\s?)+")
 _BULLET_RE = re.compile(r"^\s*[*+-]\s+")
 _ORDERED_RE = re.compile(r"^\s*\d+[.)]\s+")
 _HR_RE = re.compile(r"^\s*([-*_])(\s*\1){2,}\s*$")
+_RULE_LINE_RE = re.compile(r"^\s*[-=_*~+#.]{3,}\s*$")
 _TABLE_SEP_RE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
 _EMPHASIS_RE = re.compile(r"(\*\*|__|~~)")
 _SINGLE_STAR_RE = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
@@ -106,7 +107,9 @@ def markdown_to_text(markdown: str) -> str:
             in_code = not in_code
             continue
         if in_code:
-            if raw.strip():
+            # A plain-text advisory's underlines and separators (-----, =====, _____) are
+            # drawing, not words: they would show up as bare dashes in snippets.
+            if raw.strip() and not _RULE_LINE_RE.match(raw):
                 out.append(raw.rstrip())
             continue
         if not raw.strip() or _HR_RE.match(raw) or _TABLE_SEP_RE.match(raw):

@@ -17,3 +17,24 @@ def test_an_unclosed_script_hides_the_rest_of_its_block_only():
 def test_payloads_inside_fenced_code_are_kept_for_write_ups():
     text = markdown_to_text("XSS 示例：\n\n```html\n<script>alert(1)</script>\n```")
     assert "<script>alert(1)</script>" in text
+
+
+def test_underlines_and_separators_in_plain_text_advisories_do_not_reach_the_text():
+    markdown = "\n".join(
+        [
+            "```",
+            "Example Advisory EX-2024-001",
+            "----------------------------",
+            "Product:   Example CMS",
+            "============================",
+            "-----BEGIN EXAMPLE SIGNED MESSAGE-----",
+            "____________________________",
+            "```",
+        ]
+    )
+    text = markdown_to_text(markdown)
+    assert text.splitlines() == [
+        "Example Advisory EX-2024-001",
+        "Product:   Example CMS",
+        "-----BEGIN EXAMPLE SIGNED MESSAGE-----",
+    ]

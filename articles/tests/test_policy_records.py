@@ -371,3 +371,32 @@ def test_editors_split_and_set_fields_in_the_admin_and_the_next_ingest_keeps_the
     news(folder, 3, title="测试稿：再次提及", body="《测试丙实施细则》（测信部数〔2020〕9号）继续实施。")
     ingest(folder)
     assert record("测信部数〔2020〕9号") != record("测试丙实施细则")
+
+
+def test_one_batch_can_add_a_name_to_a_record_and_then_merge_it_without_losing_either():
+    from articles.policy import articles_policy_sync
+
+    from .factories import article_make
+
+    first = article_make(title="测试稿：甲", body="《测试戊管理办法》今日发布。")
+    second = article_make(title="测试稿：乙", body="测信部数〔2020〕11号文件要求各地落实。")
+    articles_policy_sync(articles=[first, second])
+    assert record("测试戊管理办法") != record("测信部数〔2020〕11号")
+    # one batch: the first article gives the title a second spelling, the second joins the
+    # title with the number (two records become one)
+    third = article_make(
+        title="测试稿：丙", body="《测试戊管理办法（修订版）》（测信部数〔2020〕11号）印发。"
+    )
+    fourth = article_make(title="测试稿：丁", body="《测试戊管理办法》（测信部数〔2020〕11号）同时施行。")
+    articles_policy_sync(articles=[third, fourth])
+    document = record("测试戊管理办法")
+    assert record("测信部数〔2020〕11号") == document
+    assert record("测试戊管理办法(修订版)") == document
+    assert document.doc_number == "测信部数〔2020〕11号"
+    assert set(document.mentions.values_list("article__title", flat=True)) == {
+        "测试稿：甲",
+        "测试稿：乙",
+        "测试稿：丙",
+        "测试稿：丁",
+    }
+    assert PolicyDocument.objects.filter(name__startswith="测").count() == 1

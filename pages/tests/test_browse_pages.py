@@ -176,3 +176,24 @@ def test_the_number_of_queries_does_not_grow_with_the_number_of_articles(
             client.get(url_of(source, author))
         counts.append(len(captured))
     assert counts[0] == counts[1] == expected
+
+
+def test_the_sources_page_lists_every_source_with_published_articles_most_first(
+    client: Client, django_assert_num_queries
+) -> None:
+    import datetime
+
+    from articles.models import Article
+    from articles.tests.factories import article_make
+
+    for n in range(3):
+        day = datetime.date(2024, 5, n + 1)
+        article_make(title=f"测试稿：甲来源第{n}篇", source="测试来源甲", published=day)
+    article_make(title="测试稿：乙来源", source="测试来源乙")
+    article_make(title="测试稿：隐藏", source="测试来源丙", status=Article.Status.HIDDEN)
+    with django_assert_num_queries(1):
+        html = client.get("/sources/").content.decode()
+    assert html.index("测试来源甲") < html.index("测试来源乙")
+    assert "测试来源丙" not in html
+    assert "3 篇" in html and "2024年5月3日" in html
+    assert 'href="/sources/' in html and 'aria-current="page">来源</a>' in html

@@ -123,6 +123,12 @@ class EngineResult:
     ids: tuple[int, ...]  # article ids, ranked, at most ``plan.limit``
     count: int  # matching documents (stories when collapsed)
     facets: dict[str, dict[str, int]] = field(default_factory=dict)  # facet name → value → count
+    # matching documents, collapsed or not: the unit facets and charts count in
+    documents: int | None = None
+
+    @property
+    def document_count(self) -> int:
+        return self.count if self.documents is None else self.documents
 
 
 @dataclass(frozen=True)

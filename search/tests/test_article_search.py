@@ -68,10 +68,12 @@ def test_an_empty_query_lists_everything_newest_first_with_facets(corpus):
     assert set(page.facets) == {"source", "author", "tag", "policy", "issuer", "doctype", "year", "month"}
 
 
-def test_a_page_past_the_end_shows_the_last_page(corpus):
+def test_a_page_past_the_end_is_empty_and_says_which_page_it_is(corpus):
     page = article_search(params=SearchParams(page=99, page_size=5))
-    assert page.page == page.num_pages == 3
-    assert len(page.results) == 2
+    assert (page.page, page.num_pages) == (99, 3)
+    assert page.results == []
+    last = article_search(params=SearchParams(page=3, page_size=5))
+    assert len(last.results) == 2
 
 
 def test_hits_are_highlighted_and_escaped(corpus, django_capture_on_commit_callbacks):

@@ -82,3 +82,35 @@ def test_the_worker_merges_segments_beside_its_commits(index_worker, settings):
     # every article is found
     assert _wait_for(lambda: _segments() < 4, timeout=30), _segments()
     assert sorted(found()) == sorted(a.id for a in made)
+
+
+def test_renaming_a_tag_and_a_source_reaches_the_page_facets_and_api_through_the_worker(index_worker, client):
+    from articles.models import Source, Tag
+
+    article = article_make(
+        title="队列改名测试：数据出境申报",
+        body="数据出境申报窗口开放。",
+        source="队列改名来源",
+        tags=("数据出境",),
+    )
+    assert _wait_for(lambda: _ids("数据出境申报窗口") == [article.id])
+
+    def agree(*, tag: str, source: str) -> bool:
+        api = client.get("/api/search", {"tag": tag, "source": source}).json()
+        facets = client.get("/api/search").json()["facets"]
+        page = client.get("/search/", {"tag": tag, "source": source}).content.decode()
+        return (
+            [hit["id"] for hit in api["results"]] == [article.id]
+            and [item["value"] for item in facets["tag"]] == [tag]
+            and [item["value"] for item in facets["source"]] == [source]
+            and "队列改名测试：数据出境申报" in page
+        )
+
+    tag = Tag.objects.get(name="数据出境")
+    tag.name = "数据跨境流动"
+    tag.save()
+    source = Source.objects.get(name="队列改名来源")
+    source.name = "队列改名后的来源"
+    source.save()
+    # one wake-up each; the worker's next commit carries both
+    assert _wait_for(lambda: agree(tag="数据跨境流动", source="队列改名后的来源"))

@@ -113,6 +113,25 @@ def test_page_and_page_size_split_the_results(client: Client, corpus) -> None:
     assert titles(second) == [T["government"]]
 
 
+@pytest.mark.parametrize("page", [3, 99999])
+def test_a_page_past_the_end_is_empty_so_a_client_paging_until_empty_stops(
+    client: Client, corpus, page: int
+) -> None:
+    status, body = api_get(client, f"sort=newest&page_size=3&page={page}")
+    assert status == 200
+    assert (body["page"], body["num_pages"], body["count"]) == (page, 2, 4)
+    assert body["results"] == []
+    # paging until a page is empty visits every result once and stops
+    seen, number = [], 1
+    while True:
+        _, body = api_get(client, f"sort=newest&page_size=3&page={number}")
+        if not body["results"]:
+            break
+        seen += titles(body)
+        number += 1
+    assert number == 3 and len(seen) == len(set(seen)) == 4
+
+
 def test_in_title_searches_titles_only(client: Client, corpus) -> None:
     _, everywhere = api_get(client, "q=营商环境")
     _, title_only = api_get(client, "q=营商环境&in=title")

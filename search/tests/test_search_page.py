@@ -242,11 +242,13 @@ def test_a_search_without_results_says_so_and_suggests_what_to_change(client: Cl
     assert "去掉部分筛选条件" in html
 
 
-def test_a_page_past_the_end_shows_the_last_page_and_says_so(client: Client, corpus) -> None:
-    status, html = page_get(client, "sort=newest&page_size=3&page=9")
+@pytest.mark.parametrize("page", [3, 9, 99999])
+def test_a_page_past_the_end_is_empty_and_says_so_with_a_way_back(client: Client, corpus, page: int) -> None:
+    status, html = page_get(client, f"sort=newest&page_size=3&page={page}")
     assert status == 200
-    assert result_titles(html) == [T["government"]]
-    assert "结果一共只有 2 页，下面显示的是最后一页" in html
+    assert result_titles(html) == []
+    assert f"第 {page} 页没有结果：结果一共只有 2 页" in html
+    assert 'href="/search/?sort=newest&amp;page_size=3&amp;page=2">回到最后一页</a>' in html
 
 
 @pytest.mark.parametrize(
@@ -331,3 +333,48 @@ def test_replacing_the_page_keeps_every_filter() -> None:
     result = QueryDict(querystring_replace(query=query, changes={"page": 2}).lstrip("?"))
     assert result.getlist("tag") == ["甲", "乙"]
     assert (result["q"], result["in"], result["page"]) == ("数据", "title", "2")
+
+
+def test_a_lower_case_or_between_words_works_like_or_and_the_page_says_so(client: Client, corpus) -> None:
+    _, upper = page_get(client, "q=营商环境 OR 数字政府")
+    status, lower = page_get(client, "q=营商环境 or 数字政府")
+    assert status == 200
+    assert sorted(result_titles(lower)) == sorted(result_titles(upper))
+    assert sorted(result_titles(lower)) == sorted([T["business"], T["vehicles"], T["government"]])
+    assert "已把小写的 or 当作“或”" in lower
+    assert "已把小写的 or 当作“或”" not in upper
+    # quoted, it is the word
+    _, quoted = page_get(client, 'q=营商环境 "or"')
+    assert "已把小写的 or 当作“或”" not in quoted
+
+
+def test_reposts_fold_into_one_result_and_the_page_and_api_say_how_many_articles_that_is(
+    client: Client, transactional_db
+) -> None:
+    from articles.models import Story
+
+    index_clear()
+    with transaction.atomic():
+        original = article_make(title="计数测试：税收优惠新规", source="甲报", body="税收优惠新规出台。")
+        repost = article_make(title="计数测试：税收优惠新规转载", source="乙报", body="税收优惠新规出台。")
+        article_make(title="计数测试：另一篇税收报道", source="乙报", body="税收征管数字化。")
+        story = Story.objects.create()
+        Article.objects.filter(pk__in=[original.pk, repost.pk]).update(story=story)
+        # (a queryset update sends no signal: tell the index)
+        from articles.signals import articles_changed_send
+
+        articles_changed_send(ids=[original.pk, repost.pk])
+    try:
+        status, html = page_get(client, "q=税收")
+        assert status == 200
+        assert result_count(html) == 2
+        assert "（3 篇文章，同一报道的转载合为一条；筛选和图表按篇计）" in html
+        body = client.get("/api/search", {"q": "税收"}).json()
+        assert (body["count"], body["documents"]) == (2, 3)
+        # the facets count the same unit the page says they do
+        assert sum(item["count"] for item in body["facets"]["source"]) == body["documents"]
+        assert sum(item["count"] for item in body["facets"]["month"]) == body["documents"]
+        _, single = page_get(client, "q=征管")
+        assert "篇文章，同一报道" not in single  # nothing folded: one number
+    finally:
+        index_clear()

@@ -145,4 +145,4 @@ def result_read(plan: QueryPlan, *, hits: Dsl, counts: Dsl) -> EngineResult:
         for bucket in facet.get("selected", {}).get("buckets", ()):
             values[str(bucket["key"])] = int(bucket["doc_count"])
         facets[name] = {value: n for value, n in values.items() if n}
-    return EngineResult(ids=ids, count=count, facets=facets)
+    return EngineResult(ids=ids, count=count, facets=facets, documents=int(matched["doc_count"]))

@@ -157,9 +157,13 @@ class WhooshSearchEngine:
             else:
                 scope = final
             facets[name] = view.facet_counts(fieldname=fieldname, mask=scope)
+        documents = int(final.sum())
         if plan.collapse:
             final = view.collapse(mask=final, scores=scores, sort=plan.sort)
         docnums = view.top(mask=final, scores=scores, sort=plan.sort, limit=max(plan.limit, 1))
         return EngineResult(
-            ids=tuple(view.django_ids(docnums=docnums)), count=int(final.sum()), facets=facets
+            ids=tuple(view.django_ids(docnums=docnums)),
+            count=int(final.sum()),
+            facets=facets,
+            documents=documents,
         )

@@ -5,10 +5,10 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
-from articles.models import Article
 from articles.pipeline import age_describe
 from search.backlog import index_backlog_apply, index_backlog_status
 from search.engines import engine_get
+from search.search_indexes import articles_index_versions
 from search.services import articles_index_sync
 
 FIX_BATCH = 500
@@ -23,14 +23,11 @@ class Command(BaseCommand):
     def handle(self, *args, fix: bool = False, **options):
         engine = engine_get()
         indexed = engine.documents_indexed()
-        published = dict(
-            Article.objects.filter(status=Article.Status.PUBLISHED).values_list("id", "updated_at").iterator()
-        )
+        # (a document is stale when its row changed, or a name it holds did: a tag renamed)
+        published = articles_index_versions()
         missing = sorted(set(published) - set(indexed))
         extra = sorted(set(indexed) - set(published))
-        stale = sorted(
-            pk for pk, updated in published.items() if pk in indexed and indexed[pk] != updated.isoformat()
-        )
+        stale = sorted(pk for pk, version in published.items() if pk in indexed and indexed[pk] != version)
         self.stdout.write(
             f"已发布文章 {len(published)} 篇，索引中 {len(indexed)} 篇："
             f"缺失 {len(missing)}，过期 {len(stale)}，多余 {len(extra)}。"
