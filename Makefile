@@ -34,6 +34,7 @@ demo: venv
 	$(MANAGE) migrate --noinput
 	$(MANAGE) demo_admin
 	-$(MANAGE) ingest demo/corpus --sync
+	$(MANAGE) tags_apply demo/tags.json
 	@echo ""
 	@echo "门户已启动：http://127.0.0.1:8000/  后台：http://127.0.0.1:8000/admin/（账号见上）"
 	$(MANAGE) runserver 127.0.0.1:8000

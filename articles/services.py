@@ -19,7 +19,7 @@ from zhtext.keywords import keywords_json
 
 from .canonical import canonical_url
 from .cleaning import CleanResult, clean_article
-from .models import Article, Author, IngestItem, Source
+from .models import Article, Author, IngestItem, Source, Tag
 from .parsing import ParsedFile, ParseError, parse_article
 from .policy import article_policy_mentions_sync, articles_policy_mentions_create
 from .reposts import article_signature, article_story_assign, articles_stories_assign_new
@@ -338,3 +338,22 @@ def articles_featured_set(*, article_ids: Iterable[int], featured: bool) -> int:
         article.save(update_fields=["featured", "updated_at"])
         count += 1
     return count
+
+
+def tags_apply_by_title(*, rules: dict[str, list[str]]) -> dict[str, int]:
+    """Tag the articles whose title contains one of a tag's words (the demo's curation).
+    Adds only (an editor's tags stay); through ``tags.add`` so the index hears of it.
+    Returns how many articles each tag was newly given."""
+    added: dict[str, int] = {}
+    for name, words in rules.items():
+        tag, _ = Tag.objects.get_or_create(name=name.strip()[:50])
+        matching = Article.objects.none()
+        for word in words:
+            matching = matching | Article.objects.filter(title__contains=word)
+        new = matching.exclude(tags=tag).distinct()
+        count = 0
+        for article in new:
+            article.tags.add(tag)
+            count += 1
+        added[tag.name] = count
+    return added

@@ -40,6 +40,7 @@ from search.related import article_keywords_top, article_neighbours, article_rel
 from . import selectors
 
 HOME_LATEST_COUNT = 20
+HOME_SECONDARY_COUNT = 3
 HOME_TRENDING_COUNT = 15
 HOME_TOPIC_MONTHS = 24
 PAGE_SIZE = 20
@@ -74,11 +75,18 @@ def home(request: HttpRequest) -> HttpResponse:
         search_url = f"{reverse('search')}?{urlencode({'q': topic.query})}"
         topics.append({**item, "chart": chart, "search_url": search_url})
     months = article_reads.months_archive()
+    latest = article_reads.articles_latest(limit=HOME_LATEST_COUNT + HOME_SECONDARY_COUNT + 1)
+    lead, secondary = _front_page(featured=article_reads.articles_featured(), latest=latest)
+    shown = {a.pk for a in (lead, *secondary) if a is not None}
     context = {
         "reference": reference,
         "week_start": week_start,
-        "articles": article_reads.articles_latest(limit=HOME_LATEST_COUNT),
-        "featured": article_reads.articles_featured(),
+        "articles": [a for a in latest if a.pk not in shown][:HOME_LATEST_COUNT],
+        "lead": lead,
+        "lead_cover": _image_url(value=lead.cover_image) if lead else None,
+        "secondary": secondary,
+        # examples that find something today: this month's keywords come from the articles
+        "search_examples": [word for word, _score in trending[30][:3]],
         "busiest_sources": article_reads.sources_busiest(since=week_start, until=reference.day),
         "trending_week": trending[7],
         "trending_month": trending[30],
@@ -86,6 +94,20 @@ def home(request: HttpRequest) -> HttpResponse:
         "topics": topics,
     }
     return render(request, "pages/home.html", context)
+
+
+def _front_page(*, featured: list[Article], latest: list[Article]) -> tuple[Article | None, list[Article]]:
+    """The lead story and the secondary ones: editors' picks first, then the newest, so one
+    pick never stands alone in a row meant for several."""
+    chosen: list[Article] = []
+    for article in [*featured, *latest]:
+        if article.pk not in {a.pk for a in chosen}:
+            chosen.append(article)
+        if len(chosen) == HOME_SECONDARY_COUNT + 1:
+            break
+    if not chosen:
+        return None, []
+    return chosen[0], chosen[1:]
 
 
 def article_detail(request: HttpRequest, pk: int) -> HttpResponse:

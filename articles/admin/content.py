@@ -38,8 +38,8 @@ class ArticleAdmin(admin.ModelAdmin):
     list_per_page = 50
     date_hierarchy = "published_on"
     search_fields = ["title"]
-    autocomplete_fields = ["source", "authors"]
-    filter_horizontal = ["tags"]
+    # (an autocomplete in Chinese, not the untranslated two-box filter widget)
+    autocomplete_fields = ["source", "authors", "tags"]
     actions = ["publish", "hide", "feature", "unfeature", "reclean"]
     readonly_fields = [
         "raw_text",
@@ -180,6 +180,7 @@ class AuthorAdmin(admin.ModelAdmin):
 class TagAdmin(admin.ModelAdmin):
     list_display = ["name", "article_count"]
     search_fields = ["name"]
+    ordering = ["name"]  # (the article form's tag autocomplete pages through them)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Tag]:
         return super().get_queryset(request).annotate(article_count=Count("articles"))

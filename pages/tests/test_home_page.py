@@ -102,21 +102,53 @@ def link_texts(html: str, pattern: str) -> list[str]:
     return [unquote(m) for m in re.findall(pattern, html)]
 
 
+def front_titles(html: str) -> tuple[str, list[str]]:
+    front = section(html, "front-title")
+    lead = re.search(r'class="lead__title"><a href="[^"]+">([^<]+)</a>', front).group(1)
+    return lead, re.findall(r'class="secondary__title" href="[^"]+">([^<]+)</a>', front)
+
+
 def test_the_latest_articles_come_newest_first_without_hidden_ones(client: Client, corpus) -> None:
-    html = section(client.get("/").content.decode(), "latest-title")
+    page = client.get("/").content.decode()
+    html = section(page, "latest-title")
     listed = re.findall(r'class="article-list__title" href="[^"]+">([^<]+)</a>', html)
-    assert listed[0] == "勒索软件攻击医院系统事件通报28"
-    assert len(listed) == 16
-    assert "不应出现的隐藏文章" not in html
+    lead, secondary = front_titles(page)
+    # the newest ones lead the page's front; the list goes on from there, nothing twice
+    assert secondary == [
+        "勒索软件攻击医院系统事件通报28",
+        "勒索软件攻击医院系统事件通报27",
+        "勒索软件攻击医院系统事件通报26",
+    ]
+    assert listed[0] == "数据要素市场建设动态"
+    published = Article.objects.filter(status=Article.Status.PUBLISHED).count()
+    assert len({lead, *secondary, *listed}) == len(listed) + 4 == published
+    assert "不应出现的隐藏文章" not in page
     # the source name links to the source's page
     source = Source.objects.get(name="威胁情报站")
     assert f'href="/sources/{source.pk}/">威胁情报站</a>' in html
 
 
-def test_featured_articles_are_shown_first_and_only_when_published(client: Client, corpus) -> None:
-    html = section(client.get("/").content.decode(), "featured-title")
-    assert "3月网络安全工作简报0" in html
-    assert "不应出现的隐藏文章" not in html
+def test_a_featured_article_leads_the_page_with_its_summary_and_picture(client: Client, corpus) -> None:
+    Article.objects.filter(pk=corpus["old-3-0"].pk).update(
+        summary="三月简报的摘要。", cover_image="https://img.example.cn/cover.jpg"
+    )
+    page = client.get("/").content.decode()
+    lead, secondary = front_titles(page)
+    assert lead == "3月网络安全工作简报0" and len(secondary) == 3
+    front = section(page, "front-title")
+    assert "三月简报的摘要。" in front and 'src="https://img.example.cn/cover.jpg"' in front
+    assert "精选" in front and "不应出现的隐藏文章" not in page
+
+
+def test_the_search_box_suggests_words_that_find_articles(client: Client, corpus) -> None:
+    from search.selectors import SearchParams, article_search
+
+    page = client.get("/").content.decode()
+    placeholder = re.search(r'id="home-q"[^>]*placeholder="例如：([^"]+)"', page).group(1)
+    examples = placeholder.split("、")
+    assert examples
+    for word in examples:
+        assert article_search(params=SearchParams(q=word)).count > 0, word
 
 
 def test_the_busiest_sources_of_the_week_end_on_the_newest_article(client: Client, corpus) -> None:

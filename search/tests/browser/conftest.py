@@ -330,6 +330,8 @@ def portal_data(
     index_clear()
     migration_seeds_restore()
     errors = corpus_ingest(paths=[DEMO_CORPUS_DIR, hostile_corpus_dir])
+    # as `make demo` does: the demo's tags, so the tag facet shows
+    call_command("tags_apply", str(DEMO_CORPUS_DIR.parent / "tags.json"), stdout=StringIO())
     # Editors' picks, so the home page shows its featured block as it does in use.
     featured = Article.objects.filter(status=Article.Status.PUBLISHED).exclude(url=HOSTILE_URL)
     Article.objects.filter(
