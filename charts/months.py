@@ -5,6 +5,10 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable
 
+# Every month chart (home topics, source and author pages, the search page) shows the same
+# window, so a bar means the same stretch of time wherever a reader meets it.
+CHART_MONTHS = 24
+
 
 def month_label(value: str) -> str:
     """ "2024-05" → "2024年5月"; anything else unchanged."""
@@ -42,9 +46,30 @@ def months_fill(*, counts: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
     return out
 
 
-def months_recent(*, series: list[tuple[str, int]], limit: int) -> list[tuple[str, int]]:
-    """The last ``limit`` months of a filled series: thirty thin bars read better than three hundred."""
-    return series[-limit:] if limit and len(series) > limit else series
+def months_ending(*, day: datetime.date, count: int) -> list[str]:
+    """The ``count`` months up to and including the month of ``day``, oldest first."""
+    year, month = day.year, day.month
+    keys: list[str] = []
+    for _ in range(count):
+        keys.append(f"{year:04d}-{month:02d}")
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+    return keys[::-1]
+
+
+def months_window(
+    *, counts: Iterable[tuple[str, int]], end: str = "", count: int = CHART_MONTHS
+) -> list[tuple[str, int]]:
+    """``count`` months of counts ending at ``end`` ("2024-05"; by default the last month that
+    has any), quiet months as 0: every chart the same number of bars of the same width."""
+    known: dict[str, int] = {}
+    for key, value in counts:
+        known[str(key)] = known.get(str(key), 0) + int(value)
+    months = [key for key in known if len(key) == 7 and key[:4].isdigit() and key[5:].isdigit()]
+    last = end or max(months, default="")
+    if not last:
+        return []
+    axis = months_ending(day=datetime.date(int(last[:4]), int(last[5:]), 1), count=count)
+    return [(month, known.get(month, 0)) for month in axis]
 
 
 def month_key(value: datetime.date | datetime.datetime | None) -> str:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import datetime
 import logging
 
 from django.core.cache import cache
 
 from articles.selectors import CACHE_SECONDS, Reference
+from charts.months import months_ending
 from search.engines.contract import EngineUnavailable
 from search.selectors import QuerySyntaxError, SearchParams, article_search
 
@@ -44,16 +44,6 @@ def topic_trends(*, reference: Reference, months: int = 24) -> list[dict]:
         series = [(month, counts.get(month, 0)) for month in axis]
         out.append({"topic": topic, "series": series, "total": sum(n for _, n in series)})
     return out
-
-
-def months_ending(*, day: datetime.date, count: int) -> list[str]:
-    """The ``count`` months up to and including the month of ``day``, oldest first."""
-    year, month = day.year, day.month
-    keys: list[str] = []
-    for _ in range(count):
-        keys.append(f"{year:04d}-{month:02d}")
-        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
-    return keys[::-1]
 
 
 def _topic_months(*, query: str) -> dict[str, int] | None:

@@ -32,7 +32,7 @@ from articles.policy import (
 from articles.rendering import render_article_html, url_absolutise
 from articles.reposts import article_reposts
 from articles.untrusted import url_http_only
-from charts.months import month_label, month_short_label, months_recent
+from charts.months import CHART_MONTHS, month_label, month_short_label, months_window
 from charts.svg import bar_chart_svg
 from search.forms import PolicyLibraryForm
 from search.related import article_keywords_top, article_neighbours, article_related
@@ -42,11 +42,7 @@ from . import selectors
 HOME_LATEST_COUNT = 20
 HOME_SECONDARY_COUNT = 3
 HOME_TRENDING_COUNT = 15
-HOME_TOPIC_MONTHS = 24
 PAGE_SIZE = 20
-# A source crawled for ten years would give a hundred hair-thin bars; the chart shows the
-# last three years and the month archive covers the rest.
-CHART_MONTHS = 36
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -56,7 +52,7 @@ def home(request: HttpRequest) -> HttpResponse:
         reference=reference, days=(7, 30), limit=HOME_TRENDING_COUNT
     )
     topics = []
-    for item in selectors.topic_trends(reference=reference, months=HOME_TOPIC_MONTHS):
+    for item in selectors.topic_trends(reference=reference, months=CHART_MONTHS):
         topic = item["topic"]
 
         def topic_link(month: str, query: str = topic.query) -> str:
@@ -68,7 +64,7 @@ def home(request: HttpRequest) -> HttpResponse:
             link=topic_link,
             label=month_short_label,
             long_label=month_label,
-            width=420,
+            width=320,
             height=150,
             chart_id=f"topic-{topic.pk}",
         )
@@ -172,7 +168,7 @@ def _month_chart(*, series: list[tuple[str, int]], title: str, search: dict[str,
         return _search_url(**search, month=month, sort="newest")
 
     return bar_chart_svg(
-        series=months_recent(series=series, limit=CHART_MONTHS),
+        series=months_window(counts=series),
         title=title,
         link=link,
         label=month_short_label,
@@ -196,7 +192,7 @@ def _listing_context(
     series, total = month_counts
     return {
         "total": total,
-        "months_shown": len(months_recent(series=series, limit=CHART_MONTHS)),
+        "months_shown": CHART_MONTHS if series else 0,
         "chart": _month_chart(series=series, title=chart_title, search=search),
         "page_obj": _page(request, articles),
         "search_url": _search_url(**search, sort="newest"),

@@ -15,7 +15,6 @@ from .limits import MAX_PAGE
 from .query import query_lowercase_or
 from .selectors import (
     ENGINE_UNAVAILABLE_MESSAGE,
-    FACET_LIMIT,
     QuerySyntaxError,
     article_search,
 )
@@ -80,7 +79,6 @@ def _search_trend_chart(*, request: HttpRequest, page) -> str:
     return search_trend_chart(
         months=months,
         query_link=month_link,
-        capped=len(months) >= FACET_LIMIT,
         title="检索结果每月文章数",
     )
 

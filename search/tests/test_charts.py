@@ -25,7 +25,7 @@ def bars(root: ET.Element) -> list[ET.Element]:
 
 
 def texts(root: ET.Element, cls: str) -> list[str]:
-    return [t.text or "" for t in root.iter(f"{SVG}text") if t.get("class") == cls]
+    return [t.text or "" for t in root.iter(f"{SVG}text") if cls in (t.get("class") or "").split()]
 
 
 def test_it_draws_one_bar_per_value_with_heights_in_proportion() -> None:
@@ -121,16 +121,30 @@ def test_months_are_filled_in_calendar_order_across_a_new_year() -> None:
     assert months_fill(counts=[("bad", 3)]) == []
 
 
-def test_the_search_chart_sorts_facet_months_chronologically_and_links_each_month() -> None:
+def test_the_search_chart_shows_the_common_window_ending_at_the_last_month_and_links_each_month() -> None:
+    from charts.months import CHART_MONTHS
+
     facet = [FacetValue("2024-06", 9, False), FacetValue("2024-03", 4, False), FacetValue("2024-05", 1, True)]
-    root = parse(
-        search_trend_chart(months=facet, query_link=lambda m: f"?q=x&month={m}", capped=False, title="t")
-    )
+    root = parse(search_trend_chart(months=facet, query_link=lambda m: f"?q=x&month={m}", title="t"))
     hrefs = [a.get("href") for a in root.iter(f"{SVG}a")]
-    assert hrefs == ["?q=x&month=2024-03", "?q=x&month=2024-04", "?q=x&month=2024-05", "?q=x&month=2024-06"]
-    # a capped facet list is not filled: a missing month may just be a small one
-    capped = parse(search_trend_chart(months=facet, query_link=lambda m: m, capped=True, title="t"))
-    assert [a.get("href") for a in capped.iter(f"{SVG}a")] == ["2024-03", "2024-05", "2024-06"]
+    assert len(hrefs) == CHART_MONTHS == 24
+    assert hrefs[0] == "?q=x&month=2022-07" and hrefs[-4:] == [
+        "?q=x&month=2024-03",
+        "?q=x&month=2024-04",
+        "?q=x&month=2024-05",
+        "?q=x&month=2024-06",
+    ]
+    heights = [float(r.get("height")) for r in bars(root)]
+    assert heights[-3] == 0 and heights[-1] > heights[-4] > heights[-2] > 0
+
+
+def test_every_month_chart_shows_the_same_window() -> None:
+    from charts.months import CHART_MONTHS, months_window
+
+    one = months_window(counts=[("2025-03", 1)])
+    assert len(one) == CHART_MONTHS and one[-1] == ("2025-03", 1) and sum(n for _, n in one) == 1
+    assert months_window(counts=[]) == []
+    assert months_window(counts=[("2025-03", 1)], end="2025-06")[-1] == ("2025-06", 0)
 
 
 # --- the chart on the search page ------------------------------------------------------------
@@ -169,13 +183,13 @@ def test_the_search_page_charts_matching_articles_per_month_above_the_results(cl
     html = client.get("/search/", {"q": "个人信息保护", "source": "合规周刊"}).content.decode()
     root = page_chart(html)
     assert html.index('class="trend"') < html.index('class="results"')
-    assert [r.find(f"{SVG}title").text for r in bars(root)] == [
+    assert [r.find(f"{SVG}title").text for r in bars(root)][-3:] == [
         "2024年1月：1 篇",
         "2024年2月：0 篇",
         "2024年3月：2 篇",
     ]
     # each bar is the same search narrowed to its month, from the first page
-    href = next(root.iter(f"{SVG}a")).get("href")
+    href = list(root.iter(f"{SVG}a"))[-3].get("href")
     query = parse_qs(urlparse(href).query)
     assert query == {"q": ["个人信息保护"], "source": ["合规周刊"], "month": ["2024-01"]}
     narrowed = client.get(href).content.decode()
@@ -185,3 +199,43 @@ def test_the_search_page_charts_matching_articles_per_month_above_the_results(cl
 def test_a_search_without_results_has_no_chart(client, indexed) -> None:
     html = client.get("/search/", {"q": "完全不存在的词语组合"}).content.decode()
     assert 'class="trend"' not in html
+
+
+def test_the_value_scale_has_a_few_round_labelled_ticks_from_zero() -> None:
+    from charts.svg import scale_ticks
+
+    assert scale_ticks(peak=7) == [0, 2, 4, 6, 8]
+    assert scale_ticks(peak=3) == [0, 1, 2, 3]
+    assert scale_ticks(peak=1) == [0, 1]
+    assert scale_ticks(peak=120) == [0, 50, 100, 150]
+    assert scale_ticks(peak=0) == [0]
+    root = parse(bar_chart_svg(series=[("a", 2), ("b", 7)], title="t"))
+    assert texts(root, "bar-chart__tick") == ["0", "2", "4", "6", "8"]
+    # the tallest bar reaches 7/8 of the scale, not the top
+    rects = bars(root)
+    grid = [
+        float(line.get("y1")) for line in root.iter(f"{SVG}line") if line.get("class") == "bar-chart__grid"
+    ]
+    top_of_scale = min(grid)
+    baseline = max(float(r.get("y")) + float(r.get("height")) for r in rects)
+    assert abs((baseline - float(rects[1].get("y"))) / (baseline - top_of_scale) - 7 / 8) < 0.01
+
+
+def test_few_months_get_bars_of_a_sensible_width_in_the_middle() -> None:
+    from charts.svg import CHART_WIDTH, MAX_BAR_WIDTH
+
+    (one,) = bars(parse(bar_chart_svg(series=[("2024-05", 1)], title="t")))
+    assert float(one.get("width")) <= MAX_BAR_WIDTH
+    middle = float(one.get("x")) + float(one.get("width")) / 2
+    assert CHART_WIDTH * 0.4 < middle < CHART_WIDTH * 0.6
+    many = bars(parse(bar_chart_svg(series=[(f"m{i}", i) for i in range(24)], title="t")))
+    assert all(float(r.get("width")) < MAX_BAR_WIDTH for r in many)
+
+
+def test_every_other_axis_label_is_minor_so_a_phone_can_leave_it_out() -> None:
+    root = parse(
+        bar_chart_svg(series=[(f"2024-{m:02d}", m) for m in range(1, 13)], title="t", label=month_short_label)
+    )
+    labels = [t for t in root.iter(f"{SVG}text") if "bar-chart__label" in (t.get("class") or "")]
+    minor = [t for t in labels if "bar-chart__label--minor" in t.get("class")]
+    assert labels and 0 < len(minor) < len(labels)

@@ -56,9 +56,30 @@ def test_search_results_come_before_the_facets_on_a_phone(phone_page, base_url):
 
     first_result = phone_page.locator(".results .result").first
     assert first_result.is_visible()
-    # The facet panel starts folded so the first result is near the top, not below every facet.
+    # The facets, the chart and the sort/condition controls start folded: the first result
+    # (its title at least) is on the first screen.
     first_result_top = first_result.bounding_box()["y"]
-    assert first_result_top < 844 * 1.5, f"first result starts at {first_result_top}px"
+    assert first_result_top + 60 < 844, f"first result starts at {first_result_top}px"
+    for folded in (".facets", ".trend", ".search-form__more"):
+        assert phone_page.locator(folded).get_attribute("open") is None, folded
+
+
+def test_the_phone_search_controls_open_behind_one_button_and_the_dates_fit(
+    phone_page, base_url, artifacts_dir
+):
+    phone_page.goto(f"{base_url}/search/?q={SEARCH_TERM}")
+    phone_page.wait_for_load_state("load")
+    phone_page.screenshot(path=str(artifacts_dir / "search-phone-first-screen.png"))
+    assert not phone_page.locator("#search-sort").is_visible()
+    phone_page.locator(".search-form__more > summary").click()
+    assert phone_page.locator("#search-sort").is_visible()
+    for box in ("#search-date-from", "#search-date-to"):
+        bounds = phone_page.locator(box).bounding_box()
+        assert bounds["x"] >= 0 and bounds["x"] + bounds["width"] <= PHONE_WIDTH, (box, bounds)
+        # wide enough for the whole date (yyyy-mm-dd and the picker button)
+        assert bounds["width"] >= 150, (box, bounds)
+    assert_fits_phone(phone_page)
+    phone_page.screenshot(path=str(artifacts_dir / "search-phone-controls.png"))
 
 
 def test_an_article_page_fits_a_phone_screen(phone_page, base_url):
