@@ -1,0 +1,40 @@
+"""What a reader sees on the error pages and the home page, desktop and phone (screenshots
+under test-artifacts/screenshots/)."""
+
+from __future__ import annotations
+
+import pytest
+
+from .test_screenshots import page_ready, screenshot_save
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.mark.parametrize("which", ["page", "phone_page"])
+def test_a_missing_page_is_the_sites_own_chinese_404_with_an_icon(request, base_url, artifacts_dir, which):
+    tab = request.getfixturevalue(which)
+    response = tab.goto(f"{base_url}/no-such-page/")
+    page_ready(tab)
+    assert response.status == 404
+    assert tab.locator("h1").inner_text() == "找不到这个页面"
+    assert tab.locator("html").get_attribute("lang") == "zh-CN"
+    icon = tab.locator('link[rel="icon"]').get_attribute("href")
+    assert tab.request.get(f"{base_url}{icon}").status == 200
+    assert tab.request.get(f"{base_url}/favicon.ico").status == 200  # (followed to the icon)
+    with tab.expect_navigation():
+        tab.get_by_role("link", name="返回首页").click()
+    assert tab.url.rstrip("/") == base_url
+    tab.goto(f"{base_url}/no-such-page/")
+    page_ready(tab)
+    screenshot_save(tab, folder=artifacts_dir, name=f"404-{'phone' if which == 'phone_page' else 'desktop'}")
+
+
+def test_the_home_page_on_a_phone_leads_with_one_story(phone_page, base_url, artifacts_dir):
+    phone_page.goto(f"{base_url}/")
+    page_ready(phone_page)
+    lead = phone_page.locator(".lead__title").bounding_box()
+    secondary = phone_page.locator(".secondary").first.bounding_box()
+    assert lead is not None and secondary is not None
+    assert secondary["y"] > lead["y"]  # one column: the secondary stories under the lead
+    assert phone_page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    screenshot_save(phone_page, folder=artifacts_dir, name="home-phone")
