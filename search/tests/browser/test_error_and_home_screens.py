@@ -38,3 +38,13 @@ def test_the_home_page_on_a_phone_leads_with_one_story(phone_page, base_url, art
     assert secondary["y"] > lead["y"]  # one column: the secondary stories under the lead
     assert phone_page.evaluate("() => document.documentElement.scrollWidth") <= 390
     screenshot_save(phone_page, folder=artifacts_dir, name="home-phone")
+
+
+def test_the_demo_data_has_tags_so_the_search_page_offers_the_tag_facet(page, base_url):
+    page.goto(f"{base_url}/search/")
+    page_ready(page)
+    facet = page.locator("section.facet", has=page.get_by_role("heading", name="标签", exact=True))
+    assert facet.count() == 1 and facet.locator("a.facet__link").count() >= 3
+    with page.expect_navigation():
+        facet.locator("a.facet__link").first.click()
+    assert "tag=" in page.url and page.locator(".results .result").count() >= 1
