@@ -36,6 +36,7 @@ from charts.months import CHART_MONTHS, month_label, month_short_label, months_w
 from charts.svg import bar_chart_svg
 from search.forms import PolicyLibraryForm
 from search.related import article_keywords_top, article_neighbours, article_related
+from search.templatetags.search_tags import querystring_remove, querystring_replace, querystring_toggle
 
 from . import selectors
 
@@ -266,42 +267,37 @@ def policy_list(request: HttpRequest) -> HttpResponse:
     form = PolicyLibraryForm(request.GET)
     params = form.params(data=request.GET)
     library = policy_library_search(params=params)
-    base = {
-        "q": params.q,
-        "sort": params.sort,
-        **{name: list(getattr(params, name)) for name in LIBRARY_FACETS},
-    }
-
-    def url_with(**changes) -> str:
-        query = {**base, **changes}
-        pairs = [(k, v) for k, vs in query.items() for v in (vs if isinstance(vs, list) else [vs]) if v]
-        pairs = [(k, v) for k, v in pairs if not (k == "sort" and v == "discussed")]
-        return f"{reverse('policy-list')}?{urlencode(pairs)}" if pairs else reverse("policy-list")
-
-    facet_groups = []
-    for name, label in LIBRARY_FACETS.items():
-        chosen = base[name]
-        items = [
-            (
-                value,
-                count,
-                selected,
-                url_with(**{name: [v for v in chosen if v != value] if selected else [*chosen, value]}),
-            )
-            for value, count, selected in library.facets[name]
-        ]
-        facet_groups.append((name, label, items))
+    # (links built like the search page's: a facet value toggles, a new sort or filter starts
+    # again from the first page)
+    here = reverse("policy-list")
+    facet_groups = [
+        (
+            name,
+            label,
+            [
+                (value, count, selected, here + querystring_toggle(query=request.GET, key=name, value=value))
+                for value, count, selected in library.facets[name]
+            ],
+        )
+        for name, label in LIBRARY_FACETS.items()
+    ]
     context = {
         "library": library,
         "page": library.page,
         "params": params,
         "facet_groups": facet_groups,
         "sorts": [
-            (key, label, url_with(sort=key), key == params.sort) for key, label in LIBRARY_SORTS.items()
+            (
+                key,
+                label,
+                here + querystring_replace(query=request.GET, changes={"sort": key, "page": None}),
+                key == params.sort,
+            )
+            for key, label in LIBRARY_SORTS.items()
         ],
-        "has_filters": any(base[name] for name in LIBRARY_FACETS),
-        "clear_url": url_with(**{name: [] for name in LIBRARY_FACETS}),
-        "page_url": url_with(),
+        "has_filters": any(getattr(params, name) for name in LIBRARY_FACETS),
+        "clear_url": here + querystring_remove(query=request.GET, keys=LIBRARY_FACETS),
+        "page_url": here + querystring_replace(query=request.GET, changes={"page": None}),
     }
     return render(request, "pages/policy_list.html", context)
 

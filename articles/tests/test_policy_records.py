@@ -400,3 +400,22 @@ def test_one_batch_can_add_a_name_to_a_record_and_then_merge_it_without_losing_e
         "测试稿：丁",
     }
     assert PolicyDocument.objects.filter(name__startswith="测").count() == 1
+
+
+def test_the_library_links_toggle_a_facet_keep_the_others_and_start_again_at_page_one(client, tmp_path):
+    import html as html_lib
+    import re
+    from urllib.parse import parse_qs, urlparse
+
+    folder = tmp_path / "in"
+    notice(folder)
+    ingest(folder)
+    page = client.get("/policy/", {"issuer": "财政部", "page": "1", "q": "行动计划"}).content.decode()
+    links = [html_lib.unescape(h) for h in re.findall(r'href="(/policy/\?[^"]*)"', page)]
+    newest = next(parse_qs(urlparse(h).query) for h in links if "sort=newest" in h)
+    assert newest["issuer"] == ["财政部"] and newest["q"] == ["行动计划"] and "page" not in newest
+    selected = re.search(r'<a href="([^"]+)" aria-current="true" class="is-selected">财政部<', page)
+    off = parse_qs(urlparse(html_lib.unescape(selected.group(1))).query)  # selected: a click removes it
+    assert off == {"q": ["行动计划"]}
+    cleared = re.search(r'<a href="([^"]+)">清除筛选</a>', page)
+    assert parse_qs(urlparse(html_lib.unescape(cleared.group(1))).query) == {"q": ["行动计划"]}
