@@ -179,11 +179,19 @@ class SearchEngine(Protocol):
         ...
 
     def documents_build(
-        self, *, index: object, queryset: object, jobs: int, batch_size: int, on_batch: Callable[[int], None]
+        self,
+        *,
+        index: object,
+        queryset: object,
+        jobs: int,
+        batch_size: int,
+        on_batch: Callable[[int], None],
+        on_merge: Callable[[object], None] | None = None,
     ) -> int | None:
         """Index every article of ``queryset`` into an empty index, with ``jobs`` processes
         where the engine can; returns how many, or None when the engine has no such path or
-        the index is not empty (then ``documents_apply`` batch by batch)."""
+        the index is not empty (then ``documents_apply`` batch by batch). ``on_merge`` hears
+        of each merge the build makes, as ``maintain``'s does."""
         ...
 
     def maintain(self, *, wait: bool, jobs: int = 1, on_merge: Callable[[object], None] | None = None) -> int:

@@ -69,7 +69,7 @@ def _segments(tmp: Path) -> int:
 
 
 def test_rebuild_on_two_processes_indexes_what_one_process_does(tmp_path):
-    folder = _files(tmp_path / "files", 90)
+    folder = _files(tmp_path / "files", 200)
     # small batches: several segments per process, and tiers that fill (see the merge lines)
     env = _env(tmp_path, SEARCH_BUILD_BATCH="10", INGEST_INLINE_JOBS="1")
     assert manage("migrate", "-v0", env=env).returncode == 0
@@ -82,9 +82,12 @@ def test_rebuild_on_two_processes_indexes_what_one_process_does(tmp_path):
         rebuilt = manage("rebuild_index", "--noinput", env={**env, "SEARCH_BUILD_JOBS": jobs}, timeout=300)
         assert rebuilt.returncode == 0, rebuilt.stderr
         if expected_processes:
-            assert f"已用 {expected_processes} 个进程建立索引：90 篇" in rebuilt.stdout
-            # nine batches of ten, merged by tiers (8 of them into one) at the end
-            assert "合并索引段：8 段 → 1 段（80 篇" in rebuilt.stderr, rebuilt.stderr
+            assert f"已用 {expected_processes} 个进程建立索引：200 篇" in rebuilt.stdout
+            # twenty batches of ten: the plan's two groups of eight merged while the others
+            # were built, the four left too few to merge
+            assert rebuilt.stderr.count("合并索引段：8 段 → 1 段（80 篇") == 2, rebuilt.stderr
+            assert rebuilt.stderr.count("合并索引段") == 2, rebuilt.stderr
+            assert _segments(tmp_path) == 6
         else:
             assert "个进程建立索引" not in rebuilt.stdout
         checked = manage("search_check", env=env)
@@ -140,3 +143,51 @@ def test_a_build_process_killed_midway_publishes_nothing_and_says_what_to_do(tmp
     rebuilt = manage("rebuild_index", "--noinput", env=env, timeout=300)
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert "缺失 0，过期 0，多余 0" in manage("search_check", env=env).stdout
+
+
+def test_the_build_plan_merges_whole_groups_and_leaves_a_tail_too_short_to_merge():
+    from search.engines.whoosh.build import batches_plan
+
+    for total, batch in ((90, 10), (200, 10), (100_083, 2000), (20_108, 2000), (1_000_000, 2000), (5, 10)):
+        pks = list(range(total))
+        batches = batches_plan(pks, jobs=2, batch_size=batch)
+        assert [pk for b in batches for pk in b] == pks  # every article once, in id order
+        size = min(batch, -(-total // 2))
+        full = 0
+        while full < len(batches) and len(batches[full]) == size:
+            full += 1
+        full -= full % 8  # whole groups of eight batches of the same size
+        tail = batches[full:]
+        assert len(tail) < 8, (total, [len(b) for b in batches])
+        if full:
+            # the last group's merge has a tail of at least half a group to run beside
+            assert sum(map(len, tail)) >= 4 * size, (total, [len(b) for b in tail])
+        assert all(len(b) <= 2 * size for b in tail)
+
+
+def test_groups_merge_only_as_the_plan_made_them(settings):
+    from search.engines.whoosh.build import _Built, _group_ready
+
+    settings.SEARCH_MERGE_FLOOR_DOCS = 1000
+
+    class Segment:
+        def __init__(self, docs: int) -> None:
+            self.docs = docs
+
+        def doc_count_all(self) -> int:
+            return self.docs
+
+        def deleted_count(self) -> int:
+            return 0
+
+    # batches 1..8 written, batch 0 still building: not a group of the plan
+    built = {n: _Built(end=n + 1, segment=Segment(2000)) for n in range(1, 9)}
+    assert _group_ready(built) is None
+    built[0] = _Built(end=1, segment=Segment(2000))
+    assert _group_ready(built) == list(range(8))
+    for n in range(8):
+        built[n].merging = True
+    assert _group_ready(built) is None  # 8 is the start of the next group, which is not whole
+    # merged groups of the plan merge again, eight at a time
+    merged = {n * 8: _Built(end=n * 8 + 8, segment=Segment(16_000)) for n in range(8)}
+    assert _group_ready(merged) == [n * 8 for n in range(8)]

@@ -83,7 +83,14 @@ class ElasticsearchSearchEngine:
         self.backend.clear()
 
     def documents_build(
-        self, *, index: object, queryset: object, jobs: int, batch_size: int, on_batch: Callable[[int], None]
+        self,
+        *,
+        index: object,
+        queryset: object,
+        jobs: int,
+        batch_size: int,
+        on_batch: Callable[[int], None],
+        on_merge: Callable[[object], None] | None = None,
     ) -> int | None:
         # Elasticsearch takes concurrent bulk writes: update_index's batches are the build.
         return None

@@ -135,13 +135,14 @@ def _has_blocks(m: Any) -> bool:
 
 def block_postings(leaf: Any, fieldname: str, tbytes: bytes) -> tuple[np.ndarray, np.ndarray]:
     """(docnums in the segment, term frequencies) of one term present in ``leaf``: from the
-    segment's posting arrays when it has them, else whole W3 blocks at a time."""
+    segment's posting arrays when it has them (uint32 docnums), else whole W3 blocks at a
+    time (int64)."""
     arrays = posting_arrays(leaf)
     if arrays is not None:
         offset, _length = leaf.term_info(fieldname, tbytes).extent()
         found = arrays.postings(offset)
         if found is not None:
-            return found[0].astype(np.int64), found[1]
+            return found  # views of the mapped file: nothing copied into the process
     return block_postings_w3(leaf, fieldname, tbytes)
 
 
@@ -732,8 +733,10 @@ class PostingArrays:
         counts = self.counts[start:end]
         if last == first and end > start:
             return None
-        docs = np.repeat(self.ids[start:end].astype(np.int64), counts.astype(np.int64))
-        return docs, self.positions[first:last].astype(np.int64)
+        # uint32, and the positions a view of the mapped file: the caller widens what it
+        # combines, so what a process keeps of a common word's positions stays small
+        docs = np.repeat(self.ids[start:end], counts.astype(np.int64))
+        return docs, self.positions[first:last]
 
 
 def _file_array(storage: Any, segment: Any, ext: str, dtype: str) -> np.ndarray:

@@ -78,7 +78,14 @@ class WhooshSearchEngine:
         self.backend.clear()
 
     def documents_build(
-        self, *, index: object, queryset: object, jobs: int, batch_size: int, on_batch: Callable[[int], None]
+        self,
+        *,
+        index: object,
+        queryset: object,
+        jobs: int,
+        batch_size: int,
+        on_batch: Callable[[int], None],
+        on_merge: Callable[[object], None] | None = None,
     ) -> int | None:
         """Index ``queryset`` into an empty index with ``jobs`` processes (``build``); None
         when the index is not empty (the caller indexes batch by batch instead)."""
@@ -96,6 +103,7 @@ class WhooshSearchEngine:
                 batch_size=batch_size,
                 lock_timeout=float(settings.SEARCH_WRITER_LOCK_SECONDS),
                 on_batch=on_batch,
+                on_merge=on_merge,
             )
         except LockError as exc:
             raise IndexBusy(str(exc) or "Whoosh 索引正被另一个写入者占用") from exc

@@ -46,28 +46,28 @@ def _live(segment: Any) -> int:
     return segment.doc_count_all() - segment.deleted_count()
 
 
-def _tier(segment: Any) -> int:
+def tier(segment: Any) -> int:
     live = _live(segment)
     floor = max(settings.SEARCH_MERGE_FLOOR_DOCS, 1)
     if live <= floor:
         return 0
-    return int(math.log(live / floor, _fanout())) + 1
+    return int(math.log(live / floor, fanout())) + 1
 
 
-def _fanout() -> int:
+def fanout() -> int:
     return max(settings.SEARCH_MERGE_FANOUT, 2)
 
 
 def merge_choose(segments: list, *, max_docs: int | None = None) -> list:
-    """The segments to merge next: ``_fanout()`` of the lowest tier that has that many, smallest
+    """The segments to merge next: ``fanout()`` of the lowest tier that has that many, smallest
     first (empty when no tier is full, or when the group exceeds ``max_docs``)."""
     tiers: dict[int, list] = {}
     for segment in segments:
-        tiers.setdefault(_tier(segment), []).append(segment)
-    for tier in sorted(tiers):
-        members = tiers[tier]
-        if len(members) >= _fanout():
-            group = sorted(members, key=_live)[: _fanout()]
+        tiers.setdefault(tier(segment), []).append(segment)
+    for level in sorted(tiers):
+        members = tiers[level]
+        if len(members) >= fanout():
+            group = sorted(members, key=_live)[: fanout()]
             if max_docs is not None and sum(map(_live, group)) > max_docs:
                 return []
             return group

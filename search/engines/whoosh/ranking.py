@@ -33,14 +33,14 @@ class Ranking:
                     continue
                 # the segment's value codes in this generation's numbering
                 remap = np.fromiter(
-                    (codes_of.setdefault(v, len(codes_of)) for v in values), dtype=np.int64, count=len(values)
+                    (codes_of.setdefault(v, len(codes_of)) for v in values), dtype=np.int32, count=len(values)
                 )
-                docs.append(ldocs + offset)
+                docs.append(np.add(ldocs, offset, dtype=np.int32))
                 codes.append(remap[lcodes])
             if docs:
                 found = (np.concatenate(docs), np.concatenate(codes), list(codes_of))
             else:
-                found = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), [])
+                found = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32), [])
             self._facets[fieldname] = found
         return found
 

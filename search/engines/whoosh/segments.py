@@ -20,14 +20,17 @@ def segment_id(leaf: Any) -> str | None:
 
 
 def leaf_postings(leaf: Any, fieldname: str, tbytes: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """(docnums in the segment, term frequencies) of one term, deleted documents left in."""
+    """(docnums in the segment, term frequencies) of one term, deleted documents left in
+    (docnums unsigned 32- or 64-bit integers: add a segment's offset with ``np.add(...,
+    dtype=np.int64)``)."""
     if (fieldname, tbytes) not in leaf:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
     return _internals.block_postings(leaf, fieldname, tbytes)
 
 
 def leaf_positions(leaf: Any, fieldname: str, tbytes: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """(docnums in the segment, positions), one pair per occurrence of one term."""
+    """(docnums in the segment, positions), one pair per occurrence of one term (32- or
+    64-bit integers, as ``leaf_postings``)."""
     empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
     if fieldname not in leaf.schema or (fieldname, tbytes) not in leaf:
         return empty
@@ -72,9 +75,10 @@ def leaf_facet(leaf, fieldname: str) -> tuple[list[str], np.ndarray, np.ndarray]
             if not value:
                 continue
             ids, _ = leaf_postings(leaf, fieldname, tbytes)
-            docs.append(ids)
-            codes.append(np.full(len(ids), len(values), dtype=np.int64))
+            docs.append(ids.astype(np.int32))
+            codes.append(np.full(len(ids), len(values), dtype=np.int32))
             values.append(value)
     if not docs:
-        return values, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return values, np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32)
+    # int32: a facet holds a pair per document and value, kept for every segment
     return values, np.concatenate(docs), np.concatenate(codes)

@@ -99,7 +99,7 @@ class IndexView(Ranking):
                 lambda leaf=leaf: leaf_postings(leaf, fieldname, tbytes),
             )
             if len(ids):
-                ids_parts.append(ids + offset)
+                ids_parts.append(np.add(ids, offset, dtype=np.int64))
                 weight_parts.append(weights)
         if ids_parts:
             found = (np.concatenate(ids_parts), np.concatenate(weight_parts))
@@ -272,8 +272,8 @@ class IndexView(Ranking):
                 lambda leaf=leaf: leaf_positions(leaf, fieldname, tbytes),
             )
             if len(docs):
-                doc_parts.append(docs + offset)
-                pos_parts.append(positions)
+                doc_parts.append(np.add(docs, offset, dtype=np.int64))
+                pos_parts.append(positions.astype(np.int64))
         if not doc_parts:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         if len(doc_parts) == 1:

@@ -5,8 +5,8 @@ calls this one too).
 
 Into an empty index (``rebuild_index`` clears it first) the engine builds with
 ``--workers`` processes (default ``SEARCH_BUILD_JOBS``) where it can
-(``documents_build``); otherwise haystack's batches run one after another. Either way the
-segments are merged by tiers at the end (``maintain``).
+(``documents_build``, which merges as it builds); otherwise haystack's batches run one after
+another. Either way what is left to merge by tiers is merged at the end (``maintain``).
 """
 
 from __future__ import annotations
@@ -98,6 +98,7 @@ class Command(haystack_update_index.Command):
                 jobs=jobs,
                 batch_size=self.batchsize or settings.SEARCH_BUILD_BATCH,
                 on_batch=bar.update,
+                on_merge=self._merge_shown,
             )
         if built is not None and self.verbosity:
             self.stdout.write(f"已用 {jobs} 个进程建立索引：{built} 篇{model._meta.verbose_name_plural}")
@@ -105,13 +106,14 @@ class Command(haystack_update_index.Command):
 
     def _merge(self, using: str) -> None:
         """Merge the segments the batches wrote (commits merge only small groups)."""
-
-        def shown(result) -> None:
-            if self.verbosity:
-                self.stderr.write(
-                    f"合并索引段：{result.merged} 段 → 1 段（{result.documents} 篇，{result.seconds:.1f} 秒）"
-                )
-
         engine_get(using=using).maintain(
-            wait=True, jobs=self.workers or settings.SEARCH_BUILD_JOBS, on_merge=shown
+            wait=True, jobs=self.workers or settings.SEARCH_BUILD_JOBS, on_merge=self._merge_shown
         )
+
+    def _merge_shown(self, result) -> None:
+        if self.verbosity:
+            # (above a progress bar that may be running: the build merges as it goes)
+            tqdm.write(
+                f"合并索引段：{result.merged} 段 → 1 段（{result.documents} 篇，{result.seconds:.1f} 秒）",
+                file=self.stderr._out,
+            )
