@@ -42,7 +42,7 @@ def _corpus_copies(corpus_dir: Path, into: Path, *, copies: int) -> int:
 
 def test_pool_processes_killed_every_second_then_the_whole_worker_lose_nothing(faults, corpus_dir):
     folder = faults.workdir / "files"
-    files = _corpus_copies(corpus_dir, folder, copies=3)
+    files = _corpus_copies(corpus_dir, folder, copies=10)
     faults.redis.start()
     stack = faults.stack
     stack.worker(name="index", queue="index", concurrency=1)

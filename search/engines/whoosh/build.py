@@ -4,7 +4,7 @@ Whoosh has one writer at a time, and haystack's ``update_index --workers`` only 
 batches behind that one lock. Here the build holds the write lock for its whole length, and
 forked processes each turn a batch of articles into a finished segment of their own
 (``FastSegmentWriter`` without the lock, files but no table of contents). The parent
-publishes every segment in one commit, in article-id order, then merges them by tiers.
+publishes every segment in one commit, in article-id order.
 
 Merges run during the build, not after it: as soon as ``merging.fanout()`` consecutive
 segments of one tier are written, a pool process merges them while the others go on building
