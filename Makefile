@@ -6,7 +6,7 @@ MANAGE := $(BIN)/python manage.py
 PG_TEST_URL ?= postgres://portal:portal@127.0.0.1:5432/portal_suite
 export PYTHONWARNINGS ?= ignore::SyntaxWarning
 
-.PHONY: demo test test-sqlite test-postgres venv services elasticsearch es lint run serve worker index-worker beat clean bench-ingest bench-search
+.PHONY: demo test test-sqlite test-postgres venv native services elasticsearch es lint run serve worker index-worker beat clean bench-ingest bench-search
 
 venv: $(VENV)/.installed
 
@@ -17,6 +17,11 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
+
+# The C version of the segmenter's dynamic programme (zhtext/_cut.c), compiled in place; only
+# rebuilt when the source is newer. Without it the same code runs in Python, slower.
+native: venv
+	$(BIN)/python scripts/build_native.py
 
 # Redis, PostgreSQL (a password role for TCP), Chromium and a CJK font: installed from Debian's
 # packages when missing, configured and started; then Elasticsearch 7 (PORTAL_ELASTICSEARCH=0
@@ -30,7 +35,7 @@ elasticsearch:
 
 es: elasticsearch
 
-demo: venv
+demo: native
 	$(MANAGE) migrate --noinput
 	$(MANAGE) demo_admin
 	-$(MANAGE) ingest demo/corpus --sync
@@ -41,12 +46,12 @@ demo: venv
 
 test: venv services lint test-sqlite test-postgres
 
-test-sqlite: venv
+test-sqlite: native
 	$(BIN)/pytest -q
 
 # The same suite again on PostgreSQL. Without a server it is skipped with a note, unless
 # PORTAL_REQUIRE_POSTGRES=1 (CI), where an unreachable server fails the run.
-test-postgres: venv
+test-postgres: native
 	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(PG_TEST_URL)'.rsplit('/',1)[0]+'/postgres', connect_timeout=3).close()"; then \
 		DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -q -m "not browser"; \
 	elif [ "$${PORTAL_REQUIRE_POSTGRES:-}" = "1" ]; then \
@@ -58,14 +63,14 @@ lint: venv
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
 
-run: venv
+run: native
 	$(MANAGE) runserver 127.0.0.1:8000
 
 # The portal as production runs it: DEBUG off, collected static files, gunicorn with
 # portal/gunicorn.conf.py (WEB_CONCURRENCY / GUNICORN_CMD_ARGS override workers and threads).
 # Locally a throwaway secret key, plain http and localhost are allowed unless set.
 SERVE_BIND ?= 127.0.0.1:8000
-serve: venv
+serve: native
 	@export DJANGO_DEBUG=false \
 		DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')}" \
 		DJANGO_ALLOWED_HOSTS="$${DJANGO_ALLOWED_HOSTS:-127.0.0.1,localhost}" \
@@ -75,12 +80,12 @@ serve: venv
 	$(MANAGE) collectstatic --noinput -v0 && \
 	exec $(BIN)/gunicorn -c portal/gunicorn.conf.py -b $(SERVE_BIND) portal.wsgi
 
-worker: venv
+worker: native
 	$(BIN)/celery -A portal worker -Q ingest --concurrency 2 -l info
 
 # Whoosh allows one writer; Elasticsearch takes a pool (search.backlog claims its batches).
 INDEX_CONCURRENCY ?= $(if $(filter elasticsearch,$(SEARCH_BACKEND)),2,1)
-index-worker: venv
+index-worker: native
 	$(BIN)/celery -A portal worker -Q index --concurrency $(INDEX_CONCURRENCY) --prefetch-multiplier 1 -l info
 
 beat: venv
@@ -95,7 +100,7 @@ clean:
 CORPUS ?= ../shared/corpus ../shared/corpus-policy
 BENCH_INGEST_FILES ?= 2000
 BENCH_INGEST_CURVE ?=
-bench-ingest: venv services
+bench-ingest: native services
 	@if [ -n "$(BENCH_INGEST_CURVE)" ]; then \
 		$(BIN)/python scripts/bench_ingest.py $(CORPUS) --sqlite --curve $(BENCH_INGEST_CURVE); \
 	else \
@@ -106,5 +111,5 @@ bench-ingest: venv services
 # index: make bench-search BENCH_DOCS=10000,20000,50000,100000. The tutorial setup slows to a
 # few articles a second as it grows, so it stops at 2,000.
 BENCH_DOCS ?= 2000,20000
-bench-search: venv elasticsearch
+bench-search: native elasticsearch
 	$(MANAGE) bench_search --docs $(BENCH_DOCS) --engine all --tutorial-max-docs 2000

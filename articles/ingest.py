@@ -2,7 +2,9 @@
 
 1. ``ingest_run_start`` records a run and one item per input, holding its bytes (an archive
    stays whole). From here on nothing is lost: the database is the record of the work.
-2. ``ingest_run_dispatch`` wakes a worker per pending item (broker mode). Without a broker the
+2. ``ingest_run_dispatch`` wakes workers for the pending items, a message per batch of files
+   (broker mode; ``ingest_run_start(wake=True)`` already wakes each batch as it is recorded,
+   so workers start while a large folder is still being read). Without a broker the
    caller works the run off itself with ``ingest_run_work`` — the command with a progress bar,
    the admin's run page in short steps.
 3. ``ingest_item_process`` claims one item and does it: an article file is parsed, cleaned and
@@ -50,8 +52,10 @@ from .signals import articles_changed_send, changes_batched
 logger = logging.getLogger(__name__)
 
 Outcome = IngestItem.Outcome
-# Unpacked archive members written to the database per insert, at most this many bytes.
+# Inputs and unpacked archive members written to the database per insert: at most this many
+# bytes, and at most this many inputs (with ``wake``, the first workers start after that many).
 ARCHIVE_BATCH_BYTES = 16 * 1024 * 1024
+RECORD_BATCH_ITEMS = 200
 
 
 # --- 1. record ------------------------------------------------------------------------------
@@ -76,24 +80,49 @@ def ingest_run_start(
     paths: list[str],
     user=None,
     on_item: Callable | None = None,
+    wake: bool = False,
 ) -> IngestRun:
-    """Record a run and an item per input. ``on_item`` is called after each (for progress)."""
+    """Record a run and an item per input, written a batch at a time. ``on_item`` is called
+    after each input is read (for progress).
+
+    ``wake``: with a broker, each batch is woken as soon as it is recorded, so the workers
+    start on the first files while the rest are read. After a broker error the rest are
+    only recorded; ``ingest_run_dispatch`` (or the sweep) sends them."""
     run = IngestRun.objects.create(trigger=trigger, paths=[str(p) for p in paths], created_by=user)
+    waking = wake and not pipeline.tasks_inline()
+    batch: list[IngestItem] = []
+    held = 0
     for source in sources:
-        _item_from_input(run_id=run.pk, parent_id=None, source=source).save()
+        batch.append(_item_from_input(run_id=run.pk, parent_id=None, source=source))
+        held += source.size
         if on_item is not None:
             on_item()
+        if len(batch) >= RECORD_BATCH_ITEMS or held >= ARCHIVE_BATCH_BYTES:
+            waking = _items_record(items=batch, wake=waking)
+            batch, held = [], 0
+    if batch:
+        _items_record(items=batch, wake=waking)
     return run
+
+
+def _items_record(*, items: list[IngestItem], wake: bool) -> bool:
+    """Insert the items; with ``wake``, wake the pending ones. False once the broker refused."""
+    IngestItem.objects.bulk_create(items)
+    if not wake:
+        return False
+    ids = [item.pk for item in items if item.outcome == Outcome.PENDING and item.pk is not None]
+    return not (ids and pipeline.ingest_items_wake(item_ids=ids).error)
 
 
 # --- 2. dispatch ----------------------------------------------------------------------------
 
 
 def ingest_run_dispatch(*, run: IngestRun) -> pipeline.WakeResult | None:
-    """Wake a worker per pending item; None without a broker (the caller works the run off)."""
+    """Wake workers for the run's pending items not sent yet (broker mode); None without a
+    broker (the caller works the run off)."""
     if pipeline.tasks_inline():
         return None
-    ids = run.items.filter(outcome=Outcome.PENDING).values_list("id", flat=True)
+    ids = run.items.filter(outcome=Outcome.PENDING, queued_at__isnull=True).values_list("id", flat=True)
     return pipeline.ingest_items_wake(item_ids=list(ids))
 
 
@@ -201,6 +230,36 @@ def _item_finish(*, item_id: int, token: str, **fields) -> None:
         raise ClaimLost
 
 
+def _items_finish_created(*, token: str, results: list[tuple[int, str, int]]) -> None:
+    """``_item_finish`` for many created articles' items, (item id, notes, article id), in
+    two statements: their rows locked (all still held under ``token``, or ``ClaimLost``),
+    then one update. Call inside the transaction that created the articles."""
+    if not results:
+        return
+    ids = [item_id for item_id, _reason, _article_id in results]
+    held = IngestItem.objects.select_for_update().filter(
+        pk__in=ids, outcome=Outcome.PENDING, claim_token=token
+    )
+    if len(held.values_list("id", flat=True)) != len(ids):
+        raise ClaimLost
+    now = timezone.now()
+    IngestItem.objects.bulk_update(
+        [
+            IngestItem(
+                pk=item_id,
+                outcome=Outcome.CREATED,
+                reason=reason,
+                article_id=article_id,
+                finished_at=now,
+                claim_token="",
+                claimed_until=None,
+            )
+            for item_id, reason, article_id in results
+        ],
+        fields=["outcome", "reason", "article", "finished_at", "claim_token", "claimed_until"],
+    )
+
+
 def ingest_item_process(*, item_id: int, token: str = "", worker: str = "", inline: bool = False) -> str:
     """Claim and process one pending item: parse, clean, upsert (or unpack an archive).
 
@@ -236,12 +295,22 @@ def ingest_item_process(*, item_id: int, token: str = "", worker: str = "", inli
         return "claimed"
 
 
-def ingest_item_work(*, item_id: int, token: str, worker: str) -> str:
-    """A worker's task: the item it was woken for, batched with the next pending article
-    files of its run nobody holds (``pipeline.ingest_batch_ids``). Returns the item's outcome."""
-    batch = pipeline.ingest_batch_ids(item_id=item_id, token=token, limit=settings.INGEST_BATCH_FILES)
-    outcome = ingest_items_process_batch(item_ids=batch, token=token, worker=worker).get(item_id)
-    return outcome or ingest_item_process(item_id=item_id, token=token, worker=worker)
+def ingest_item_work(*, item_id: int, token: str, worker: str, batch: list[int] | None = None) -> str:
+    """A worker's task: the item it was woken for and the rest of its message's ``batch``,
+    claimed and written together. A message without a batch (sent by an earlier version)
+    takes the next pending article files of its run nobody holds
+    (``pipeline.ingest_batch_ids``). Items the batch does not take (archives, files past
+    their attempts, items another worker holds) are then taken one by one, so every item a
+    message names ends done or in someone else's hands. Returns the woken item's outcome."""
+    if batch is None:
+        ids = pipeline.ingest_batch_ids(item_id=item_id, token=token, limit=settings.INGEST_BATCH_FILES)
+    else:
+        ids = [item_id, *(i for i in batch if i != item_id)]
+    outcomes = ingest_items_process_batch(item_ids=ids, token=token, worker=worker)
+    for other in ids:
+        if other not in outcomes:
+            outcomes[other] = ingest_item_process(item_id=other, token=token, worker=worker)
+    return outcomes[item_id]
 
 
 def ingest_items_process_batch(*, item_ids: list[int], token: str = "", worker: str = "") -> dict[int, str]:
@@ -310,15 +379,14 @@ def ingest_items_process_batch(*, item_ids: list[int], token: str = "", worker: 
                 alone.extend(item_id for item_id, _entry in fresh)
                 fresh = []
                 articles = []
-            for (item_id, entry), article in zip(fresh, articles, strict=True):
-                _item_finish(
-                    item_id=item_id,
-                    token=token,
-                    outcome=Outcome.CREATED,
-                    reason=_notes_join(entry.parsed.warnings, entry.draft.cleaned.warnings),
-                    article=article,
-                )
-                outcomes[item_id] = Outcome.CREATED
+            _items_finish_created(
+                token=token,
+                results=[
+                    (item_id, _notes_join(entry.parsed.warnings, entry.draft.cleaned.warnings), article.pk)
+                    for (item_id, entry), article in zip(fresh, articles, strict=True)
+                ],
+            )
+            outcomes.update((item_id, Outcome.CREATED) for item_id, _entry in fresh)
     except ClaimLost:
         logger.warning("ingest batch %s: claims passed to another worker; their results are theirs", token)
         return dict.fromkeys(taken, "claimed")

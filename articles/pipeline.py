@@ -184,24 +184,42 @@ def ingest_claims_release(*, worker_prefix: str, claimed_before: datetime) -> in
 # --- wake-ups -------------------------------------------------------------------------------
 
 
+def wake_batches(item_ids: Iterable[int], *, size: int) -> list[list[int]]:
+    """The ids in order, cut into the batches one message each wakes: at most ``size`` items,
+    and a few items spread over up to four messages, so a small run still uses the workers
+    there are."""
+    ids = sorted(item_ids)
+    per = max(1, min(size, -(-len(ids) // 4)))
+    return [ids[i : i + per] for i in range(0, len(ids), per)]
+
+
 def ingest_items_wake(*, item_ids: Iterable[int]) -> WakeResult:
-    """Send a wake-up per item (broker mode). Stops at the first broker error: the rest stay
-    pending with no ``queued_at`` and are sent by the sweep once the broker is back."""
+    """Wake workers for these items: one message per batch (``wake_batches``), naming its items,
+    which its worker claims and works off together. Stops at the first broker error: the
+    items not sent stay pending with no ``queued_at`` and are sent by the sweep once the
+    broker is back.
+
+    (A message per item cost each worker a task and four statements per file even when a
+    batch had already done the file: at 2,000 files, more than the files' own writes.)"""
     ids = list(item_ids)
     sent: list[int] = []
     error = ""
-    for item_id in ids:
+    for batch in wake_batches(ids, size=settings.INGEST_BATCH_FILES):
         try:
-            send_task(name=INGEST_TASK, queue=INGEST_QUEUE, kwargs={"item_id": item_id})
+            send_task(
+                name=INGEST_TASK,
+                queue=INGEST_QUEUE,
+                kwargs={"item_id": batch[0], "batch": batch[1:]} if len(batch) > 1 else {"item_id": batch[0]},
+            )
         except BrokerUnavailable as exc:
             error = str(exc)
             logger.warning(
                 "ingest wake-up not sent (%s); %d items wait for the sweep", exc, len(ids) - len(sent)
             )
             break
-        sent.append(item_id)
-    if sent:
-        IngestItem.objects.filter(pk__in=sent).update(queued_at=timezone.now())
+        sent.extend(batch)
+    for start in range(0, len(sent), 5000):  # (SQLite bounds the parameters of one statement)
+        IngestItem.objects.filter(pk__in=sent[start : start + 5000]).update(queued_at=timezone.now())
     return WakeResult(sent=len(sent), unsent=len(ids) - len(sent), error=error)
 
 
@@ -223,6 +241,11 @@ def ingest_sweep(*, limit: int = SWEEP_LIMIT) -> dict[str, int]:
 
 
 # --- status ---------------------------------------------------------------------------------
+
+
+def ingest_work_pending() -> bool:
+    """Whether any ingest item still waits to be done (an ingest is running or stalled)."""
+    return IngestItem.objects.filter(outcome=Outcome.PENDING).exists()
 
 
 def age_describe(seconds: float | None) -> str:

@@ -251,32 +251,75 @@ def articles_stories_assign_new(*, articles: Sequence[Article]) -> None:
             for other_id, source_id, url, signature, story_id in rows:
                 candidates[other_id] = (source_id, url, bytes(signature))
                 story_of[other_id] = story_id
-        later = {a.pk for a in articles}
-        for article in articles:
-            later.discard(article.pk)
-            sharers = set().union(*(sharing.get(band, set()) for band in bands_of[article.pk]))
-            matches: list[tuple[int, int | None]] = []
-            for other_id in sorted(sharers - later - {article.pk}):
-                if other_id not in candidates:
-                    continue
-                source_id, url, signature = candidates[other_id]
-                required = _required_similarity(
-                    same_source=source_id == article.source_id, same_url=url == article.canonical_url
-                )
-                if required is not None and minhash_similarity(bytes(article.minhash), signature) >= required:
-                    matches.append((other_id, story_of[other_id]))
-            if not matches:
-                article.story = None
+        _stories_join_all(
+            articles=articles, sharing=sharing, bands_of=bands_of, candidates=candidates, story_of=story_of
+        )
+
+
+def _stories_join_all(
+    *,
+    articles: Sequence[Article],
+    sharing: dict[str, set[int]],
+    bands_of: dict[int, list[str]],
+    candidates: dict[int, tuple[int, str, bytes]],
+    story_of: dict[int, int | None],
+) -> None:
+    """The joins ``_stories_join`` would make article after article, worked out in memory and
+    written at the end: one update per story that gains articles, one for the members of
+    all the stories merged into it, one delete. The oldest story survives every merge (the
+    root of a union-find over story ids), and a row is written only when its story changes."""
+    joined: dict[int, int] = {}  # a story merged away → the story it was merged into
+
+    def current(story_id: int | None) -> int | None:
+        while story_id in joined:
+            story_id = joined[story_id]
+        return story_id
+
+    stored = dict(story_of)  # the candidates' stories as the database has them
+    later = {a.pk for a in articles}
+    for article in articles:
+        later.discard(article.pk)
+        sharers = set().union(*(sharing.get(band, set()) for band in bands_of[article.pk]))
+        matches: list[int] = []
+        for other_id in sorted(sharers - later - {article.pk}):
+            if other_id not in candidates:
                 continue
-            story_ids = {story_id for _, story_id in matches if story_id is not None}
-            story = _stories_join(members={article.pk: None, **dict(matches)}, story_ids=story_ids)
-            # what the join moved, as this loop knows it: the members, and all of the stories joined
-            for other_id, story_id in story_of.items():
-                if story_id in story_ids:
-                    story_of[other_id] = story.pk
-            for member_id in (article.pk, *(other_id for other_id, _ in matches)):
-                story_of[member_id] = story.pk
-            article.story = story
+            source_id, url, signature = candidates[other_id]
+            required = _required_similarity(
+                same_source=source_id == article.source_id, same_url=url == article.canonical_url
+            )
+            if required is not None and minhash_similarity(bytes(article.minhash), signature) >= required:
+                matches.append(other_id)
+        if not matches:
+            continue
+        story_ids = {current(story_of[other_id]) for other_id in matches} - {None}
+        target = min(story_ids) if story_ids else Story.objects.create().pk
+        for merged in story_ids - {target}:
+            joined[merged] = target
+        for member_id in (article.pk, *matches):
+            story_of[member_id] = target
+    moves: dict[int, list[int]] = {}
+    for article_id, story_id in story_of.items():
+        final = current(story_id)
+        if final != stored.get(article_id):
+            moves.setdefault(final, []).append(article_id)
+    merged_into: dict[int, list[int]] = {}
+    for merged in joined:
+        merged_into.setdefault(current(merged), []).append(merged)
+    changed: list[int] = []
+    for target, ids in sorted(moves.items(), key=lambda item: item[0] or 0):
+        Article.objects.filter(id__in=ids).update(story_id=target)
+        changed.extend(ids)
+    for target, merged in sorted(merged_into.items()):
+        members = Article.objects.filter(story_id__in=merged)
+        changed.extend(members.values_list("id", flat=True))
+        members.update(story_id=target)
+    if joined:
+        Story.objects.filter(id__in=list(joined)).delete()
+    if changed:
+        articles_changed_send(ids=changed)
+    for article in articles:
+        article.story_id = current(story_of.get(article.pk))
 
 
 def stories_merge(*, article_ids: Iterable[int]) -> Story | None:

@@ -27,13 +27,15 @@ TRANSIENT_ERRORS = (DatabaseError, OSError)
 
 
 @shared_task(bind=True, max_retries=settings.CELERY_TASK_MAX_RETRIES)
-def ingest_item(self, item_id: int) -> str:
+def ingest_item(self, item_id: int, batch: list[int] | None = None) -> str:
     # The task id is the claim token: a retry or a redelivery of this message after its
-    # process died carries the same id and so takes over the claim it left behind.
+    # process died carries the same id and so takes over the claims it left behind.
     worker = f"{self.request.hostname or 'inline'}/{os.getpid()}"
     try:
-        # (with the next pending files of its run nobody holds, written together)
-        return ingest.ingest_item_work(item_id=item_id, token=self.request.id or "", worker=worker)
+        # (with the rest of its batch, written together)
+        return ingest.ingest_item_work(
+            item_id=item_id, batch=batch, token=self.request.id or "", worker=worker
+        )
     except TRANSIENT_ERRORS as exc:
         if self.request.retries >= self.max_retries:
             logger.exception("ingest item %s failed after %s retries", item_id, self.request.retries)

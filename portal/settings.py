@@ -323,8 +323,10 @@ INGEST_CLAIM_SECONDS = CELERY_TASK_TIME_LIMIT + 60
 # An item whose processing killed its process this many times is recorded as failed rather
 # than handed to the next worker again (a file that always exhausts memory, say).
 INGEST_MAX_ATTEMPTS = env_int("INGEST_MAX_ATTEMPTS", 5)
-# Article files drafted one by one and then written in one transaction (new articles in a few
-# statements for all): fewer, larger writes; a batch also holds the write lock this long.
+
+# Article files one worker message names, drafted one by one and then written in one
+# transaction (new articles in a few statements for all): fewer messages, fewer and larger
+# writes; a batch also holds the write lock this long.
 INGEST_BATCH_FILES = env_int("INGEST_BATCH_FILES", 50)
 # Inline mode (no broker): the admin's run page processes pending items in steps this long.
 INGEST_INLINE_STEP_SECONDS = env_int("INGEST_INLINE_STEP_SECONDS", 3)
@@ -339,8 +341,9 @@ SEARCH_INDEX_DIR = Path(env_str("SEARCH_INDEX_DIR", str(VAR_DIR / "whoosh_index"
 # Postings and positions are read in place from the segments' posting arrays (shared page
 # cache); this holds what queries copy out of them, and the facet and date columns.
 SEARCH_SEGMENT_CACHE_MB = env_int("SEARCH_SEGMENT_CACHE_MB", 128)
-# The index worker commits at most this often: each commit costs every web process a searcher
-# renewal, so during an ingest changes are gathered for a few seconds and written together.
+# The index worker commits at most this often while an ingest runs: each commit costs every web
+# process a searcher renewal, so its changes are gathered for a few seconds and written
+# together. With no ingest item pending, changes are committed as they come.
 SEARCH_COMMIT_INTERVAL_SECONDS = env_int("SEARCH_COMMIT_INTERVAL_SECONDS", 5)
 # How long a writer waits for Whoosh's lock before its task gives up and retries later.
 SEARCH_WRITER_LOCK_SECONDS = env_int("SEARCH_WRITER_LOCK_SECONDS", 120)

@@ -8,6 +8,8 @@ import time
 from celery import shared_task
 from django.conf import settings
 
+from articles import pipeline
+
 from .backlog import index_backlog_apply, index_changes_mark, index_wake
 from .backlog import index_sweep as backlog_sweep
 from .engines import engine_get
@@ -42,7 +44,7 @@ def index_articles(
     # (Wake-ups expire, so the ones that pile up meanwhile are dropped, not slept through.)
     wait = _last_apply + settings.SEARCH_COMMIT_INTERVAL_SECONDS - time.monotonic()
     if wait > 0:
-        time.sleep(wait)
+        _wait_while_ingesting(seconds=wait)
     _last_apply = time.monotonic()
     try:
         result = index_backlog_apply()
@@ -69,6 +71,16 @@ def index_articles(
             result["batches"],
         )
     return result
+
+
+def _wait_while_ingesting(*, seconds: float) -> None:
+    """Sleep up to ``seconds``, but only while an ingest still has files to do: the interval
+    gathers the changes of a running ingest into few commits; once its last file is done
+    nothing more is coming, and what waits is committed at once (at 2,000 files that was a
+    sixth of the time until everything could be found)."""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0 and pipeline.ingest_work_pending():
+        time.sleep(min(left, 0.5))
 
 
 @shared_task(name="search.tasks.index_sweep")

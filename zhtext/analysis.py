@@ -63,6 +63,11 @@ _last_check = 0.0
 _db_words: set[str] = set()
 _synonyms: dict[str, tuple[str, ...]] = {}
 
+try:  # built by ``make native`` (scripts/build_native.py); the Python version otherwise
+    from ._cut import cut_ends as _native_cut
+except ImportError:  # pragma: no cover - depends on the build
+    _native_cut = None
+
 
 # --- normalisation -----------------------------------------------------------------
 
@@ -351,10 +356,37 @@ class Piece:
 def cjk_cut(run: str) -> list[int]:
     """End offsets of jieba's precise (HMM-free) segmentation of a run of CJK characters.
 
+    The C version (``zhtext/_cut.c``) when it is built, else ``cjk_cut_python``: the same
+    programme over jieba's live FREQ dict, so both honour an editor's word at once.
+    """
+    tokenizer = _jieba()
+    if _native_cut is not None:
+        return _native_cut(run, tokenizer.FREQ, _logtotal(tokenizer.total))
+    return cjk_cut_python(run)
+
+
+def _logtotal(total: int) -> float:
+    # (jieba keeps ``total`` up to date as words are added and removed)
+    global _logtotal_of
+    if _logtotal_of[0] != total:
+        _logtotal_of = (total, math.log(total))
+    return _logtotal_of[1]
+
+
+_logtotal_of: tuple[int, float] = (0, 0.0)
+
+
+def native_cut_available() -> bool:
+    return _native_cut is not None
+
+
+def cjk_cut_python(run: str) -> list[int]:
+    """``cjk_cut`` in Python: the reference the C version is tested against, and its fallback.
+
     Same dynamic programme as jieba's ``__cut_DAG_NO_HMM`` (same dictionary, same
     log-probabilities, same tie-break on the later end), without building the DAG
     dict, the generator of tuples per character and the regex passes of ``cut()``:
-    about three times faster, and indexing time is mostly this.
+    about three times faster than jieba.
     """
     tokenizer = _jieba()
     freq = tokenizer.FREQ

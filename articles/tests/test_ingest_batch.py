@@ -10,6 +10,7 @@ import contextlib
 import io
 import shutil
 import uuid
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -200,3 +201,53 @@ def test_a_worker_batch_is_its_item_then_the_next_files_nobody_holds(tmp_path):
         Outcome.CREATED,
         Outcome.CREATED,
     ]
+
+
+def test_a_message_batch_ends_with_every_item_it_names_done_or_held_by_its_holder(tmp_path):
+    """What a batch cannot take in one go is taken one by one: an archive is unpacked, a file
+    past its attempts is failed, a file another worker holds is left to that worker."""
+    item_ids = _run_with_files(tmp_path, _texts(5))
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        inner = article_text(title="包里的文章", url=wechat_url(9101), source="批量", body="包里的正文。" * 5)
+        zf.writestr("inner.md", inner)
+    run = IngestRun.objects.get()
+    archive_item = IngestItem.objects.create(
+        run=run, kind=IngestItem.Kind.ARCHIVE, path="pack.zip", raw=archive.getvalue(), size=1
+    )
+    IngestItem.objects.filter(pk=item_ids[3]).update(attempts=99)
+    pipeline.ingest_item_claim(item_id=item_ids[4], token="another", worker="w/9")
+    named = [*item_ids, archive_item.pk]
+    outcome = ingest.ingest_item_work(item_id=named[0], batch=named[1:], token="mine", worker="w/1")
+    assert outcome == Outcome.CREATED
+    states = dict(IngestItem.objects.values_list("id", "outcome"))
+    assert [states[i] for i in named] == [
+        Outcome.CREATED,
+        Outcome.CREATED,
+        Outcome.CREATED,
+        Outcome.FAILED,  # its attempts were used up by processes that died
+        Outcome.PENDING,  # held by another worker: theirs to finish
+        Outcome.EXPANDED,
+    ]
+    assert "已停止重试" in IngestItem.objects.get(pk=item_ids[3]).reason
+    assert IngestItem.objects.get(pk=item_ids[4]).claim_token == "another"
+    # the archive's member joined the run; inline, nothing would wake it, so it waits pending
+    assert IngestItem.objects.filter(parent=archive_item, outcome=Outcome.PENDING).count() == 1
+
+
+def test_a_redelivered_batch_takes_over_its_own_claims_and_finishes_them(tmp_path):
+    item_ids = _run_with_files(tmp_path, _texts(3))
+    # the first delivery claimed all three and died before writing anything
+    assert (
+        pipeline.ingest_items_claim(
+            item_ids=item_ids, token="delivery", worker="w/1", kind=IngestItem.Kind.FILE, max_attempts=5
+        )
+        == item_ids
+    )
+    outcome = ingest.ingest_item_work(item_id=item_ids[0], batch=item_ids[1:], token="delivery", worker="w/2")
+    assert outcome == Outcome.CREATED
+    assert set(IngestItem.objects.values_list("outcome", flat=True)) == {Outcome.CREATED}
+    # another delivery's token would have found them held (and, now, done)
+    assert ingest.ingest_item_work(item_id=item_ids[0], batch=item_ids[1:], token="x", worker="w/3") == (
+        Outcome.CREATED
+    )

@@ -6,16 +6,19 @@ import base64
 import datetime
 import io
 import json
+from unittest import mock
 
 import pytest
 import redis
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from articles import pipeline
+from articles import ingest, pipeline
+from articles.inputs import inputs_from_paths
 from articles.models import Article, IngestItem, IngestRun
 from conftest import REDIS_INGEST_URL, celery_broker, celery_on_redis, dead_broker_url
 
@@ -27,14 +30,18 @@ Outcome = IngestItem.Outcome
 BROKER_DOWN = "消息队列（Redis）暂时无法连接"
 
 
-def _queued_item_ids(client: redis.Redis) -> list[int]:
+def _queued_batches(client: redis.Redis) -> list[list[int]]:
     # The Redis transport keeps a queue as a list of JSON envelopes; kwargs are in the body.
-    ids = []
+    batches = []
     for raw in client.lrange("ingest", 0, -1):
         envelope = json.loads(raw)
-        body = json.loads(base64.b64decode(envelope["body"]))
-        ids.append(body[1]["item_id"])
-    return sorted(ids)
+        kwargs = json.loads(base64.b64decode(envelope["body"]))[1]
+        batches.append([kwargs["item_id"], *kwargs.get("batch", [])])
+    return sorted(batches)
+
+
+def _queued_item_ids(client: redis.Redis) -> list[int]:
+    return sorted(i for batch in _queued_batches(client) for i in batch)
 
 
 def _items(tmp_path, count: int) -> list[int]:
@@ -137,6 +144,47 @@ def test_the_sweep_with_the_broker_down_sends_nothing_and_loses_nothing(tmp_path
     assert IngestItem.objects.filter(pk__in=ids, outcome=Outcome.PENDING, queued_at__isnull=True).count() == 2
     with celery_on_redis(REDIS_INGEST_URL):
         assert pipeline.ingest_sweep() == {"requeued": 2, "unsent": 0}
+
+
+@pytest.mark.redis
+def test_a_wake_up_names_a_batch_of_items_and_every_item_is_in_exactly_one(tmp_path):
+    ids = _items(tmp_path, 45)
+    with celery_on_redis(REDIS_INGEST_URL), override_settings(INGEST_BATCH_FILES=10):
+        client = redis.Redis.from_url(REDIS_INGEST_URL)
+        assert pipeline.ingest_items_wake(item_ids=reversed(ids)).sent == 45
+        batches = _queued_batches(client)
+    assert [len(b) for b in batches] == [10, 10, 10, 10, 5]
+    assert sorted(i for b in batches for i in b) == ids
+    assert all(b == sorted(b) for b in batches)
+    assert not IngestItem.objects.filter(queued_at__isnull=True).exists()
+
+
+def test_a_few_items_are_spread_over_up_to_four_wake_ups():
+    assert pipeline.wake_batches([5, 1, 3], size=50) == [[1], [3], [5]]
+    assert [len(b) for b in pipeline.wake_batches(range(30), size=50)] == [8, 8, 8, 6]
+    assert [len(b) for b in pipeline.wake_batches(range(2000), size=50)] == [50] * 40
+    assert pipeline.wake_batches([], size=50) == []
+
+
+@pytest.mark.redis
+def test_ingest_wakes_workers_while_it_is_still_reading_the_folder(tmp_path):
+    sample_folder(tmp_path, count=12)
+    queued_when_read: list[int] = []
+    with celery_on_redis(REDIS_INGEST_URL), mock.patch.object(ingest, "RECORD_BATCH_ITEMS", 5):
+        client = redis.Redis.from_url(REDIS_INGEST_URL)
+        run = ingest.ingest_run_start(
+            trigger=IngestRun.Trigger.COMMAND,
+            sources=inputs_from_paths(paths=[tmp_path]),
+            paths=[str(tmp_path)],
+            on_item=lambda: queued_when_read.append(len(_queued_item_ids(client))),
+            wake=True,
+        )
+        # items 1-5 were woken as soon as they were recorded, before file 6 was read
+        assert queued_when_read == [0] * 5 + [5] * 5 + [10, 10]
+        assert len(_queued_item_ids(client)) == 12
+        # nothing is left for the dispatch after it: every item is on its way once
+        assert ingest.ingest_run_dispatch(run=run).sent == 0
+        assert len(_queued_item_ids(client)) == 12
 
 
 def test_pipeline_status_counts_pending_claimed_and_failed_and_says_how_old(tmp_path, staff_client):

@@ -405,3 +405,31 @@ def test_an_editors_split_survives_re_ingest_and_rebuild():
     reposts.article_story_assign(article=Article.objects.get(pk=pair[0].pk))
     pair[1].refresh_from_db()
     assert pair[1].story_id is None
+
+
+@pytest.mark.django_db
+def test_a_batch_article_bridging_two_stories_merges_them_with_every_member(tmp_path):
+    """The batch path (``articles_stories_assign_new``) joins in memory and writes at the end:
+    a new article matching two stories merges them into the older, members it never read
+    (no fingerprint) included, and a second new copy in the same batch joins that story."""
+    found = ingest_fixtures(tmp_path, ORIGINAL, REPOST_WECHAT, REPOST_SITE)
+    ids = [found[n].id for n in (ORIGINAL, REPOST_WECHAT, REPOST_SITE)]
+    reposts.articles_story_detach(article_ids=[ids[2]])
+    lone = Story.objects.create()
+    Article.objects.filter(id=ids[2]).update(story=lone)
+    helper = Article.objects.create(title="占位", url_key="y" * 64, source=found[ORIGINAL].source, story=lone)
+    older = Article.objects.get(id=ids[0]).story_id
+    assert len(story_member_ids()) == 2 and older < lone.id
+    text = (FIXTURES / ORIGINAL).read_text(encoding="utf-8")
+    folder = tmp_path / "copies"
+    folder.mkdir()
+    for n in (1, 2):
+        url = f"url: https://mirror{n}.example.org/story.html"
+        copy = re.sub(r"^url: .+$", url, text, count=1, flags=re.M)
+        (folder / f"copy{n}.md").write_text(copy, encoding="utf-8")
+    # one process, so both copies are in one batch
+    call_command("ingest", str(folder), "--sync", "--jobs", "1", "--no-progress", stdout=io.StringIO())
+    copies = list(Article.objects.filter(url__contains="mirror").values_list("id", flat=True))
+    assert len(copies) == 2
+    assert story_member_ids() == [{*ids, helper.id, *copies}]
+    assert set(Story.objects.values_list("id", flat=True)) == {older}

@@ -111,3 +111,19 @@ def test_unquoted_words_group_single_characters():
     assert query_units(words=["密", "评"]) == [["密", "评"]]
     assert query_units(words=["恶意软件", "包"]) == [["恶意软件", "包"]]
     assert query_units(words=["包", "恶意软件"]) == [["包", "恶意软件"]]
+
+
+def test_without_the_c_segmenter_the_check_says_so_and_the_python_one_answers(monkeypatch):
+    from search import checks
+    from zhtext import analysis
+
+    sample = "数据出境安全评估申报指南"
+    built = analysis.native_cut_available()
+    expected = analysis.cjk_cut_python(sample)
+    monkeypatch.setattr(analysis, "_native_cut", None)
+    problems = [p for p in checks.search_settings_check(None) if p.id == "search.W004"]
+    assert problems and "make native" in problems[0].hint
+    assert cjk_cut(sample) == expected
+    monkeypatch.undo()
+    if built:
+        assert not [p for p in checks.search_settings_check(None) if p.id == "search.W004"]

@@ -8,6 +8,8 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 from haystack import connections
 
+from articles import ingest, pipeline
+from articles.inputs import InputFile
 from articles.models import Article
 from articles.tests.factories import article_make
 from conftest import REDIS_INDEX_URL, celery_on_redis
@@ -57,6 +59,25 @@ def _segments() -> int:
     backend = connections["default"].get_backend()
     backend.setup()
     return len(backend.index.refresh()._segments())
+
+
+def test_commits_wait_the_interval_only_while_an_ingest_runs(index_worker, settings, tmp_path):
+    settings.SEARCH_COMMIT_INTERVAL_SECONDS = 20
+    first = article_make(title="提交间隔测试：青岚算力港", body="青岚算力港一期投运。")
+    assert _wait_for(lambda: _ids("青岚算力港") == [first.id])  # (the worker's first commit)
+    # an ingest is running: an item waits, held by a worker
+    run = ingest.ingest_run_start(
+        trigger="command", sources=[InputFile(path="x.md", size=3, data=b"---\n")], paths=[str(tmp_path)]
+    )
+    item = run.items.get()
+    assert pipeline.ingest_item_claim(item_id=item.pk, token="elsewhere", worker="w/1")
+    second = article_make(title="提交间隔测试：青岚算力港二期", body="青岚算力港二期开工。")
+    started = time.monotonic()
+    assert not _wait_for(lambda: second.id in _ids("青岚算力港"), timeout=4)
+    # its last file is done: what waits is committed at once, long before the 20 s are up
+    item.delete()
+    assert _wait_for(lambda: second.id in _ids("青岚算力港"), timeout=8)
+    assert time.monotonic() - started < 15
 
 
 def test_the_worker_merges_segments_beside_its_commits(index_worker, settings):

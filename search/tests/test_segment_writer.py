@@ -151,12 +151,35 @@ def _assert_arrays_match_blocks(ix) -> int:
     return checked
 
 
-def test_files_identical_to_whoosh_writer(tmp_path):
+@pytest.fixture
+def compress_every_block(monkeypatch):
+    # as Whoosh's writer does: then the files must be Whoosh's byte for byte
+    monkeypatch.setattr(_internals, "COMPRESS_MIN_BYTES", 0)
+
+
+def test_files_identical_to_whoosh_writer(tmp_path, compress_every_block):
     _assert_same_files(tmp_path, made_up(400))
 
 
-def test_files_identical_to_whoosh_writer_on_real_corpus(tmp_path, corpus_dir):
+def test_files_identical_to_whoosh_writer_on_real_corpus(tmp_path, corpus_dir, compress_every_block):
     _assert_same_files(tmp_path, from_corpus(corpus_dir, 120))
+
+
+def test_small_blocks_are_stored_uncompressed_and_read_back_by_whoosh_the_same(tmp_path):
+    docs = made_up(400)
+    indexes = {}
+    for name, writer_class in (("whoosh", SegmentWriter), ("ours", _internals.FastSegmentWriter)):
+        ix = indexes[name] = _index(tmp_path / name)
+        writer = writer_class(ix, compound=False)
+        for doc in docs:
+            writer.add_document(**doc)
+        writer.commit(merge=False)
+    theirs, ours = _contents(indexes["whoosh"]), _contents(indexes["ours"])
+    assert ours == theirs and len(ours["postings"]) > 10_000
+    _assert_arrays_match_blocks(indexes["ours"])
+    # the blocks differ only in being stored as they are: the postings file is no longer
+    pst = {name: _segment_files(tmp_path / name)["pst"] for name in indexes}
+    assert pst["ours"] != pst["whoosh"] and len(pst["ours"]) <= len(pst["whoosh"])
 
 
 # --- what an index holds, per django id -----------------------------------------------------

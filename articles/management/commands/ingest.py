@@ -42,8 +42,9 @@ class Command(BaseCommand):
                 raise CommandError(f"用户 {options['user']} 不存在")
         show = not options["no_progress"]
 
-        # Reading every file first keeps the queue busy from the first second and means a
-        # crash of this command after this point loses nothing: the bytes are in the database.
+        # Every file is recorded (its bytes in the database) before its message is sent, so a
+        # crash of this command loses nothing; with a broker, workers start on the first
+        # batch while the rest is read.
         with tqdm(desc="读取文件", unit="个", disable=not show, file=self.stderr._out) as bar:
             run = ingest_run_start(
                 trigger=IngestRun.Trigger.COMMAND,
@@ -51,6 +52,7 @@ class Command(BaseCommand):
                 paths=options["paths"],
                 user=user,
                 on_item=lambda: bar.update(1),
+                wake=not inline,
             )
 
         if inline:

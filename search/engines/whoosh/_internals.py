@@ -26,6 +26,7 @@ import io
 import itertools
 import pickle
 import struct
+import sys
 import threading
 import zlib
 from array import array
@@ -446,10 +447,9 @@ class FastSegmentWriter(SegmentWriter):
         for number, source in enumerate(self._sources):
             if fieldname in source.reader.indexed_field_names():
                 streams.append(_tagged(_term_infos(source.reader, fieldname), number))
-        lengths = np.zeros(self.docnum - self.docbase, dtype=np.int64)
         known = self._lengths.get(fieldname)
-        if known:
-            lengths[: len(known)] = np.frombuffer(known, dtype=np.uint32)
+        lengths = list(known) if known else []
+        lengths.extend(itertools.repeat(0, self.docnum - self.docbase - len(lengths)))
         fixedsize = self.schema[fieldname].format.fixed_value_size()
         packed = getattr(self.schema[fieldname].format, "packed_positions", False)
         started = False
@@ -659,31 +659,53 @@ _ARRAYS_MAGIC = b"NPO2"
 
 
 class _PostingArraysWriter:
+    # Appended to in-memory arrays and written a few megabytes at a time: per term, that
+    # costs a fraction of the numpy conversions and four small writes it took to write each
+    # term straight away (a segment of 500 articles has some 25,000 terms per field), and a
+    # large merge still holds no more than one buffer's worth.
+    BUFFER_POSTINGS = 1 << 20
+
     def __init__(self, *, segment: Any, storage: Any) -> None:
         self._segment, self._storage = segment, storage
         self._files = {ext: segment.create_file(storage, ext) for ext in (".npi", ".npw", ".npc", ".npp")}
+        self._buffers_new()
         self._offsets = array("q")
         self._starts = array("q", [0])
         self._position_starts = array("q", [0])
 
-    def add(self, *, offset: int, ids: list, weights: list, values: list, packed: bool) -> None:
+    def _buffers_new(self) -> None:
+        self._ids, self._weights, self._counts = array("I"), array("f"), array("I")
+        self._positions: list[bytes] = []
+
+    def _buffers_write(self) -> None:
         files = self._files
-        files[".npi"].write(np.asarray(ids, dtype="<u4").tobytes())
-        files[".npw"].write(np.asarray(weights, dtype="<f4").tobytes())
+        for ext, values in ((".npi", self._ids), (".npw", self._weights), (".npc", self._counts)):
+            if sys.byteorder != "little":  # pragma: no cover - the files are little-endian everywhere
+                values.byteswap()
+            files[ext].write(values.tobytes())
+        files[".npp"].write(b"".join(self._positions))
+        self._buffers_new()
+
+    def add(self, *, offset: int, ids: list, weights: list, values: list, packed: bool) -> None:
+        self._ids.extend(ids)
+        self._weights.extend(weights)
         positions = 0
         if packed:
             # (each value is already the posting's positions as little-endian uint32s)
-            counts = np.fromiter((len(v) // 4 for v in values), dtype="<u4", count=len(values))
-            files[".npp"].write(b"".join(values))
-            positions = int(counts.sum())
+            counts = [len(v) >> 2 for v in values]
+            self._positions.extend(values)
+            positions = sum(counts)
+            self._counts.extend(counts)
         else:
-            counts = np.zeros(len(ids), dtype="<u4")
-        files[".npc"].write(counts.tobytes())
+            self._counts.extend(itertools.repeat(0, len(ids)))
         self._offsets.append(offset)
         self._starts.append(self._starts[-1] + len(ids))
         self._position_starts.append(self._position_starts[-1] + positions)
+        if len(self._ids) >= self.BUFFER_POSTINGS:
+            self._buffers_write()
 
     def close(self) -> None:
+        self._buffers_write()
         for handle in self._files.values():
             handle.close()
         head = self._segment.create_file(self._storage, ".npo")
@@ -769,27 +791,38 @@ def posting_arrays(leaf: Any) -> PostingArrays | None:
     return found
 
 
+# A block whose postings take fewer bytes than this is stored as it is: zlib's header and
+# checksum make a small block longer, and compressing the many small blocks of a segment
+# was a sixth of an index commit's time. (Each block records whether it is compressed;
+# readers of either kind of block are Whoosh's own.)
+COMPRESS_MIN_BYTES = 512
+
+
 def _blocks_write(
-    postwriter: Any, ids: list, weights: list, values: list, lengths: np.ndarray, *, base: int
+    postwriter: Any, ids: list, weights: list, values: list, lengths: list, *, base: int
 ) -> None:
     """One term's postings (sorted by docnum) into ``postwriter``'s buffer, block by block, as
-    ``W3PostingsWriter.add_posting`` would have; the caller's ``finish_term`` writes the last."""
+    ``W3PostingsWriter.add_posting`` would have; the caller's ``finish_term`` writes the last.
+    ``lengths``: the field's length of each document of the segment (from ``base``), a list:
+    most terms have a posting or two, where numpy's conversions cost more than the work."""
     limit = postwriter._blocklimit
+    level = postwriter.__dict__.setdefault("_portal_level", postwriter._compression)
     total = len(ids)
-    doc_lengths = lengths[np.asarray(ids, dtype=np.int64) - base]
     for start in range(0, total, limit):
         end = min(start + limit, total)
-        block_weights = weights[start:end]
-        postwriter._ids = array("I", ids[start:end])
+        block_ids = ids[start:end] if total > limit else ids
+        block_weights = weights[start:end] if total > limit else weights
+        block_values = [v for v in (values[start:end] if total > limit else values) if v]
+        postwriter._ids = array("I", block_ids)
         postwriter._weights = array("f", block_weights)
-        postwriter._values = [v for v in values[start:end] if v]
+        postwriter._values = block_values
         postwriter._maxweight = max(0, max(block_weights))
-        block_lengths = doc_lengths[start:end]
-        block_lengths = block_lengths[block_lengths > 0]
-        if block_lengths.size:
-            postwriter._minlength = int(block_lengths.min())
-            postwriter._maxlength = int(block_lengths.max())
+        block_lengths = [n for n in (lengths[i - base] for i in block_ids) if n > 0]
+        if block_lengths:
+            postwriter._minlength, postwriter._maxlength = min(block_lengths), max(block_lengths)
         else:
             postwriter._minlength, postwriter._maxlength = None, 0
+        size = 8 * (end - start) + sum(map(len, block_values))
+        postwriter._compression = level if size >= COMPRESS_MIN_BYTES else 0
         if end < total:
             postwriter._write_block()
