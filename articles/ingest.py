@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable
 from functools import partial
 
 from django.conf import settings
-from django.db import DatabaseError, connections, transaction
+from django.db import DatabaseError, connection, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -232,32 +232,34 @@ def _item_finish(*, item_id: int, token: str, **fields) -> None:
 
 def _items_finish_created(*, token: str, results: list[tuple[int, str, int]]) -> None:
     """``_item_finish`` for many created articles' items, (item id, notes, article id), in
-    two statements: their rows locked (all still held under ``token``, or ``ClaimLost``),
-    then one update. Call inside the transaction that created the articles."""
+    one statement, only while this worker still holds every one of them (else ``ClaimLost``:
+    the caller's transaction is rolled back). Call inside the transaction that created the
+    articles.
+
+    (One ``CASE`` per varying column, written out: Django's ``bulk_update`` builds an
+    expression per row and column, which cost more than the fifty updates it replaced.)"""
     if not results:
         return
-    ids = [item_id for item_id, _reason, _article_id in results]
-    held = IngestItem.objects.select_for_update().filter(
-        pk__in=ids, outcome=Outcome.PENDING, claim_token=token
+    meta, quote = IngestItem._meta, connection.ops.quote_name
+    table = quote(meta.db_table)
+    cases: list[str] = []
+    params: list[object] = []
+    for field, position in (("article", 2), ("reason", 1)):
+        column = quote(meta.get_field(field).column)
+        cases.append(f"{column} = CASE id {' '.join(['WHEN %s THEN %s'] * len(results))} END")
+        for row in results:
+            params.extend((row[0], row[position]))
+    ids = [row[0] for row in results]
+    sql = (
+        f"UPDATE {table} SET {', '.join(cases)}, outcome = %s, finished_at = %s,"
+        f" claim_token = '', claimed_until = NULL"
+        f" WHERE id IN ({', '.join(['%s'] * len(ids))}) AND outcome = %s AND claim_token = %s"
     )
-    if len(held.values_list("id", flat=True)) != len(ids):
-        raise ClaimLost
-    now = timezone.now()
-    IngestItem.objects.bulk_update(
-        [
-            IngestItem(
-                pk=item_id,
-                outcome=Outcome.CREATED,
-                reason=reason,
-                article_id=article_id,
-                finished_at=now,
-                claim_token="",
-                claimed_until=None,
-            )
-            for item_id, reason, article_id in results
-        ],
-        fields=["outcome", "reason", "article", "finished_at", "claim_token", "claimed_until"],
-    )
+    params.extend((Outcome.CREATED, timezone.now(), *ids, Outcome.PENDING, token))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        if cursor.rowcount != len(ids):
+            raise ClaimLost
 
 
 def ingest_item_process(*, item_id: int, token: str = "", worker: str = "", inline: bool = False) -> str:

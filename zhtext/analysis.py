@@ -65,8 +65,13 @@ _synonyms: dict[str, tuple[str, ...]] = {}
 
 try:  # built by ``make native`` (scripts/build_native.py); the Python version otherwise
     from ._cut import cut_ends as _native_cut
+    from ._cut import lexicon as _native_lexicon
 except ImportError:  # pragma: no cover - depends on the build
-    _native_cut = None
+    _native_cut = _native_lexicon = None
+# Bumped whenever the dictionary's words change (``dictionary_refresh``): a lexicon snapshot
+# (``segmenter_lexicon_build``) made for an older version is made again before it is used.
+_words_version = 0
+_lexicon: tuple[object, int] | None = None
 
 
 # --- normalisation -----------------------------------------------------------------
@@ -290,7 +295,7 @@ def dictionary_refresh(*, force: bool = False, check_now: bool = False) -> bool:
     asked at most every ``DICTIONARY_CHECK_INTERVAL`` seconds. Returns True when a
     reload happened.
     """
-    global _last_check, _loaded_version
+    global _last_check, _loaded_version, _words_version
     now = time.monotonic()
     recent = now - _last_check < DICTIONARY_CHECK_INTERVAL
     if not force and not check_now and _loaded_version is not None and recent:
@@ -312,6 +317,7 @@ def dictionary_refresh(*, force: bool = False, check_now: bool = False) -> bool:
             tokenizer.add_word(word, freq=freq)
         _db_words.clear()
         _db_words.update(words)
+        _words_version += 1
         _synonyms.clear()
         for group in Synonym.objects.filter(active=True).values_list("terms", flat=True):
             members = synonym_group_parse(text=group)
@@ -360,9 +366,31 @@ def cjk_cut(run: str) -> list[int]:
     programme over jieba's live FREQ dict, so both honour an editor's word at once.
     """
     tokenizer = _jieba()
+    lexicon = _lexicon
+    if lexicon is not None:
+        if lexicon[1] != _words_version:
+            lexicon = segmenter_lexicon_build()
+        return lexicon[0].cut_ends(run, _logtotal(tokenizer.total))
     if _native_cut is not None:
         return _native_cut(run, tokenizer.FREQ, _logtotal(tokenizer.total))
     return cjk_cut_python(run)
+
+
+def segmenter_lexicon_build() -> tuple[object, int] | None:
+    """Copy the dictionary into the C segmenter's own table, for a process that segments in
+    bulk (workers, ``ingest``; see ``zhtext.warm``): looking fragments up there makes no
+    Python object per lookup, several times faster than reading jieba's dict. It costs ~30 MB,
+    built before the worker pool forks so the pool shares one copy; web processes, which
+    segment queries and snippets, read jieba's dict instead. Made again, on first use, after
+    an editor's words changed the dictionary. None without the C module."""
+    global _lexicon
+    if _native_lexicon is None:
+        return None
+    with _lock:
+        if _lexicon is None or _lexicon[1] != _words_version:
+            version = _words_version
+            _lexicon = (_native_lexicon(_jieba().FREQ), version)
+        return _lexicon
 
 
 def _logtotal(total: int) -> float:

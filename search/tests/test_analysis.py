@@ -120,7 +120,8 @@ def test_without_the_c_segmenter_the_check_says_so_and_the_python_one_answers(mo
     sample = "数据出境安全评估申报指南"
     built = analysis.native_cut_available()
     expected = analysis.cjk_cut_python(sample)
-    monkeypatch.setattr(analysis, "_native_cut", None)
+    for name in ("_native_cut", "_native_lexicon", "_lexicon"):
+        monkeypatch.setattr(analysis, name, None)
     problems = [p for p in checks.search_settings_check(None) if p.id == "search.W004"]
     assert problems and "make native" in problems[0].hint
     assert cjk_cut(sample) == expected

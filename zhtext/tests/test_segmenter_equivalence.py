@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from zhtext import analysis
 from zhtext.analysis import (
     _CJK_RUN_RE,
     _jieba,
@@ -21,20 +22,34 @@ from zhtext.analysis import (
     cjk_cut_python,
     dictionary_refresh,
     native_cut_available,
+    segmenter_lexicon_build,
     text_terms,
 )
 from zhtext.models import DictionaryTerm
 
 
-def _native(run: str) -> list[int]:
+def _require_native() -> None:
     if not native_cut_available():
         if os.environ.get("PORTAL_REQUIRE_NATIVE") == "1":
             pytest.fail("zhtext/_cut.c is not built: run make native")
         pytest.skip("zhtext/_cut.c is not built (make native)")
-    return cjk_cut(run)
 
 
-SEGMENTERS = {"c": _native, "python": cjk_cut_python}
+def _native(run: str) -> list[int]:
+    """The C version reading jieba's dict (what web processes run)."""
+    _require_native()
+    tokenizer = _jieba()
+    return analysis._native_cut(run, tokenizer.FREQ, analysis._logtotal(tokenizer.total))
+
+
+def _lexicon(run: str) -> list[int]:
+    """The C version over its own copy of the dictionary (what workers run)."""
+    _require_native()
+    lexicon, _version = segmenter_lexicon_build()
+    return lexicon.cut_ends(run, analysis._logtotal(_jieba().total))
+
+
+SEGMENTERS = {"c": _native, "c-lexicon": _lexicon, "python": cjk_cut_python}
 
 
 def _words(cut: Callable[[str], list[int]], run: str) -> list[str]:
@@ -95,3 +110,23 @@ def test_the_c_segmenter_breaks_ties_and_edge_cases_as_the_python_one(db):
     samples = ["", "的", "㐀㐁㐂", "数", "数据数据数据", "".join(longest), "网信网信办网信部门多地网信部门"]
     for run in samples:
         assert _native(run) == cjk_cut_python(run), run
+        assert _lexicon(run) == cjk_cut_python(run), run
+
+
+def test_a_lexicon_made_before_an_editors_word_is_made_again_before_it_is_used(db, monkeypatch):
+    _require_native()
+    monkeypatch.setattr(analysis, "_lexicon", None)  # (this test's own, whatever ran before)
+    sample = "澜沧算力枢纽建设推进会召开"
+    dictionary_refresh(force=True)
+    segmenter_lexicon_build()
+    before = analysis._lexicon
+    assert "澜沧算力枢纽" not in _words(cjk_cut, sample)
+    DictionaryTerm.objects.create(word="澜沧算力枢纽")
+    dictionary_refresh(check_now=True)
+    try:
+        assert "澜沧算力枢纽" in _words(cjk_cut, sample)  # the workers' path: a lexicon is in use
+        assert analysis._lexicon is not before
+    finally:
+        DictionaryTerm.objects.filter(word="澜沧算力枢纽").delete()
+        dictionary_refresh(check_now=True)
+    assert "澜沧算力枢纽" not in _words(cjk_cut, sample)
