@@ -52,7 +52,7 @@ STOP_TOKENS = frozenset(
     "a an the of and or to in on for is are be by with as at from".split()
 )
 
-_CJK_CHAR_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_CJK_RUNS_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _LATIN_WORD_RE = re.compile(r"[A-Za-z0-9]+")
 
 _lock = threading.Lock()
@@ -79,7 +79,8 @@ def _minhash_template():
 
 def text_evidence(*, text: str) -> int:
     """How much text there is to compare: CJK characters plus Latin words/numbers."""
-    return len(_CJK_CHAR_RE.findall(text)) + len(_LATIN_WORD_RE.findall(text))
+    # (characters counted in runs: a list of every one would be a string object each)
+    return sum(map(len, _CJK_RUNS_RE.findall(text))) + len(_LATIN_WORD_RE.findall(text))
 
 
 def text_shingles(*, text: str, size: int = SHINGLE_SIZE) -> set[bytes]:

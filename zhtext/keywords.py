@@ -52,6 +52,7 @@ _ENGLISH_STOPWORDS = frozenset(
 )
 _LATIN_RE = re.compile(r"^[a-z0-9][a-z0-9.+_-]*$")
 _CJK_RE = re.compile(r"[\u3400-\u9fff]")
+_CJK_RUNS_RE = re.compile(r"[\u3400-\u9fff]+")
 # Links and image addresses are not what an article is about (qpic, mmbiz, fmt=jpeg ...).
 _URL_RE = re.compile(r"(?:https?://|www\.)\S+|\]\([^)]*\)|<[^>]+>", flags=re.IGNORECASE)
 # Addresses are not what an article is about (mp.weixin.qq.com, blog.example.org).
@@ -150,7 +151,8 @@ def _is_keyword(word: str) -> bool:
 
 def _mostly_chinese(text: str) -> bool:
     letters = sum(map(str.isalpha, text))  # (one C call per character, not a generator step)
-    return bool(letters) and len(_CJK_RE.findall(text)) * 3 >= letters
+    # (counted in runs: a list of every character would be a string object each)
+    return bool(letters) and sum(map(len, _CJK_RUNS_RE.findall(text))) * 3 >= letters
 
 
 def _latin_fits(*, shown: str, chinese: bool) -> bool:

@@ -5,6 +5,7 @@ import time
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db.models import Q
 from tqdm import tqdm
 
 from articles import pipeline
@@ -81,8 +82,8 @@ class Command(BaseCommand):
                 )
                 show(force=True)
         else:
-            pending = run.items.filter(outcome=Outcome.PENDING).count()
             woken = ingest_run_dispatch(run=run)
+            pending = run.items.filter(outcome=Outcome.PENDING).count()
             if woken.error:
                 # One plain line instead of a traceback: the items are stored, the sweep
                 # sends them once the broker answers again.
@@ -91,7 +92,9 @@ class Command(BaseCommand):
                     self.stdout.write(line)
                     return
                 raise CommandError(line, returncode=1)
-            self.stdout.write(f"已将 {pending} 个文件加入 ingest 队列（批次 #{run.pk}）")
+            # (workers woken while the files were read may have done some already)
+            queued = run.items.filter(Q(queued_at__isnull=False) | Q(outcome=Outcome.PENDING)).count()
+            self.stdout.write(f"已将 {queued} 个文件加入 ingest 队列（批次 #{run.pk}）")
             if options["no_wait"]:
                 return
             self._wait(run=run, timeout=options["timeout"], show=show)
