@@ -243,9 +243,15 @@ def ingest_sweep(*, limit: int = SWEEP_LIMIT) -> dict[str, int]:
 # --- status ---------------------------------------------------------------------------------
 
 
-def ingest_work_pending() -> bool:
-    """Whether any ingest item still waits to be done (an ingest is running or stalled)."""
-    return IngestItem.objects.filter(outcome=Outcome.PENDING).exists()
+def ingest_work_waiting() -> bool:
+    """Whether an ingest item waits for a worker to take it: pending, and not claimed by a
+    worker that is working on it now (its claim live). False near the end of a run, once its
+    last batches are in workers' hands."""
+    return (
+        IngestItem.objects.filter(outcome=Outcome.PENDING)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=timezone.now()))
+        .exists()
+    )
 
 
 def age_describe(seconds: float | None) -> str:

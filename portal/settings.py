@@ -343,7 +343,8 @@ SEARCH_INDEX_DIR = Path(env_str("SEARCH_INDEX_DIR", str(VAR_DIR / "whoosh_index"
 SEARCH_SEGMENT_CACHE_MB = env_int("SEARCH_SEGMENT_CACHE_MB", 128)
 # The index worker commits at most this often while an ingest runs: each commit costs every web
 # process a searcher renewal, so its changes are gathered for a few seconds and written
-# together. With no ingest item pending, changes are committed as they come.
+# together. Once no ingest item waits for a worker (the last batches are being done, or
+# there is no ingest), changes are committed as they come.
 SEARCH_COMMIT_INTERVAL_SECONDS = env_int("SEARCH_COMMIT_INTERVAL_SECONDS", 5)
 # How long a writer waits for Whoosh's lock before its task gives up and retries later.
 SEARCH_WRITER_LOCK_SECONDS = env_int("SEARCH_WRITER_LOCK_SECONDS", 120)

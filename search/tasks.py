@@ -74,12 +74,14 @@ def index_articles(
 
 
 def _wait_while_ingesting(*, seconds: float) -> None:
-    """Sleep up to ``seconds``, but only while an ingest still has files to do: the interval
-    gathers the changes of a running ingest into few commits; once its last file is done
-    nothing more is coming, and what waits is committed at once (at 2,000 files that was a
-    sixth of the time until everything could be found)."""
+    """Sleep up to ``seconds``, but only while an ingest has files no worker has taken yet:
+    the interval gathers the changes of a running ingest into few commits; once its last
+    batches are in workers' hands, what waits is committed now and their articles right
+    after them, so the last commit is small (at 2,000 files, waiting out the interval was
+    a sixth of the time until everything could be found, and a large last commit another
+    tenth)."""
     deadline = time.monotonic() + seconds
-    while (left := deadline - time.monotonic()) > 0 and pipeline.ingest_work_pending():
+    while (left := deadline - time.monotonic()) > 0 and pipeline.ingest_work_waiting():
         time.sleep(min(left, 0.5))
 
 

@@ -91,23 +91,39 @@ def text_shingles(*, text: str, size: int = SHINGLE_SIZE) -> set[bytes]:
     return {" ".join(tokens[i : i + size]).encode("utf-8") for i in range(len(tokens) - size + 1)}
 
 
+def _fmix32(values: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finalizer, which datasketch's ``affine32`` scheme applies to each
+    input hash before its permutations (uint32 arithmetic wraps, as intended)."""
+    values = values ^ (values >> np.uint32(16))
+    values = values * np.uint32(0x85EBCA6B)
+    values = values ^ (values >> np.uint32(13))
+    values = values * np.uint32(0xC2B2AE35)
+    return values ^ (values >> np.uint32(16))
+
+
 def minhash_signature(*, text: str, num_perm: int = NUM_PERM) -> bytes:
     """MinHash signature of ``text``'s token shingles, ``num_perm`` little-endian uint32 values.
 
-    Empty bytes when the text has no tokens at all.
+    Empty bytes when the text has no tokens at all. The values are datasketch's
+    (``MinHash(num_perm, seed=SEED, scheme="affine32").update_batch``: the first four bytes of
+    each shingle's SHA-1, read little-endian, mixed, permuted by ``a * h + b`` and the minimum
+    kept), computed here with one buffer of all the hashes instead of a Python call and an
+    unpack per shingle; ``zhtext/tests/test_fingerprint.py`` holds them equal on the corpus.
     """
-    from datasketch import MinHash
-
     shingles = text_shingles(text=text)
     if not shingles:
         return b""
-    template = _minhash_template()
-    if num_perm == NUM_PERM:
-        minhash = MinHash(num_perm=num_perm, seed=SEED, permutations=template.permutations, scheme=SCHEME)
-    else:
+    if num_perm != NUM_PERM:
+        from datasketch import MinHash
+
         minhash = MinHash(num_perm=num_perm, seed=SEED, scheme=SCHEME)
-    minhash.update_batch(sorted(shingles))
-    return minhash.hashvalues.astype("<u4").tobytes()
+        minhash.update_batch(sorted(shingles))
+        return minhash.hashvalues.astype("<u4").tobytes()
+    a, b = _minhash_template().permutations
+    sha1 = hashlib.sha1
+    first = b"".join([sha1(shingle).digest()[:4] for shingle in shingles])
+    hashes = _fmix32(np.frombuffer(first, dtype="<u4").astype(np.uint32)).reshape(-1, 1)
+    return (hashes * a + b).min(axis=0).astype("<u4").tobytes()
 
 
 def _values(signature: bytes) -> np.ndarray:

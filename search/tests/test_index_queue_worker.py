@@ -61,21 +61,21 @@ def _segments() -> int:
     return len(backend.index.refresh()._segments())
 
 
-def test_commits_wait_the_interval_only_while_an_ingest_runs(index_worker, settings, tmp_path):
+def test_commits_wait_the_interval_only_while_an_ingest_has_files_left(index_worker, settings, tmp_path):
     settings.SEARCH_COMMIT_INTERVAL_SECONDS = 20
     first = article_make(title="提交间隔测试：青岚算力港", body="青岚算力港一期投运。")
     assert _wait_for(lambda: _ids("青岚算力港") == [first.id])  # (the worker's first commit)
-    # an ingest is running: an item waits, held by a worker
+    # an ingest is running: a file waits for a worker
     run = ingest.ingest_run_start(
         trigger="command", sources=[InputFile(path="x.md", size=3, data=b"---\n")], paths=[str(tmp_path)]
     )
     item = run.items.get()
-    assert pipeline.ingest_item_claim(item_id=item.pk, token="elsewhere", worker="w/1")
     second = article_make(title="提交间隔测试：青岚算力港二期", body="青岚算力港二期开工。")
     started = time.monotonic()
     assert not _wait_for(lambda: second.id in _ids("青岚算力港"), timeout=4)
-    # its last file is done: what waits is committed at once, long before the 20 s are up
-    item.delete()
+    # its last file is in a worker's hands: what waits is committed at once, long before the
+    # 20 s are up (and that worker's article right after it, with nothing left to gather)
+    assert pipeline.ingest_item_claim(item_id=item.pk, token="elsewhere", worker="w/1")
     assert _wait_for(lambda: second.id in _ids("青岚算力港"), timeout=8)
     assert time.monotonic() - started < 15
 
