@@ -1,56 +1,32 @@
 /* jieba's HMM-free dynamic programme (``__cut_DAG_NO_HMM``) in C, for ``zhtext.analysis.cjk_cut``.
  *
  * The Python version in analysis.py is the reference and the fallback; this one must give the
- * same ends for every run (zhtext/tests/test_segmenter_equivalence.py runs both over the real
- * corpora). It reads jieba's own FREQ dict on every call, so an editor's word added to or
- * removed from the live tokenizer counts at once, with no copy of the dictionary to keep in
- * step. Same arithmetic in the same order as the Python code: libm's log on the same doubles,
- * ``(log(f) - logtotal) + best[j]``, ties going to the later end. Built without -ffast-math.
+ * same ends for every run (zhtext/tests/test_segmenter_equivalence.py runs all of them over the
+ * real corpora). Same arithmetic in the same order as the Python code: libm's log on the same
+ * doubles, ``(log(f) - logtotal) + best[j]``, ties going to the later end. Built without
+ * -ffast-math (scripts/build_native.py).
+ *
+ * Two ways to look a fragment up, one programme (``segment``):
+ * - ``cut_ends(run, freq, logtotal)`` reads jieba's own FREQ dict on every call, so an editor's
+ *   word added to or removed from the live tokenizer counts at once (web processes);
+ * - ``lexicon(freq)`` copies the dictionary once into an open-addressing table of code points
+ *   whose ``cut_ends(run, logtotal)`` makes no Python object per lookup, several times faster
+ *   (processes that segment in bulk). It is a snapshot: zhtext.analysis makes a new one when
+ *   the dictionary's words change.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <math.h>
 #include <stdint.h>
 
-/* The frequency of run[start:end] in ``freq``: 1 with *value set when present, 0 when absent,
- * -1 with an exception set. A present zero (jieba's prefix entries) gives *value == 0. */
-static int
-freq_get(PyObject *freq, PyObject *run, Py_ssize_t start, Py_ssize_t end, double *value)
-{
-    PyObject *frag = PyUnicode_Substring(run, start, end);
-    if (frag == NULL) {
-        return -1;
-    }
-    PyObject *f = PyDict_GetItemWithError(freq, frag); /* borrowed */
-    Py_DECREF(frag);
-    if (f == NULL) {
-        return PyErr_Occurred() ? -1 : 0;
-    }
-    double v = PyFloat_AsDouble(f);
-    if (v == -1.0 && PyErr_Occurred()) {
-        return -1;
-    }
-    *value = v;
-    return 1;
-}
+/* A lookup of run[start:end]: 1 when it is in the dictionary (*logf its log frequency, *zero
+ * when its frequency is 0: a prefix of longer words, jieba's placeholder), 0 when it is not,
+ * -1 with an exception set. ``segment`` asks for end = start + 1, start + 2, ... in order. */
+typedef int (*lookup_fn)(void *ctx, PyObject *run, Py_ssize_t start, Py_ssize_t end, double *logf, int *zero);
 
 static PyObject *
-cut_ends(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+segment(PyObject *run, double logtotal, lookup_fn lookup, void *ctx)
 {
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "cut_ends(run, freq, logtotal) takes 3 arguments");
-        return NULL;
-    }
-    PyObject *run = args[0];
-    PyObject *freq = args[1];
-    if (!PyUnicode_Check(run) || !PyDict_Check(freq)) {
-        PyErr_SetString(PyExc_TypeError, "cut_ends: run must be str and freq a dict");
-        return NULL;
-    }
-    double logtotal = PyFloat_AsDouble(args[2]);
-    if (logtotal == -1.0 && PyErr_Occurred()) {
-        return NULL;
-    }
     Py_ssize_t n = PyUnicode_GET_LENGTH(run);
     double *best = PyMem_Malloc((size_t)(n + 1) * sizeof(double));
     Py_ssize_t *ends = PyMem_Malloc((size_t)(n + 1) * sizeof(Py_ssize_t));
@@ -62,23 +38,24 @@ cut_ends(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
     best[n] = 0.0;
     for (Py_ssize_t idx = n - 1; idx >= 0; idx--) {
         /* the single character is always a candidate, scored as a word when it is one */
-        double f = 0.0;
-        int found = freq_get(freq, run, idx, idx + 1, &f);
+        double logf = 0.0;
+        int zero = 0;
+        int found = lookup(ctx, run, idx, idx + 1, &logf, &zero);
         if (found < 0) {
             goto done;
         }
         Py_ssize_t top_end = idx + 1;
-        double top = ((found && f != 0.0) ? log(f) : 0.0) - logtotal + best[idx + 1];
+        double top = ((found && !zero) ? logf : 0.0) - logtotal + best[idx + 1];
         for (Py_ssize_t j = idx + 2; j <= n; j++) {
-            found = freq_get(freq, run, idx, j, &f);
+            found = lookup(ctx, run, idx, j, &logf, &zero);
             if (found < 0) {
                 goto done;
             }
             if (!found) {
                 break; /* no word starts with this fragment */
             }
-            if (f != 0.0) {
-                double score = log(f) - logtotal + best[j];
+            if (!zero) {
+                double score = logf - logtotal + best[j];
                 if (score >= top) {
                     top = score;
                     top_end = j;
@@ -108,21 +85,51 @@ done:
     return out;
 }
 
-/* --- a lexicon of the dictionary, for processes that segment in bulk ------------------------
- *
- * ``cut_ends`` makes a str for every fragment it looks up. A Lexicon is the dictionary copied
- * once into an open-addressing table of code points, so a lookup is a hash extended by one code
- * point and a comparison, with no object made: several times faster. It is a snapshot: the
- * caller (zhtext.analysis) builds a new one when the dictionary's words change. Each entry
- * keeps log(f), computed by the same libm call on the same double as the other two versions.
- */
+/* --- jieba's dict ------------------------------------------------------------------------- */
+
+static int
+dict_lookup(void *ctx, PyObject *run, Py_ssize_t start, Py_ssize_t end, double *logf, int *zero)
+{
+    PyObject *frag = PyUnicode_Substring(run, start, end);
+    if (frag == NULL) {
+        return -1;
+    }
+    PyObject *f = PyDict_GetItemWithError((PyObject *)ctx, frag); /* borrowed */
+    Py_DECREF(frag);
+    if (f == NULL) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    double v = PyFloat_AsDouble(f);
+    if (v == -1.0 && PyErr_Occurred()) {
+        return -1;
+    }
+    *zero = (v == 0.0);
+    *logf = *zero ? 0.0 : log(v);
+    return 1;
+}
+
+static PyObject *
+cut_ends(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyUnicode_Check(args[0]) || !PyDict_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "cut_ends(run, freq, logtotal): run must be str and freq a dict");
+        return NULL;
+    }
+    double logtotal = PyFloat_AsDouble(args[2]);
+    if (logtotal == -1.0 && PyErr_Occurred()) {
+        return NULL;
+    }
+    return segment(args[0], logtotal, dict_lookup, args[1]);
+}
+
+/* --- the lexicon: the dictionary in a table of code points --------------------------------- */
 
 typedef struct {
     uint64_t hash;
     uint32_t offset; /* into the pool of code points */
     uint16_t length; /* 0: empty slot */
-    uint16_t zero;   /* present with frequency 0 (a prefix of a longer word) */
-    double logf;
+    uint16_t zero;   /* present with frequency 0 */
+    double logf;     /* log(f), computed as the dict path computes it */
 } Entry;
 
 typedef struct {
@@ -142,14 +149,28 @@ hash_step(uint64_t h, Py_UCS4 cp)
     return (h ^ (uint64_t)cp) * FNV_PRIME;
 }
 
-static const Entry *
-lexicon_find(const Lexicon *lex, uint64_t h, int kind, const void *data, Py_ssize_t start, Py_ssize_t length)
+typedef struct {
+    const Lexicon *lexicon;
+    uint64_t hash; /* of run[start:end] as last asked: each longer fragment extends it */
+} LexiconScan;
+
+static int
+lexicon_lookup(void *ctx, PyObject *run, Py_ssize_t start, Py_ssize_t end, double *logf, int *zero)
 {
-    size_t i = (size_t)h & lex->mask;
-    for (;;) {
+    LexiconScan *scan = ctx;
+    const Lexicon *lex = scan->lexicon;
+    int kind = PyUnicode_KIND(run);
+    const void *data = PyUnicode_DATA(run);
+    Py_ssize_t length = end - start;
+    if (length > UINT16_MAX) {
+        return 0;
+    }
+    uint64_t h = hash_step(length == 1 ? FNV_OFFSET : scan->hash, PyUnicode_READ(kind, data, end - 1));
+    scan->hash = h;
+    for (size_t i = (size_t)h & lex->mask;; i = (i + 1) & lex->mask) {
         const Entry *e = &lex->slots[i];
         if (e->length == 0) {
-            return NULL;
+            return 0;
         }
         if (e->hash == h && e->length == length) {
             const Py_UCS4 *word = lex->pool + e->offset;
@@ -158,10 +179,11 @@ lexicon_find(const Lexicon *lex, uint64_t h, int kind, const void *data, Py_ssiz
                 k++;
             }
             if (k == length) {
-                return e;
+                *logf = e->logf;
+                *zero = e->zero;
+                return 1;
             }
         }
-        i = (i + 1) & lex->mask;
     }
 }
 
@@ -180,66 +202,16 @@ lexicon_cut_ends(Lexicon *self, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "cut_ends(run, logtotal): run must be str");
         return NULL;
     }
-    PyObject *run = args[0];
     double logtotal = PyFloat_AsDouble(args[1]);
     if (logtotal == -1.0 && PyErr_Occurred()) {
         return NULL;
     }
-    int kind = PyUnicode_KIND(run);
-    const void *data = PyUnicode_DATA(run);
-    Py_ssize_t n = PyUnicode_GET_LENGTH(run);
-    double *best = PyMem_Malloc((size_t)(n + 1) * sizeof(double));
-    Py_ssize_t *ends = PyMem_Malloc((size_t)(n + 1) * sizeof(Py_ssize_t));
-    PyObject *out = NULL;
-    if (best == NULL || ends == NULL) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    best[n] = 0.0;
-    for (Py_ssize_t idx = n - 1; idx >= 0; idx--) {
-        uint64_t h = hash_step(FNV_OFFSET, PyUnicode_READ(kind, data, idx));
-        const Entry *e = lexicon_find(self, h, kind, data, idx, 1);
-        Py_ssize_t top_end = idx + 1;
-        double top = ((e != NULL && !e->zero) ? e->logf : 0.0) - logtotal + best[idx + 1];
-        for (Py_ssize_t j = idx + 2; j <= n && j - idx <= UINT16_MAX; j++) {
-            h = hash_step(h, PyUnicode_READ(kind, data, j - 1));
-            e = lexicon_find(self, h, kind, data, idx, j - idx);
-            if (e == NULL) {
-                break;
-            }
-            if (!e->zero) {
-                double score = e->logf - logtotal + best[j];
-                if (score >= top) {
-                    top = score;
-                    top_end = j;
-                }
-            }
-        }
-        best[idx] = top;
-        ends[idx] = top_end;
-    }
-    out = PyList_New(0);
-    if (out == NULL) {
-        goto done;
-    }
-    for (Py_ssize_t x = 0; x < n;) {
-        x = ends[x];
-        PyObject *end = PyLong_FromSsize_t(x);
-        if (end == NULL || PyList_Append(out, end) < 0) {
-            Py_XDECREF(end);
-            Py_CLEAR(out);
-            goto done;
-        }
-        Py_DECREF(end);
-    }
-done:
-    PyMem_Free(best);
-    PyMem_Free(ends);
-    return out;
+    LexiconScan scan = {self, FNV_OFFSET};
+    return segment(args[0], logtotal, lexicon_lookup, &scan);
 }
 
 static PyObject *
-lexicon_len(Lexicon *self, PyObject *Py_UNUSED(ignored))
+lexicon_words(Lexicon *self, PyObject *Py_UNUSED(ignored))
 {
     return PyLong_FromSsize_t(self->words);
 }
@@ -247,7 +219,7 @@ lexicon_len(Lexicon *self, PyObject *Py_UNUSED(ignored))
 static PyMethodDef lexicon_methods[] = {
     {"cut_ends", (PyCFunction)(void (*)(void))lexicon_cut_ends, METH_FASTCALL,
      "cut_ends(run, logtotal) -> list of end offsets, as the module's cut_ends over this snapshot"},
-    {"words", (PyCFunction)lexicon_len, METH_NOARGS, "how many dictionary entries the snapshot holds"},
+    {"words", (PyCFunction)lexicon_words, METH_NOARGS, "how many dictionary entries the snapshot holds"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -257,7 +229,7 @@ static PyTypeObject LexiconType = {
     .tp_basicsize = sizeof(Lexicon),
     .tp_dealloc = (destructor)lexicon_dealloc,
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "A snapshot of jieba's FREQ dict for cut_ends (build with lexicon(freq)).",
+    .tp_doc = "A snapshot of jieba's FREQ dict for cut_ends (made by lexicon(freq)).",
     .tp_methods = lexicon_methods,
 };
 
@@ -303,7 +275,7 @@ lexicon_build(PyObject *Py_UNUSED(module), PyObject *freq)
     while (PyDict_Next(freq, &pos, &key, &value)) {
         Py_ssize_t length = PyUnicode_GET_LENGTH(key);
         if (length == 0 || length > UINT16_MAX) {
-            continue; /* never looked up: runs are cut into fragments of 1 to 65,535 */
+            continue; /* never asked for: lookups are of 1 to 65,535 characters */
         }
         double f = PyFloat_AsDouble(value);
         if (f == -1.0 && PyErr_Occurred()) {
@@ -320,7 +292,7 @@ lexicon_build(PyObject *Py_UNUSED(module), PyObject *freq)
         }
         size_t i = (size_t)h & self->mask;
         while (self->slots[i].length != 0) {
-            i = (i + 1) & self->mask; /* (dict keys are distinct: no duplicate to find) */
+            i = (i + 1) & self->mask; /* (dict keys are distinct: nothing to replace) */
         }
         Entry *e = &self->slots[i];
         e->hash = h;

@@ -184,16 +184,22 @@ def test_a_story_of_three_keeps_the_two_that_still_match(tmp_path):
     assert story_member_ids() == [{found[ORIGINAL].id, found[REPOST_WECHAT].id}]
 
 
-@pytest.mark.django_db
-def test_an_article_matching_two_stories_merges_them(tmp_path):
+def two_stories_of_one_text(tmp_path: Path) -> tuple[list[int], Story, Article]:
+    """The three fixture reposts, the site repost split into a story of its own (as an editor
+    would) with another article that has no fingerprint: (the three ids, that story, the other)."""
     found = ingest_fixtures(tmp_path, ORIGINAL, REPOST_WECHAT, REPOST_SITE)
     ids = [found[n].id for n in (ORIGINAL, REPOST_WECHAT, REPOST_SITE)]
-    # Pretend an editor had split the site repost into a story of its own with another article.
     reposts.articles_story_detach(article_ids=[ids[2]])
     lone = Story.objects.create()
     Article.objects.filter(id=ids[2]).update(story=lone)
     helper = Article.objects.create(title="占位", url_key="x" * 64, source=found[ORIGINAL].source, story=lone)
     assert len(story_member_ids()) == 2
+    return ids, lone, helper
+
+
+@pytest.mark.django_db
+def test_an_article_matching_two_stories_merges_them(tmp_path):
+    ids, _lone, helper = two_stories_of_one_text(tmp_path)
     reposts.article_story_assign(article=Article.objects.get(id=ids[0]))
     assert story_member_ids() == [{*ids, helper.id}]
 
@@ -412,14 +418,9 @@ def test_a_batch_article_bridging_two_stories_merges_them_with_every_member(tmp_
     """The batch path (``articles_stories_assign_new``) joins in memory and writes at the end:
     a new article matching two stories merges them into the older, members it never read
     (no fingerprint) included, and a second new copy in the same batch joins that story."""
-    found = ingest_fixtures(tmp_path, ORIGINAL, REPOST_WECHAT, REPOST_SITE)
-    ids = [found[n].id for n in (ORIGINAL, REPOST_WECHAT, REPOST_SITE)]
-    reposts.articles_story_detach(article_ids=[ids[2]])
-    lone = Story.objects.create()
-    Article.objects.filter(id=ids[2]).update(story=lone)
-    helper = Article.objects.create(title="占位", url_key="y" * 64, source=found[ORIGINAL].source, story=lone)
+    ids, lone, helper = two_stories_of_one_text(tmp_path)
     older = Article.objects.get(id=ids[0]).story_id
-    assert len(story_member_ids()) == 2 and older < lone.id
+    assert older < lone.id
     text = (FIXTURES / ORIGINAL).read_text(encoding="utf-8")
     folder = tmp_path / "copies"
     folder.mkdir()

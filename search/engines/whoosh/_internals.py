@@ -663,7 +663,7 @@ class _PostingArraysWriter:
     # costs a fraction of the numpy conversions and four small writes it took to write each
     # term straight away (a segment of 500 articles has some 25,000 terms per field), and a
     # large merge still holds no more than one buffer's worth.
-    BUFFER_POSTINGS = 1 << 20
+    BUFFER_POSTINGS = 1 << 16
 
     def __init__(self, *, segment: Any, storage: Any) -> None:
         self._segment, self._storage = segment, storage
