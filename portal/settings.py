@@ -323,7 +323,6 @@ INGEST_CLAIM_SECONDS = CELERY_TASK_TIME_LIMIT + 60
 # An item whose processing killed its process this many times is recorded as failed rather
 # than handed to the next worker again (a file that always exhausts memory, say).
 INGEST_MAX_ATTEMPTS = env_int("INGEST_MAX_ATTEMPTS", 5)
-
 # Article files one worker message names, drafted one by one and then written in one
 # transaction (new articles in a few statements for all): fewer messages, fewer and larger
 # writes; a batch also holds the write lock this long.

@@ -363,7 +363,9 @@ def cjk_cut(run: str) -> list[int]:
     """End offsets of jieba's precise (HMM-free) segmentation of a run of CJK characters.
 
     The C version (``zhtext/_cut.c``) when it is built, else ``cjk_cut_python``: the same
-    programme over jieba's live FREQ dict, so both honour an editor's word at once.
+    programme. In C it looks fragments up in the lexicon when this process made one
+    (``segmenter_lexicon_build``; made again here first when the words changed since), else
+    in jieba's live FREQ dict; either way an editor's word counts at once.
     """
     tokenizer = _jieba()
     lexicon = _lexicon
