@@ -42,6 +42,7 @@ from .services import (
     NewArticle,
     article_draft,
     article_draft_wanted,
+    article_new,
     article_upsert,
     article_url_key_of,
     articles_create_batch,
@@ -361,7 +362,7 @@ def ingest_items_process_batch(*, item_ids: list[int], token: str = "", worker: 
         keys_seen.add(key)
         try:
             fresh.append(
-                (item_id, NewArticle(parsed=parsed, draft=article_draft(parsed=parsed), url_key=key))
+                (item_id, article_new(parsed=parsed, draft=article_draft(parsed=parsed), url_key=key))
             )
         except ParseError as exc:
             failed.append((item_id, str(exc)))

@@ -441,11 +441,27 @@ def _official_apply(
             PolicyDocument.objects.filter(pk=target.pk).update(status=status)
 
 
-def articles_policy_sync(*, articles: Sequence[Article], fresh: bool = False) -> None:
+# What one article says about policy documents (``article_policy_read``), for the caller to
+# hand back to ``articles_policy_mentions_create``.
+PolicyRead = _ArticlePolicy
+
+
+def article_policy_read(*, article: Article) -> PolicyRead:
+    """Read an article for policy documents (no database access: an unsaved article will do,
+    the reading can be done before a transaction opens)."""
+    return _article_read(article=article)
+
+
+def articles_policy_sync(
+    *, articles: Sequence[Article] = (), fresh: bool = False, reads: Sequence[PolicyRead] | None = None
+) -> None:
     """Recompute the articles' mentions (and the records of the official texts among them):
     one lookup of the names for all, one insert of the new mentions. ``fresh``: the articles
-    were just created and have no mentions yet to compare with."""
-    reads = [_article_read(article=article) for article in articles]
+    were just created and have no mentions yet to compare with. ``reads``: the articles'
+    ``article_policy_read``, made beforehand (their articles saved since), instead of
+    ``articles``."""
+    if reads is None:
+        reads = [_article_read(article=article) for article in articles]
     found = _records_resolve(reads=reads)
     added: list[PolicyMention] = []
     changed_ids: list[int] = []
@@ -486,9 +502,10 @@ def article_policy_mentions_sync(*, article: Article) -> list[PolicyMention]:
     return list(PolicyMention.objects.filter(article=article).order_by("id"))
 
 
-def articles_policy_mentions_create(*, articles: Sequence[Article]) -> None:
-    """The mentions of articles that have none yet (just created); the caller tells the index."""
-    articles_policy_sync(articles=articles, fresh=True)
+def articles_policy_mentions_create(*, reads: Sequence[PolicyRead]) -> None:
+    """The mentions of articles that have none yet (just created, read with
+    ``article_policy_read``); the caller tells the index."""
+    articles_policy_sync(reads=reads, fresh=True)
 
 
 # --- editing ------------------------------------------------------------------------------------

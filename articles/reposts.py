@@ -212,21 +212,26 @@ def article_story_assign(
         return article_story_link(article=article, signature=signature, bands=bands, fresh=fresh)
 
 
-def articles_stories_assign_new(*, articles: Sequence[Article]) -> None:
+def article_bands(*, signature: bytes) -> list[str]:
+    """The LSH band keys of a stored signature, sorted (none for an empty one)."""
+    return sorted(set(minhash_bands(signature=signature, bands=BANDS, rows=ROWS))) if signature else []
+
+
+def articles_stories_assign_new(
+    *, articles: Sequence[Article], bands: Sequence[list[str]] | None = None
+) -> None:
     """``article_story_assign(fresh=True)`` for articles just created together, in their order:
     each joins the stories of the stored articles it matches and of those before it in the
     list, exactly as one upsert after another would, with one insert of all their bands and
-    one read of every candidate instead of both per article."""
+    one read of every candidate instead of both per article. ``bands``: each article's
+    ``article_bands``, when worked out before the transaction."""
     if not articles:
         return
+    if bands is None:
+        bands = [article_bands(signature=bytes(a.minhash or b"")) for a in articles]
     with transaction.atomic():
         _assign_lock()
-        bands_of = {
-            a.pk: sorted(set(minhash_bands(signature=bytes(a.minhash), bands=BANDS, rows=ROWS)))
-            if a.minhash
-            else []
-            for a in articles
-        }
+        bands_of = {a.pk: keys for a, keys in zip(articles, bands, strict=True)}
         ArticleBand.objects.bulk_create(
             [ArticleBand(article_id=pk, band=band) for pk, bands in bands_of.items() for band in bands]
         )
