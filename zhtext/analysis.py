@@ -332,6 +332,11 @@ def dictionary_loaded_version() -> int | None:
     return _loaded_version
 
 
+def dictionary_words_version() -> int:
+    """Goes up each time the words jieba knows are changed by ``dictionary_refresh``."""
+    return _words_version
+
+
 def synonym_group_parse(*, text: str) -> tuple[str, ...]:
     """Members of one synonym group written as ``a, b, c`` (also ，、; or new lines)."""
     parts = re.split(r"[,，、;；\n]+", text)

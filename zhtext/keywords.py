@@ -28,6 +28,7 @@ from django.conf import settings
 from .analysis import (
     _jieba,
     dictionary_file_terms_tagged,
+    dictionary_words_version,
     text_normalise_plain,
     text_terms,
     text_terms_grouped,
@@ -126,6 +127,25 @@ def _new_words(words: list[str], *, times: int, counts: Counter[str]) -> None:
         run = []
 
 
+# Whether a word can be a keyword at all (not a stop word, a word and not a number, of an
+# allowed class), per process: an article's few hundred distinct words were each looked up
+# through three patterns and two dictionaries, a sixth of the keywords' time, and most
+# words recur from article to article. Cleared when an editor's words change the dictionary
+# (a new word has a class: "user") and when it holds this many words.
+CANDIDATE_MEMO_WORDS = 200_000
+_memo: dict[str, bool] = {}
+_memo_version: int | None = None
+
+
+def _candidate_memo() -> dict[str, bool]:
+    global _memo_version
+    version = dictionary_words_version()
+    if version != _memo_version or len(_memo) >= CANDIDATE_MEMO_WORDS:
+        _memo.clear()
+        _memo_version = version
+    return _memo
+
+
 def _word_class(word: str, *, classes: dict[str, str], freq: dict[str, int]) -> str:
     if not _CJK_RE.search(word):
         return "eng"
@@ -213,12 +233,19 @@ def keywords_extract(*, title: str, text: str, top_k: int = 8) -> list[tuple[str
         for word in text_terms(link):
             counts[word] -= 1
     candidates: dict[str, int] = {}
+    memo = _candidate_memo()
     for word, count in counts.items():
-        if count <= 0 or word in stopwords or not _is_keyword(word):
+        if count <= 0:
             continue
-        if _word_class(word, classes=classes, freq=freq) not in ALLOWED_POS:
-            continue
-        candidates[word] = count
+        fits = memo.get(word)
+        if fits is None:
+            fits = memo[word] = (
+                word not in stopwords
+                and _is_keyword(word)
+                and _word_class(word, classes=classes, freq=freq) in ALLOWED_POS
+            )
+        if fits:
+            candidates[word] = count
     for word, count in runs.items():
         if count >= NEW_WORD_MIN_COUNT and word not in stopwords:
             candidates[word] = count

@@ -14,7 +14,9 @@ from articles.parsing import parse_article
 from articles.selectors import keywords_trending
 from articles.services import article_reclean, article_upsert
 from articles.tests.factories import article_make
+from zhtext.analysis import dictionary_refresh
 from zhtext.keywords import keywords_extract, keywords_trending_score, stopwords_load
+from zhtext.models import DictionaryTerm
 
 BODY_DATA = (
     "记者从有关部门获悉，数据要素市场化配置改革持续推进。会议表示，要进行数据要素流通交易规则建设，"
@@ -75,6 +77,25 @@ def test_words_in_the_title_count_for_more_than_the_same_words_in_the_body() -> 
 def test_traditional_characters_give_the_simplified_keyword() -> None:
     found = words(keywords_extract(title="數據要素市場化", text="數據要素的流通與交易。數據要素收益分配。"))
     assert "数据要素" in found
+
+
+@pytest.mark.django_db
+def test_an_editors_new_word_is_a_keyword_at_once_and_stops_being_one_when_removed() -> None:
+    # the same words, extracted again after each change: what the process remembers of a
+    # word's fitness must follow the dictionary
+    title = "澜沧算力枢纽建设推进会召开"
+    body = "澜沧算力枢纽一期工程投产。澜沧算力枢纽服务周边数据中心，澜沧算力枢纽二期启动。"
+    dictionary_refresh(force=True)
+    assert "澜沧算力枢纽" not in words(keywords_extract(title=title, text=body, top_k=20))
+    DictionaryTerm.objects.create(word="澜沧算力枢纽")
+    dictionary_refresh(check_now=True)
+    try:
+        found = words(keywords_extract(title=title, text=body, top_k=20))
+        assert found[0] == "澜沧算力枢纽"
+    finally:
+        DictionaryTerm.objects.filter(word="澜沧算力枢纽").delete()
+        dictionary_refresh(check_now=True)
+    assert "澜沧算力枢纽" not in words(keywords_extract(title=title, text=body, top_k=20))
 
 
 def test_an_empty_article_has_no_keywords() -> None:
