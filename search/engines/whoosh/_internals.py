@@ -574,7 +574,7 @@ def _postings_read(
     source: _MergeSource, info: Any, *, fixedsize: int | None, ids: list, weights: list, values: list
 ) -> None:
     """Append one term's postings in ``source`` (live documents only, renumbered)."""
-    docmap = source.docmap
+    docmap = source.docmap_list
     if info.is_inlined():
         block_ids, block_weights, block_values = info.inlined_postings()
         _block_append(
