@@ -131,8 +131,9 @@ def _new_words(words: list[str], *, times: int, counts: Counter[str]) -> None:
 # allowed class), per process: an article's few hundred distinct words were each looked up
 # through three patterns and two dictionaries, a sixth of the keywords' time, and most
 # words recur from article to article. Cleared when an editor's words change the dictionary
-# (a new word has a class: "user") and when it holds this many words.
-CANDIDATE_MEMO_WORDS = 200_000
+# (a new word has a class: "user") and when it holds this many words (~12 MB: numbers and
+# hashes make the words of an archive endless).
+CANDIDATE_MEMO_WORDS = 100_000
 _memo: dict[str, bool] = {}
 _memo_version: int | None = None
 
