@@ -231,8 +231,8 @@ class NewArticle:
     with what its rows are made of, worked out before the batch's transaction opens
     (``article_new``): the article (no source, no id yet), what it says about policy
     documents and its repost bands. The transaction then holds its locks (a new source's or
-    policy document's name, the story lock) only while it writes; with the reading done
-    inside, the other ingest worker waited on them for a third of the run's first seconds."""
+    policy document's name, the story lock) only while it writes: the reading was a fifth of
+    the time a batch's transaction held them, while the other ingest worker could wait."""
 
     parsed: ParsedFile
     draft: ArticleDraft
