@@ -159,12 +159,12 @@ def article_fingerprint_store(
     this transaction, so it has no band rows to read."""
     if signature is None:
         signature = article_signature(text=article.body_text)
-    bands = minhash_bands(signature=signature, bands=BANDS, rows=ROWS) if signature else []
+    bands = article_bands(signature=signature)
     if bytes(article.minhash or b"") != signature:
         Article.objects.filter(pk=article.pk).update(minhash=signature)
         article.minhash = signature
     if fresh:
-        ArticleBand.objects.bulk_create([ArticleBand(article=article, band=b) for b in sorted(set(bands))])
+        ArticleBand.objects.bulk_create([ArticleBand(article=article, band=b) for b in bands])
     else:
         _bands_replace(article=article, bands=bands)
     return signature, bands
@@ -398,7 +398,7 @@ def stories_rebuild(*, progress: Callable[[], None] | None = None) -> tuple[int,
     linkable = ordered.filter(story_locked=False).only("id", "minhash", "source_id", "canonical_url")
     for article in linkable.iterator(chunk_size=200):
         signature = bytes(article.minhash or b"")
-        bands = minhash_bands(signature=signature, bands=BANDS, rows=ROWS) if signature else []
+        bands = article_bands(signature=signature)
         with transaction.atomic():
             _assign_lock()
             article_story_link(article=article, signature=signature, bands=bands)

@@ -2,8 +2,8 @@
 
 jieba's prefix dictionary (~1.5 s), the C segmenter's copy of it (~0.3 s, only in processes
 warmed here: the ones that segment in bulk), the keyword tables (~1 s) and the MinHash
-permutations are built lazily on first use. A process about to fork workers loads them first, so the workers
-share one copy (copy-on-write) instead of each paying and holding its own.
+permutations are built lazily on first use. A process about to fork workers loads them first,
+so the workers share one copy (copy-on-write) instead of each paying and holding its own.
 """
 
 from __future__ import annotations
