@@ -434,3 +434,59 @@ def test_a_batch_article_bridging_two_stories_merges_them_with_every_member(tmp_
     assert len(copies) == 2
     assert story_member_ids() == [{*ids, helper.id, *copies}]
     assert set(Story.objects.values_list("id", flat=True)) == {older}
+
+
+# Three passages written for this test. Bodies A+B and B+C share too little to be reposts of
+# each other (estimated ~0.4); A+B+C is close enough to both (~0.7) to bridge them.
+_PART_A = (
+    "东湖区图书馆从下月起延长开放时间，工作日晚上开到九点，周末全天开放。馆方表示，"
+    "自习区新增两百个座位，并为视障读者准备了有声读物和放大镜，借阅证可以在线办理。"
+)
+_PART_B = (
+    "青山河治理志愿队上周六清理了沿岸三公里的垃圾，共收集塑料瓶和废旧渔网四百多公斤。"
+    "队长介绍，志愿者来自附近六个社区和两所中学，每月固定活动一次，还会记录水鸟的种类和数量，"
+    "把观测结果交给区里的环境监测站，作为评估治理效果的参考，明年计划把活动范围扩大到支流。"
+)
+_PART_C = (
+    "实验中学机器人社团在全省比赛中拿到二等奖。指导老师说，学生们用半年时间设计了会分拣垃圾的"
+    "小车，零件大多来自废旧电器，比赛结束后小车将留在学校食堂帮忙回收餐盒。"
+)
+
+
+def _write_article(folder: Path, name: str, *, host: str, body: str) -> None:
+    folder.mkdir(exist_ok=True)
+    (folder / f"{name}.md").write_text(
+        f"---\ntitle: {name}\nurl: https://{host}/{name}.html\nsource: {host}\ndate: 2024-03-01\n---\n\n"
+        f"{body}\n",
+        encoding="utf-8",
+    )
+
+
+@pytest.mark.django_db
+def test_a_story_a_batch_starts_and_merges_into_a_stored_one_is_never_created(tmp_path):
+    """The batch path gives a story it starts a stand-in id and inserts it only if it
+    survives: two new copies of one text start a story, a later article of the same batch
+    bridges it with a stored story, and everything ends in the stored story, no other
+    story row made or left behind."""
+    bodies = {"ab": _PART_A + _PART_B, "bc": _PART_B + _PART_C, "abc": _PART_A + _PART_B + _PART_C}
+    signatures = {key: minhash_signature(text=body) for key, body in bodies.items()}
+    assert minhash_similarity(signatures["ab"], signatures["bc"]) < reposts.REPOST_THRESHOLD
+    assert minhash_similarity(signatures["ab"], signatures["abc"]) >= reposts.REPOST_THRESHOLD
+    assert minhash_similarity(signatures["bc"], signatures["abc"]) >= reposts.REPOST_THRESHOLD
+    stored = tmp_path / "stored"
+    _write_article(stored, "p1", host="one.example.org", body=bodies["ab"])
+    _write_article(stored, "p2", host="two.example.org", body=bodies["ab"])
+    ingest(stored)
+    assert Story.objects.count() == 1
+    kept = Story.objects.get()
+    batch = tmp_path / "batch"
+    _write_article(batch, "c1", host="three.example.org", body=bodies["bc"])
+    _write_article(batch, "c2", host="four.example.org", body=bodies["bc"])
+    _write_article(batch, "z", host="five.example.org", body=bodies["abc"])
+    stories_before = set(Story.objects.values_list("id", flat=True))
+    with CaptureQueriesContext(connection) as queries:
+        # one process, so the three are one batch, in the order of their names
+        call_command("ingest", str(batch), "--sync", "--jobs", "1", "--no-progress", stdout=io.StringIO())
+    assert set(Story.objects.values_list("id", flat=True)) == stories_before == {kept.id}
+    assert story_member_ids() == [set(Article.objects.values_list("id", flat=True))]
+    assert not any("INSERT" in sql and "story" in sql.split("(")[0] for sql in writes(queries))
