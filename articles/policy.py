@@ -261,19 +261,33 @@ def _records_resolve(*, reads: Sequence[_ArticlePolicy]) -> dict[str, PolicyDocu
                 names.setdefault(policy_name_key(value=name), name)
     if not names:
         return {}
+    # One object per record (a record found by two of its names is one object), so what is
+    # changed in memory is seen by every name of it.
+    records_by_id: dict[int, PolicyDocument] = {}
     found: dict[str, PolicyDocument] = {
-        row.name: row.document
+        row.name: records_by_id.setdefault(row.document.pk, row.document)
         for row in PolicyName.objects.filter(name__in=list(names)).select_related("document")
     }
     # Records whose names change; their PolicyName rows are brought in step at the end (a
     # record merged away meanwhile is gone by then and skipped).
     touched: set[int] = set()
+    # Fields changed in memory, written together (one statement per set of fields, not one
+    # per name: a batch of new policy texts gave a record a name several hundred times),
+    # before a merge, which reads its records afresh from the database, and at the end.
+    unwritten: dict[int, set[str]] = {}
+
+    def unwritten_write() -> None:
+        by_fields: dict[tuple[str, ...], list[PolicyDocument]] = {}
+        for pk, fields in unwritten.items():
+            by_fields.setdefault(tuple(sorted(fields)), []).append(records_by_id[pk])
+        for fields, documents in by_fields.items():
+            PolicyDocument.objects.bulk_update(documents, list(fields), batch_size=200)
+        unwritten.clear()
 
     def name_add(document: PolicyDocument, key: str) -> None:
         found[key] = document
-        # written at once: a merge below reads the record afresh from the database
         document.aliases = _aliases_merged(name=document.name, lists=[document.aliases or [], [names[key]]])
-        PolicyDocument.objects.filter(pk=document.pk).update(aliases=document.aliases)
+        unwritten.setdefault(document.pk, set()).add("aliases")
         touched.add(document.pk)
 
     for read in reads:
@@ -285,12 +299,16 @@ def _records_resolve(*, reads: Sequence[_ArticlePolicy]) -> dict[str, PolicyDocu
                 keeper = _record_create(
                     name=names[keys[0]], kind=kinds.get(keys[0], PolicyDocument.Kind.TITLE)
                 )
+                keeper = records_by_id.setdefault(keeper.pk, keeper)
                 touched.add(keeper.pk)
             for other in records:
                 if other.pk != keeper.pk and not _kept_apart(keeper, other):
+                    unwritten_write()
                     keeper = policy_documents_merge(target_id=keeper.pk, other_ids=[other.pk])
+                    records_by_id.pop(other.pk, None)
+                    records_by_id[keeper.pk] = keeper
                     for key, doc in list(found.items()):
-                        if doc.pk == other.pk:
+                        if doc.pk in (other.pk, keeper.pk):
                             found[key] = keeper
             # the text names the document by its number too: the record shows it as its 文号
             number = next(
@@ -303,14 +321,16 @@ def _records_resolve(*, reads: Sequence[_ArticlePolicy]) -> dict[str, PolicyDocu
             )
             if number and not keeper.doc_number and "doc_number" not in (keeper.editor_fields or []):
                 keeper.doc_number = number
-                PolicyDocument.objects.filter(pk=keeper.pk).update(doc_number=number)
+                unwritten.setdefault(keeper.pk, set()).add("doc_number")
             for key in keys:
                 if key not in found:
                     name_add(keeper, key)
     for key, name in names.items():
         if key not in found:
-            found[key] = _record_create(name=name, kind=kinds.get(key, PolicyDocument.Kind.TITLE))
-            touched.add(found[key].pk)
+            created = _record_create(name=name, kind=kinds.get(key, PolicyDocument.Kind.TITLE))
+            found[key] = records_by_id.setdefault(created.pk, created)
+            touched.add(created.pk)
+    unwritten_write()
     policy_names_sync(documents=PolicyDocument.objects.filter(pk__in=touched))
     return found
 

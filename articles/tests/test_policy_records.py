@@ -419,3 +419,25 @@ def test_the_library_links_toggle_a_facet_keep_the_others_and_start_again_at_pag
     assert off == {"q": ["行动计划"]}
     cleared = re.search(r'<a href="([^"]+)">清除筛选</a>', page)
     assert parse_qs(urlparse(html_lib.unescape(cleared.group(1))).query) == {"q": ["行动计划"]}
+
+
+def test_one_batch_naming_a_record_by_two_of_its_names_keeps_every_name_it_adds():
+    """A record found by its title in one article of a batch and by its number in another is
+    one record in memory: the name the first adds is not lost when the second adds one."""
+    from articles.policy import articles_policy_sync
+
+    from .factories import article_make
+
+    first = article_make(title="测试稿：甲", body="《测试庚管理办法》（测信部数〔2021〕5号）印发。")
+    articles_policy_sync(articles=[first])
+    document = record("测试庚管理办法")
+    assert record("测信部数〔2021〕5号") == document
+    by_number = article_make(
+        title="测试稿：乙", body="《测试庚管理办法（修订版）》（测信部数〔2021〕5号）印发。"
+    )
+    by_title = article_make(title="测试稿：丙", body="《测试庚管理办法》（测信部数〔2021〕6号）同时施行。")
+    articles_policy_sync(articles=[by_number, by_title])
+    assert record("测试庚管理办法(修订版)") == document
+    assert record("测信部数〔2021〕6号") == document
+    document.refresh_from_db()
+    assert {"测试庚管理办法(修订版)", "测信部数〔2021〕6号"} <= set(document.aliases)
