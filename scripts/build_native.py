@@ -1,8 +1,10 @@
 """Compile the portal's C accelerators in place (``make native``, part of ``make venv``).
 
-One module today: ``zhtext/_cut.c``, jieba's HMM-free dynamic programme. Without it the
-portal runs on the pure-Python version of the same code (``manage.py check`` says so); with
-it, segmentation costs several times less. Needs a C compiler and Python's headers (Debian:
+Two modules: ``zhtext/_cut.c``, jieba's HMM-free dynamic programme, and
+``search/engines/whoosh/_postings.c``, a document's postings for the index writer. Without
+them the portal runs on the pure-Python versions of the same code (``manage.py check`` says
+so); with them, segmentation costs several times less and adding a document to the index
+about a third less. Needs a C compiler and Python's headers (Debian:
 ``gcc``; the pyenv and python.org builds ship the headers).
 
     .venv/bin/python scripts/build_native.py
@@ -18,7 +20,7 @@ import sysconfig
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = [ROOT / "zhtext" / "_cut.c"]
+SOURCES = [ROOT / "zhtext" / "_cut.c", ROOT / "search" / "engines" / "whoosh" / "_postings.c"]
 
 
 def target_of(source: Path) -> Path:
@@ -52,14 +54,19 @@ def build(source: Path) -> Path:
 
 
 def main() -> int:
+    failed = 0
     for source in SOURCES:
         try:
             target = build(source)
         except (OSError, subprocess.CalledProcessError) as exc:
-            print(f"无法编译 {source.name}（{exc}）：将使用纯 Python 实现，分词较慢。", file=sys.stderr)
-            return 1
+            print(
+                f"无法编译 {source.name}（{exc}）：将使用纯 Python 实现，结果相同，速度较慢。",
+                file=sys.stderr,
+            )
+            failed += 1
+            continue
         print(f"built {target.relative_to(ROOT)}")
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from django.core.checks import Error, Warning, register
 from zhtext.analysis import native_cut_available
 
 from .engines import engine_get
+from .engines.whoosh.writing import native_postings_available
 
 
 @register("search")
@@ -27,6 +28,15 @@ def search_settings_check(app_configs, **kwargs):
                 "分词加速模块未编译（zhtext/_cut.c）：导入和建索引改用较慢的纯 Python 分词，结果相同。",
                 hint="运行 make native（需要 C 编译器，Debian 上是 gcc）。",
                 id="search.W004",
+            )
+        )
+    if not native_postings_available():
+        problems.append(
+            Warning(
+                "索引写入加速模块未编译（search/engines/whoosh/_postings.c）："
+                "建索引改用较慢的纯 Python 实现，结果相同。",
+                hint="运行 make native（需要 C 编译器，Debian 上是 gcc）。",
+                id="search.W005",
             )
         )
     for label, path in (

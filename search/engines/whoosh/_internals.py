@@ -32,6 +32,7 @@ import sys
 import threading
 import zlib
 from array import array
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -44,6 +45,11 @@ from whoosh.reading import SegmentReader
 from whoosh.system import pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
+
+try:  # built by ``make native`` (scripts/build_native.py); the Python version otherwise
+    from ._postings import postings_add as _postings_add_native
+except ImportError:  # pragma: no cover - depends on the build
+    _postings_add_native = None
 
 # --- segment files read in place ------------------------------------------------------
 
@@ -328,6 +334,47 @@ class _CountingFile(StructFile):
         return self._position
 
 
+def postings_add_python(
+    words: Sequence[str],
+    postings: dict[bytes, tuple[list, list, list]],
+    docnum: int,
+    boost: float,
+    fieldboost: float,
+) -> int:
+    """Add one document's ``words`` (in order) to a word field's ``postings``: each distinct
+    word, in order of first occurrence, gets the document, its frequency × ``boost`` ×
+    ``fieldboost`` and its positions as little-endian uint32s (``schema.PositionArray``).
+    Returns the number of words. The reference for ``_postings.c``, and its fallback."""
+    positions: dict[str, list[int]] = {}
+    for position, word in enumerate(words):
+        found = positions.get(word)
+        if found is None:
+            positions[word] = [position]
+        else:
+            found.append(position)
+    for word, poslist in positions.items():
+        packed = array("I", poslist)
+        if sys.byteorder == "big":
+            packed.byteswap()
+        weight = len(poslist) * boost * fieldboost
+        tbytes = word.encode("utf-8")
+        entry = postings.get(tbytes)
+        if entry is None:
+            postings[tbytes] = ([docnum], [weight], [packed.tobytes()])
+        else:
+            entry[0].append(docnum)
+            entry[1].append(weight)
+            entry[2].append(packed.tobytes())
+    return len(words)
+
+
+postings_add = _postings_add_native or postings_add_python
+
+
+def native_postings_available() -> bool:
+    return _postings_add_native is not None
+
+
 class FastSegmentWriter(SegmentWriter):
     """A ``SegmentWriter`` that writes postings term by term and block by block.
 
@@ -373,11 +420,18 @@ class FastSegmentWriter(SegmentWriter):
                 fieldboost = self._field_boost(fields, fieldname, docboost)
                 terms = self._postings.setdefault(fieldname, {})
                 scorable = field.scorable
-                term_positions = getattr(field, "term_positions", None)
-                positions = term_positions(value) if term_positions else None
-                if positions is not None:
-                    # the project's word fields: (term, positions) straight from the analysis,
-                    # without ``field.index``'s generator and a tuple per posting
+                words_of = getattr(field, "words", None)
+                words = words_of(value) if words_of else None
+                if words is not None and getattr(field.format, "packed_positions", False):
+                    # the project's word fields: postings straight from the analysis's words
+                    length = postings_add(words, terms, docnum, field.format.field_boost, fieldboost)
+                    if not scorable:
+                        length = 0
+                elif words is not None:
+                    # (a word field of an index written before ``PositionArray``: its own encoding)
+                    positions: dict[str, list[int]] = {}
+                    for position, word in enumerate(words):
+                        positions.setdefault(word, []).append(position)
                     encode = field.format.encode
                     boost = field.format.field_boost
                     for term, poslist in positions.items():

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 from array import array
+from collections.abc import Sequence
 
 import numpy as np
 from haystack.constants import DJANGO_CT, DJANGO_ID, ID
@@ -128,13 +129,18 @@ class WordField(TEXT):
         if isinstance(self.format, formats.Positions):
             self.format = PositionArray(field_boost=self.format.field_boost)
 
+    def words(self, value) -> Sequence[str] | None:
+        """The terms of ``value`` in order (None for a value Whoosh analyses)."""
+        if isinstance(value, AnalysedText):
+            return value.terms  # segmented at ingest (search_indexes.article_search_analysed)
+        if isinstance(value, str):
+            return text_terms(value)
+        return None
+
     def term_positions(self, value) -> dict[str, list[int]] | None:
         """Each term of ``value`` with its positions (None for a value Whoosh analyses)."""
-        if isinstance(value, AnalysedText):
-            terms = value.terms  # segmented at ingest (search_indexes.article_search_analysed)
-        elif isinstance(value, str):
-            terms = text_terms(value)
-        else:
+        terms = self.words(value)
+        if terms is None:
             return None
         positions: dict[str, list[int]] = {}
         for pos, term in enumerate(terms):

@@ -21,6 +21,11 @@ from . import _internals, merging
 from .schema import FACET_FIELDS, LIST_FIELDS
 
 
+def native_postings_available() -> bool:
+    """Whether the index writer's C module (``_postings.c``) is built (``manage.py check``)."""
+    return _internals.native_postings_available()
+
+
 def writer_open(index: Any, *, timeout: float) -> Any:
     """The index's writer (waits up to ``timeout`` seconds for the write lock)."""
     return _internals.FastSegmentWriter(

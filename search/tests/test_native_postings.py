@@ -1,0 +1,96 @@
+"""The index writer's C postings (``_postings.c``) against the Python reference.
+
+``postings_add`` turns one document's words into its postings (document, weight, packed
+positions per distinct word, in order of first occurrence); the C version must give the
+very same dict, in the same order, with the same float weights, as
+``postings_add_python``, on made-up words and on every real file.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import pytest
+
+from articles.parsing import parse_article
+from search.engines.whoosh import _internals
+from zhtext.analysis import text_terms
+
+
+def _native():
+    if not _internals.native_postings_available():
+        if os.environ.get("PORTAL_REQUIRE_NATIVE") == "1":
+            pytest.fail("search/engines/whoosh/_postings.c is not built: run make native")
+        pytest.skip("search/engines/whoosh/_postings.c is not built (make native)")
+    return _internals._postings_add_native
+
+
+def _both(words, *, start=None, docnum=7, boost=1.0, fieldboost=1.0):
+    native = _native()
+    out = []
+    for add in (native, _internals.postings_add_python):
+        postings = {k: (list(a), list(b), list(c)) for k, (a, b, c) in (start or {}).items()}
+        length = add(words, postings, docnum, boost, fieldboost)
+        out.append((length, list(postings.items())))
+    return out
+
+
+def test_made_up_words_give_the_same_postings_in_the_same_order():
+    pool = ["数据", "安全", "数据安全法", "𠀀𠀁", "ai", "5g", "", "个人信息", "的"]
+    rng = random.Random(20261207)
+    for _ in range(300):
+        words = [rng.choice(pool) for _ in range(rng.randint(0, 400))]
+        start = {"数据".encode(): ([1], [2.0], [b"\x00\x00\x00\x00"])} if rng.random() < 0.5 else None
+        native, python = _both(
+            words, start=start, docnum=rng.randint(0, 10**6), fieldboost=rng.choice([1.0, 2.5])
+        )
+        assert native == python
+
+
+def test_positions_are_little_endian_uint32_and_weights_the_frequency_times_the_boosts():
+    (length, postings), _python = _both(["甲", "乙", "甲"], docnum=3, boost=1.0, fieldboost=1.5)
+    assert length == 3
+    assert postings == [
+        ("甲".encode(), ([3], [3.0], [b"\x00\x00\x00\x00\x02\x00\x00\x00"])),
+        ("乙".encode(), ([3], [1.5], [b"\x01\x00\x00\x00"])),
+    ]
+
+
+def test_bad_input_is_refused_not_crashed():
+    native = _native()
+    with pytest.raises(TypeError):
+        native(["甲", 3], {}, 0, 1.0, 1.0)
+    with pytest.raises(TypeError):
+        native(["甲"], [], 0, 1.0, 1.0)
+    with pytest.raises(UnicodeEncodeError):
+        native(["\ud800"], {}, 0, 1.0, 1.0)  # (a lone surrogate has no UTF-8, as in Python)
+
+
+@pytest.mark.django_db
+def test_every_real_file_gives_the_same_postings(corpus_dir: Path, policy_corpus_dir: Path):
+    files = sorted(corpus_dir.glob("*.md")) + sorted(policy_corpus_dir.glob("*.md"))
+    if not files:
+        pytest.skip("no real corpus here")
+    native = _native()
+    ours: dict = {}
+    reference: dict = {}
+    for docnum, path in enumerate(files):
+        words = text_terms(parse_article(data=path.read_bytes(), max_bytes=10**8).body)
+        assert native(words, ours, docnum, 1.0, 1.0) == _internals.postings_add_python(
+            words, reference, docnum, 1.0, 1.0
+        )
+    assert list(ours.items()) == list(reference.items())
+
+
+def test_without_the_c_postings_the_check_says_so(monkeypatch):
+    from search import checks
+
+    built = _internals.native_postings_available()
+    monkeypatch.setattr(_internals, "_postings_add_native", None)
+    problems = [p for p in checks.search_settings_check(None) if p.id == "search.W005"]
+    assert problems and "make native" in problems[0].hint
+    monkeypatch.undo()
+    if built:
+        assert not [p for p in checks.search_settings_check(None) if p.id == "search.W005"]
