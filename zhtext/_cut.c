@@ -11,7 +11,8 @@
  *   word added to or removed from the live tokenizer counts at once (web processes);
  * - ``lexicon(freq)`` copies the dictionary once into an open-addressing table of code points
  *   whose ``cut_ends(run, logtotal)`` makes no Python object per lookup, several times faster
- *   (processes that segment in bulk). It is a snapshot: zhtext.analysis makes a new one when
+ *   (processes that segment in bulk), and whose ``cut_words(run, logtotal)`` gives the words
+ *   themselves. It is a snapshot: zhtext.analysis makes a new one when
  *   the dictionary's words change.
  */
 #define PY_SSIZE_T_CLEAN
@@ -24,8 +25,11 @@
  * -1 with an exception set. ``segment`` asks for end = start + 1, start + 2, ... in order. */
 typedef int (*lookup_fn)(void *ctx, PyObject *run, Py_ssize_t start, Py_ssize_t end, double *logf, int *zero);
 
+/* The segmentation of ``run``: a list of end offsets, or with ``as_words`` a tuple of the
+ * words themselves (what the index and the keywords take: slicing them here saves a Python
+ * step per word). */
 static PyObject *
-segment(PyObject *run, double logtotal, lookup_fn lookup, void *ctx)
+segment(PyObject *run, double logtotal, lookup_fn lookup, void *ctx, int as_words)
 {
     Py_ssize_t n = PyUnicode_GET_LENGTH(run);
     double *best = PyMem_Malloc((size_t)(n + 1) * sizeof(double));
@@ -64,6 +68,26 @@ segment(PyObject *run, double logtotal, lookup_fn lookup, void *ctx)
         }
         best[idx] = top;
         ends[idx] = top_end;
+    }
+    if (as_words) {
+        Py_ssize_t count = 0;
+        for (Py_ssize_t x = 0; x < n; x = ends[x]) {
+            count++;
+        }
+        out = PyTuple_New(count);
+        if (out == NULL) {
+            goto done;
+        }
+        Py_ssize_t k = 0;
+        for (Py_ssize_t x = 0; x < n; x = ends[x]) {
+            PyObject *word = PyUnicode_Substring(run, x, ends[x]);
+            if (word == NULL) {
+                Py_CLEAR(out);
+                goto done;
+            }
+            PyTuple_SET_ITEM(out, k++, word);
+        }
+        goto done;
     }
     out = PyList_New(0);
     if (out == NULL) {
@@ -119,7 +143,7 @@ cut_ends(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
     if (logtotal == -1.0 && PyErr_Occurred()) {
         return NULL;
     }
-    return segment(args[0], logtotal, dict_lookup, args[1]);
+    return segment(args[0], logtotal, dict_lookup, args[1], 0);
 }
 
 /* --- the lexicon: the dictionary in a table of code points --------------------------------- */
@@ -196,7 +220,7 @@ lexicon_dealloc(Lexicon *self)
 }
 
 static PyObject *
-lexicon_cut_ends(Lexicon *self, PyObject *const *args, Py_ssize_t nargs)
+lexicon_segment(Lexicon *self, PyObject *const *args, Py_ssize_t nargs, int as_words)
 {
     if (nargs != 2 || !PyUnicode_Check(args[0])) {
         PyErr_SetString(PyExc_TypeError, "cut_ends(run, logtotal): run must be str");
@@ -207,7 +231,19 @@ lexicon_cut_ends(Lexicon *self, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     LexiconScan scan = {self, FNV_OFFSET};
-    return segment(args[0], logtotal, lexicon_lookup, &scan);
+    return segment(args[0], logtotal, lexicon_lookup, &scan, as_words);
+}
+
+static PyObject *
+lexicon_cut_ends(Lexicon *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    return lexicon_segment(self, args, nargs, 0);
+}
+
+static PyObject *
+lexicon_cut_words(Lexicon *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    return lexicon_segment(self, args, nargs, 1);
 }
 
 static PyObject *
@@ -219,6 +255,8 @@ lexicon_words(Lexicon *self, PyObject *Py_UNUSED(ignored))
 static PyMethodDef lexicon_methods[] = {
     {"cut_ends", (PyCFunction)(void (*)(void))lexicon_cut_ends, METH_FASTCALL,
      "cut_ends(run, logtotal) -> list of end offsets, as the module's cut_ends over this snapshot"},
+    {"cut_words", (PyCFunction)(void (*)(void))lexicon_cut_words, METH_FASTCALL,
+     "cut_words(run, logtotal) -> tuple of the words cut_ends would end"},
     {"words", (PyCFunction)lexicon_words, METH_NOARGS, "how many dictionary entries the snapshot holds"},
     {NULL, NULL, 0, NULL},
 };

@@ -7,6 +7,7 @@ jieba by a single token, with the project's dictionaries loaded and with an edit
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -49,7 +50,21 @@ def _lexicon(run: str) -> list[int]:
     return lexicon.cut_ends(run, analysis._logtotal(_jieba().total))
 
 
-SEGMENTERS = {"c": _native, "c-lexicon": _lexicon, "python": cjk_cut_python}
+def _lexicon_words(run: str) -> list[int]:
+    """The C lexicon's words (``cut_words``, what ingest and the index take), as end offsets."""
+    _require_native()
+    lexicon, _version = segmenter_lexicon_build()
+    words = lexicon.cut_words(run, analysis._logtotal(_jieba().total))
+    assert isinstance(words, tuple)
+    return list(itertools.accumulate(map(len, words)))
+
+
+SEGMENTERS = {
+    "c": _native,
+    "c-lexicon": _lexicon,
+    "c-lexicon-words": _lexicon_words,
+    "python": cjk_cut_python,
+}
 
 
 def _words(cut: Callable[[str], list[int]], run: str) -> list[str]:
@@ -111,6 +126,7 @@ def test_the_c_segmenter_breaks_ties_and_edge_cases_as_the_python_one(db):
     for run in samples:
         assert _native(run) == cjk_cut_python(run), run
         assert _lexicon(run) == cjk_cut_python(run), run
+        assert _lexicon_words(run) == cjk_cut_python(run), run
 
 
 def test_a_lexicon_made_before_an_editors_word_is_made_again_before_it_is_used(db, monkeypatch):
