@@ -284,13 +284,20 @@ def issuers_from_field(*, value: str) -> list[str]:
     return names
 
 
+@cache
+def _signature_name_starts() -> frozenset[str]:
+    return frozenset(name[0] for names in _signature_names().values() for name in names)
+
+
 def _body_lengths_at(text: str, index: int) -> list[tuple[int, str]]:
     """(length, canonical name) of every known body that starts at `index`, longest first."""
     found: list[tuple[int, str]] = []
-    for length, names in _signature_names().items():
-        canonical = names.get(text[index : index + length])
-        if canonical is not None:
-            found.append((length, canonical))
+    # (most places start no known name: one set lookup instead of a slice per name length)
+    if text[index] in _signature_name_starts():
+        for length, names in _signature_names().items():
+            canonical = names.get(text[index : index + length])
+            if canonical is not None:
+                found.append((length, canonical))
     local = _LOCAL_BODY_IN_SIGNATURE.match(text, index)
     if local:
         found.append((len(local.group()), issuer_normalise(name=local.group())))
