@@ -1,6 +1,7 @@
 """Compile the portal's C accelerators in place (``make native``, part of ``make venv``).
 
-Two modules: ``zhtext/_cut.c``, jieba's HMM-free dynamic programme, and
+Three modules: ``zhtext/_cut.c``, jieba's HMM-free dynamic programme;
+``zhtext/_shingles.c``, the SHA-1 prefixes of a repost fingerprint's shingles; and
 ``search/engines/whoosh/_postings.c``, a document's postings for the index writer. Without
 them the portal runs on the pure-Python versions of the same code (``manage.py check`` says
 so); with them, segmentation costs several times less and adding a document to the index
@@ -20,7 +21,11 @@ import sysconfig
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = [ROOT / "zhtext" / "_cut.c", ROOT / "search" / "engines" / "whoosh" / "_postings.c"]
+SOURCES = [
+    ROOT / "zhtext" / "_cut.c",
+    ROOT / "zhtext" / "_shingles.c",
+    ROOT / "search" / "engines" / "whoosh" / "_postings.c",
+]
 
 
 def target_of(source: Path) -> Path:

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.checks import Error, Warning, register
 
 from zhtext.analysis import native_cut_available
+from zhtext.fingerprint import native_shingles_available
 
 from .engines import engine_get
 from .engines.whoosh.writing import native_postings_available
@@ -28,6 +29,14 @@ def search_settings_check(app_configs, **kwargs):
                 "分词加速模块未编译（zhtext/_cut.c）：导入和建索引改用较慢的纯 Python 分词，结果相同。",
                 hint="运行 make native（需要 C 编译器，Debian 上是 gcc）。",
                 id="search.W004",
+            )
+        )
+    if not native_shingles_available():
+        problems.append(
+            Warning(
+                "转载指纹加速模块未编译（zhtext/_shingles.c）：导入改用较慢的纯 Python 实现，结果相同。",
+                hint="运行 make native（需要 C 编译器，Debian 上是 gcc）。",
+                id="search.W006",
             )
         )
     if not native_postings_available():

@@ -25,6 +25,11 @@ import numpy as np
 
 from .analysis import text_terms_once
 
+try:  # built by ``make native`` (scripts/build_native.py); hashlib per shingle otherwise
+    from ._shingles import shingle_hashes as _native_shingle_hashes
+except ImportError:  # pragma: no cover - depends on the build
+    _native_shingle_hashes = None
+
 NUM_PERM = 128
 SEED = 1
 # Pinned so a datasketch upgrade that changes its default cannot silently make new
@@ -83,9 +88,17 @@ def text_evidence(*, text: str) -> int:
     return sum(map(len, _CJK_RUNS_RE.findall(text))) + len(_LATIN_WORD_RE.findall(text))
 
 
-def text_shingles(*, text: str, size: int = SHINGLE_SIZE) -> set[bytes]:
+def native_shingles_available() -> bool:
+    return _native_shingle_hashes is not None
+
+
+def _shingle_tokens(text: str) -> list[str]:
     # segmented once at ingest for this and the keywords (``text_terms_grouped``)
-    tokens = [t for t in text_terms_once(text) if t not in STOP_TOKENS]
+    return [t for t in text_terms_once(text) if t not in STOP_TOKENS]
+
+
+def text_shingles(*, text: str, size: int = SHINGLE_SIZE) -> set[bytes]:
+    tokens = _shingle_tokens(text)
     if len(tokens) < size:
         return {" ".join(tokens).encode("utf-8")} if tokens else set()
     return {" ".join(tokens[i : i + size]).encode("utf-8") for i in range(len(tokens) - size + 1)}
@@ -108,20 +121,29 @@ def minhash_signature(*, text: str, num_perm: int = NUM_PERM) -> bytes:
     (``MinHash(num_perm, seed=SEED, scheme="affine32").update_batch``: the first four bytes of
     each shingle's SHA-1, read little-endian, mixed, permuted by ``a * h + b`` and the minimum
     kept), computed here with one buffer of all the hashes instead of a Python call and an
-    unpack per shingle; ``zhtext/tests/test_fingerprint.py`` holds them equal on the corpus.
+    unpack per shingle, the hashes themselves in C when ``_shingles.c`` is built;
+    ``zhtext/tests/test_fingerprint.py`` holds them equal on the corpus, either way.
     """
-    shingles = text_shingles(text=text)
-    if not shingles:
-        return b""
     if num_perm != NUM_PERM:
         from datasketch import MinHash
 
+        shingles = text_shingles(text=text)
+        if not shingles:
+            return b""
         minhash = MinHash(num_perm=num_perm, seed=SEED, scheme=SCHEME)
         minhash.update_batch(sorted(shingles))
         return minhash.hashvalues.astype("<u4").tobytes()
+    tokens = _shingle_tokens(text)
+    if _native_shingle_hashes is not None and len(tokens) >= SHINGLE_SIZE:
+        # every occurrence hashed in C (``_shingles.c``): the minimum is that of the distinct ones
+        first = _native_shingle_hashes(tokens, SHINGLE_SIZE)
+    else:
+        shingles = text_shingles(text=text)
+        if not shingles:
+            return b""
+        sha1 = hashlib.sha1
+        first = b"".join([sha1(shingle).digest()[:4] for shingle in shingles])
     a, b = _minhash_template().permutations
-    sha1 = hashlib.sha1
-    first = b"".join([sha1(shingle).digest()[:4] for shingle in shingles])
     hashes = _fmix32(np.frombuffer(first, dtype="<u4").astype(np.uint32)).reshape(-1, 1)
     return (hashes * a + b).min(axis=0).astype("<u4").tobytes()
 

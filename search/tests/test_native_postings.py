@@ -94,3 +94,16 @@ def test_without_the_c_postings_the_check_says_so(monkeypatch):
     monkeypatch.undo()
     if built:
         assert not [p for p in checks.search_settings_check(None) if p.id == "search.W005"]
+
+
+def test_without_the_c_shingle_hashes_the_check_says_so(monkeypatch):
+    from search import checks
+    from zhtext import fingerprint
+
+    built = fingerprint.native_shingles_available()
+    monkeypatch.setattr(fingerprint, "_native_shingle_hashes", None)
+    problems = [p for p in checks.search_settings_check(None) if p.id == "search.W006"]
+    assert problems and "make native" in problems[0].hint
+    monkeypatch.undo()
+    if built:
+        assert not [p for p in checks.search_settings_check(None) if p.id == "search.W006"]

@@ -6,9 +6,13 @@ computation is only allowed when it gives the very same values.
 
 from __future__ import annotations
 
+import hashlib
+import os
+
 import pytest
 from datasketch import MinHash
 
+from zhtext import fingerprint
 from zhtext.fingerprint import NUM_PERM, SCHEME, SEED, minhash_signature, text_shingles
 
 
@@ -21,8 +25,21 @@ def _datasketch(text: str) -> bytes:
     return minhash.hashvalues.astype("<u4").tobytes()
 
 
+@pytest.fixture(params=["c", "python"])
+def shingle_hashing(request, monkeypatch):
+    """Each test runs with the C shingle hashes (when built) and with hashlib's."""
+    if request.param == "c":
+        if fingerprint._native_shingle_hashes is None:
+            if os.environ.get("PORTAL_REQUIRE_NATIVE") == "1":
+                pytest.fail("zhtext/_shingles.c is not built: run make native")
+            pytest.skip("zhtext/_shingles.c is not built (make native)")
+    else:
+        monkeypatch.setattr(fingerprint, "_native_shingle_hashes", None)
+    return request.param
+
+
 @pytest.mark.parametrize("which", ["corpus_dir", "policy_corpus_dir"])
-def test_signatures_are_datasketchs_on_every_real_file(which, request, db):
+def test_signatures_are_datasketchs_on_every_real_file(which, request, db, shingle_hashing):
     paths = sorted(request.getfixturevalue(which).glob("*.md"))
     compared = 0
     for path in paths:
@@ -33,8 +50,25 @@ def test_signatures_are_datasketchs_on_every_real_file(which, request, db):
     assert compared > 200
 
 
-def test_short_and_empty_texts_and_other_sizes(db):
+def test_short_and_empty_texts_and_other_sizes(db, shingle_hashing):
     assert minhash_signature(text="") == b"" == _datasketch("")
     for text in ("数据", "网络安全法", "个人信息保护法 第三章 个人信息跨境提供的规则"):
         assert minhash_signature(text=text) == _datasketch(text)
     assert len(minhash_signature(text="数据安全法实施", num_perm=64)) == 64 * 4
+
+
+def test_the_c_shingle_hashes_are_sha1s_first_four_bytes_at_every_block_boundary():
+    """SHA-1 pads to 64-byte blocks: shingles of every length around 55, 56, 64 and 119 bytes
+    (one block, the length spilling over, two blocks), in several scripts."""
+    if fingerprint._native_shingle_hashes is None:
+        pytest.skip("zhtext/_shingles.c is not built (make native)")
+    for length in range(1, 140):
+        for letter in ("a", "数", "𠀀"):
+            tokens = [letter * length, "乙", "c" * (length % 7 + 1), "丁"]
+            expected = b"".join(
+                hashlib.sha1(" ".join(tokens[i : i + 3]).encode("utf-8")).digest()[:4] for i in range(2)
+            )
+            assert fingerprint._native_shingle_hashes(tokens, 3) == expected, (length, letter)
+    assert fingerprint._native_shingle_hashes(["甲", "乙"], 3) == b""
+    with pytest.raises(TypeError):
+        fingerprint._native_shingle_hashes(["甲", 2, "丙"], 3)
