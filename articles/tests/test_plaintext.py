@@ -38,3 +38,18 @@ def test_underlines_and_separators_in_plain_text_advisories_do_not_reach_the_tex
         "Product:   Example CMS",
         "-----BEGIN EXAMPLE SIGNED MESSAGE-----",
     ]
+
+
+def test_the_shortcut_for_lines_without_markup_changes_no_line_of_the_real_files(
+    corpus_dir, policy_corpus_dir
+):
+    from articles.cleaning.plaintext import inline_plain, inline_plain_every_pattern
+
+    lines = [
+        line
+        for folder in (corpus_dir, policy_corpus_dir)
+        for path in sorted(folder.glob("*.md"))
+        for line in path.read_text(encoding="utf-8", errors="replace").split("\n")
+    ]
+    assert len(lines) > 10_000
+    assert [inline_plain(line) for line in lines] == [inline_plain_every_pattern(line) for line in lines]
