@@ -156,7 +156,8 @@ class SourceAdmin(admin.ModelAdmin):
     search_fields = ["name", "site"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Source]:
-        return super().get_queryset(request).annotate(article_count=Count("articles"))
+        # (a count drops the model's ordering: the autocomplete's pages need one)
+        return super().get_queryset(request).annotate(article_count=Count("articles")).order_by("name", "pk")
 
     @admin.display(description="文章数", ordering="article_count")
     def article_count(self, obj: Source) -> int:
