@@ -48,8 +48,13 @@ from whoosh.writing import SegmentWriter
 
 try:  # built by ``make native`` (scripts/build_native.py); the Python version otherwise
     from ._postings import postings_add as _postings_add_native
+    from ._postings import w3_block as _w3_block_native
 except ImportError:  # pragma: no cover - depends on the build
-    _postings_add_native = None
+    _postings_add_native = _w3_block_native = None
+# The C block writer sums a block's weights by plain addition, as ``sum`` of floats did up to
+# Python 3.11; a Python that sums them more exactly (3.12's ``sum``) would store other totals.
+if sum([0.1] * 10) != 0.9999999999999999:  # pragma: no cover - depends on the Python
+    _w3_block_native = None
 
 # --- segment files read in place ------------------------------------------------------
 
@@ -904,8 +909,19 @@ class _TermsWriter:
         self._fixedsize = fieldwriter._format.fixed_value_size()
         self._lengths, self._base = lengths, base
 
-    def _block(self, ids: list, weights: list, values: list, *, last: bool) -> tuple:
-        """(bytes, sum of weights, min length, max length, max weight) of one block."""
+    def _block_encode(self, ids: list, weights: list, values: list) -> tuple:
+        """(pickled block, sum of weights, min length, max length, max weight, size): in C
+        (``_postings.c``) when it can, else ``_block_encode_python``, the same bytes."""
+        fixedsize = self._fixedsize
+        if _w3_block_native is not None and (fixedsize is None or fixedsize <= 0):
+            encoded = _w3_block_native(
+                ids, weights, values, self._lengths, self._base, fixedsize is None or fixedsize < 0
+            )
+            if encoded is not None:
+                return encoded
+        return self._block_encode_python(ids, weights, values)
+
+    def _block_encode_python(self, ids: list, weights: list, values: list) -> tuple:
         weights32 = array("f", weights)
         values = [v for v in values if v]
         maxweight = max(0, max(weights))
@@ -927,6 +943,11 @@ class _TermsWriter:
         deltas = tuple(map(operator.sub, ids, [0, *ids[:-1]]))
         data = pickle.dumps((deltas, mini_weights, mini_values), 2)
         size = 8 * len(ids) + sum(map(len, values))
+        return data, sum(weights32), minlength, maxlength, maxweight, size
+
+    def _block(self, ids: list, weights: list, values: list, *, last: bool) -> tuple:
+        """(bytes, sum of weights, min length, max length, max weight) of one block."""
+        data, weight, minlength, maxlength, maxweight, size = self._block_encode(ids, weights, values)
         compression = self._level if size >= COMPRESS_MIN_BYTES else 0
         if compression:
             data = zlib.compress(data, compression)
@@ -936,7 +957,7 @@ class _TermsWriter:
         )
         length = len(info) + len(data)
         out = b"".join((_INT.pack(-length if last else length), info, data))
-        return out, sum(weights32), minlength, maxlength, maxweight
+        return out, weight, minlength, maxlength, maxweight
 
     def add(self, tbytes: bytes, ids: list, weights: list, values: list) -> int:
         """Write one term's postings (sorted by docnum); returns where they start in the
