@@ -84,29 +84,26 @@ def test_every_real_file_gives_the_same_postings(corpus_dir: Path, policy_corpus
     assert list(ours.items()) == list(reference.items())
 
 
-def test_without_the_c_postings_the_check_says_so(monkeypatch):
+@pytest.mark.parametrize(
+    ("module", "name", "check"),
+    [
+        ("search.engines.whoosh._internals", "_postings_add_native", "search.W005"),
+        ("zhtext.fingerprint", "_native_shingle_hashes", "search.W006"),
+    ],
+)
+def test_without_a_c_module_the_check_says_so(monkeypatch, module, name, check):
+    import importlib
+
     from search import checks
 
-    built = _internals.native_postings_available()
-    monkeypatch.setattr(_internals, "_postings_add_native", None)
-    problems = [p for p in checks.search_settings_check(None) if p.id == "search.W005"]
+    owner = importlib.import_module(module)
+    built = getattr(owner, name) is not None
+    monkeypatch.setattr(owner, name, None)
+    problems = [p for p in checks.search_settings_check(None) if p.id == check]
     assert problems and "make native" in problems[0].hint
     monkeypatch.undo()
     if built:
-        assert not [p for p in checks.search_settings_check(None) if p.id == "search.W005"]
-
-
-def test_without_the_c_shingle_hashes_the_check_says_so(monkeypatch):
-    from search import checks
-    from zhtext import fingerprint
-
-    built = fingerprint.native_shingles_available()
-    monkeypatch.setattr(fingerprint, "_native_shingle_hashes", None)
-    problems = [p for p in checks.search_settings_check(None) if p.id == "search.W006"]
-    assert problems and "make native" in problems[0].hint
-    monkeypatch.undo()
-    if built:
-        assert not [p for p in checks.search_settings_check(None) if p.id == "search.W006"]
+        assert not [p for p in checks.search_settings_check(None) if p.id == check]
 
 
 def _terms_writer(*, fixedsize, lengths, base):

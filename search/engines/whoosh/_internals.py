@@ -339,6 +339,18 @@ class _CountingFile(StructFile):
         return self._position
 
 
+def word_positions(words: Sequence[str]) -> dict[str, list[int]]:
+    """Each distinct word with its positions, in order of first occurrence."""
+    positions: dict[str, list[int]] = {}
+    for position, word in enumerate(words):
+        found = positions.get(word)
+        if found is None:
+            positions[word] = [position]
+        else:
+            found.append(position)
+    return positions
+
+
 def postings_add_python(
     words: Sequence[str],
     postings: dict[bytes, tuple[list, list, list]],
@@ -350,14 +362,7 @@ def postings_add_python(
     word, in order of first occurrence, gets the document, its frequency × ``boost`` ×
     ``fieldboost`` and its positions as little-endian uint32s (``schema.PositionArray``).
     Returns the number of words. The reference for ``_postings.c``, and its fallback."""
-    positions: dict[str, list[int]] = {}
-    for position, word in enumerate(words):
-        found = positions.get(word)
-        if found is None:
-            positions[word] = [position]
-        else:
-            found.append(position)
-    for word, poslist in positions.items():
+    for word, poslist in word_positions(words).items():
         packed = array("I", poslist)
         if sys.byteorder == "big":
             packed.byteswap()
@@ -434,12 +439,9 @@ class FastSegmentWriter(SegmentWriter):
                         length = 0
                 elif words is not None:
                     # (a word field of an index written before ``PositionArray``: its own encoding)
-                    positions: dict[str, list[int]] = {}
-                    for position, word in enumerate(words):
-                        positions.setdefault(word, []).append(position)
                     encode = field.format.encode
                     boost = field.format.field_boost
-                    for term, poslist in positions.items():
+                    for term, poslist in word_positions(words).items():
                         freq = len(poslist)
                         tbytes = term.encode("utf-8")
                         weight = freq * boost * fieldboost

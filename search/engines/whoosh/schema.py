@@ -140,16 +140,7 @@ class WordField(TEXT):
     def term_positions(self, value) -> dict[str, list[int]] | None:
         """Each term of ``value`` with its positions (None for a value Whoosh analyses)."""
         terms = self.words(value)
-        if terms is None:
-            return None
-        positions: dict[str, list[int]] = {}
-        for pos, term in enumerate(terms):
-            found = positions.get(term)
-            if found is None:
-                positions[term] = [pos]
-            else:
-                found.append(pos)
-        return positions
+        return None if terms is None else _internals.word_positions(terms)
 
     def index(self, value, **kwargs):
         positions = self.term_positions(value)
