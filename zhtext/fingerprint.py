@@ -98,7 +98,10 @@ def _shingle_tokens(text: str) -> list[str]:
 
 
 def text_shingles(*, text: str, size: int = SHINGLE_SIZE) -> set[bytes]:
-    tokens = _shingle_tokens(text)
+    return _shingles_of(_shingle_tokens(text), size=size)
+
+
+def _shingles_of(tokens: list[str], *, size: int) -> set[bytes]:
     if len(tokens) < size:
         return {" ".join(tokens).encode("utf-8")} if tokens else set()
     return {" ".join(tokens[i : i + size]).encode("utf-8") for i in range(len(tokens) - size + 1)}
@@ -138,7 +141,7 @@ def minhash_signature(*, text: str, num_perm: int = NUM_PERM) -> bytes:
         # every occurrence hashed in C (``_shingles.c``): the minimum is that of the distinct ones
         first = _native_shingle_hashes(tokens, SHINGLE_SIZE)
     else:
-        shingles = text_shingles(text=text)
+        shingles = _shingles_of(tokens, size=SHINGLE_SIZE)
         if not shingles:
             return b""
         sha1 = hashlib.sha1
