@@ -8,6 +8,7 @@ very same dict, in the same order, with the same float weights, as
 
 from __future__ import annotations
 
+import importlib
 import os
 import random
 from pathlib import Path
@@ -92,8 +93,6 @@ def test_every_real_file_gives_the_same_postings(corpus_dir: Path, policy_corpus
     ],
 )
 def test_without_a_c_module_the_check_says_so(monkeypatch, module, name, check):
-    import importlib
-
     from search import checks
 
     owner = importlib.import_module(module)
