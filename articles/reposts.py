@@ -338,10 +338,7 @@ def _stories_join_all(
         for member_id in (article.pk, *matches):
             story_of[member_id] = target
     standing_in = sorted((sid for sid in range(-1, -started - 1, -1) if sid not in joined), key=age)
-    if connection.features.can_return_rows_from_bulk_insert:
-        made = Story.objects.bulk_create([Story() for _ in standing_in])
-    else:  # (an SQLite before 3.35 gives no ids back from a bulk insert)
-        made = [Story.objects.create() for _ in standing_in]
+    made = Story.objects.bulk_create([Story() for _ in standing_in])
     real = {sid: story.pk for sid, story in zip(standing_in, made, strict=True)}
 
     def final(story_id: int | None) -> int | None:

@@ -490,16 +490,3 @@ def test_a_story_a_batch_starts_and_merges_into_a_stored_one_is_never_created(tm
     assert set(Story.objects.values_list("id", flat=True)) == stories_before == {kept.id}
     assert story_member_ids() == [set(Article.objects.values_list("id", flat=True))]
     assert not any("INSERT" in sql and "story" in sql.split("(")[0] for sql in writes(queries))
-
-
-@pytest.mark.django_db
-def test_a_story_a_batch_starts_is_made_where_bulk_inserts_give_no_ids(tmp_path, monkeypatch):
-    """An SQLite before 3.35 returns no ids from a bulk insert: the batch's new stories are then
-    created one by one, and the articles still land in them."""
-    monkeypatch.setattr(connection.features, "can_return_rows_from_bulk_insert", False)
-    batch = tmp_path / "batch"
-    _write_article(batch, "c1", host="one.example.org", body=_PART_A + _PART_B)
-    _write_article(batch, "c2", host="two.example.org", body=_PART_A + _PART_B)
-    call_command("ingest", str(batch), "--sync", "--jobs", "1", "--no-progress", stdout=io.StringIO())
-    assert Story.objects.count() == 1
-    assert story_member_ids() == [set(Article.objects.values_list("id", flat=True))]
