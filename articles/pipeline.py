@@ -254,6 +254,11 @@ def ingest_work_waiting() -> bool:
     )
 
 
+def ingest_items_pending() -> int:
+    """How many ingest items are not finished yet (waiting or in a worker's hands)."""
+    return IngestItem.objects.filter(outcome=Outcome.PENDING).count()
+
+
 def age_describe(seconds: float | None) -> str:
     """How long something has waited, in the unit a person would use."""
     if seconds is None:

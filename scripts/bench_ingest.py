@@ -322,7 +322,8 @@ def _workers_run(*, args: argparse.Namespace, corpus: Path, rows: list) -> None:
     import redis
 
     redis.Redis.from_url(args.redis).flushdb()
-    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
+    # (the index worker's background merge may still be removing its files while the folder is)
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-", ignore_cleanup_errors=True) as tmp:
         env = _fresh_env(
             tmp=Path(tmp),
             db_name="portal_bench_workers",

@@ -246,3 +246,53 @@ def test_it_finds_policy_refs_in_the_real_corpus(corpus_dir: Path) -> None:
     # Media names quoted in the corpus must not be taken for policy documents.
     assert "中国信息安全" not in found
     assert "环球时报" not in found
+
+
+# --- document numbers found from their brackets -------------------------------------------------
+
+
+def _spans_slow(text: str) -> list[tuple[tuple[int, int], str, str]]:
+    from articles.policy_refs import _DOC_NUMBER
+
+    return [(m.span(), m.group("issuer"), m.group("serial")) for m in _DOC_NUMBER.finditer(text)]
+
+
+def _spans(text: str) -> list[tuple[tuple[int, int], str, str]]:
+    from articles.policy_refs import doc_number_matches
+
+    return [(m.span(), m.group("issuer"), m.group("serial")) for m in doc_number_matches(text)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "依据国办发〔2023〕12号文件",
+        "国发〔2024〕1号、国发〔2024〕2号和国发〔2024〕3号",
+        "国发〔2024〕1号国发〔2024〕2号",  # one right after the other: no character between
+        "这是一段很长的没有标点的中文文字后面跟着工信部网安〔2023〕168号",  # issuer run > 12
+        "十二个字的发文机关名称正好〔2022〕3号",
+        "甲〔2022〕3号",  # one character: too short for an issuer
+        "工信部　 \t〔 ２０２３ 〕 第 ５ 号",  # spaces of every kind, full-width digits
+        "国发〔2024〕号 国发〔2024〕7号",  # the first lacks its serial
+        "（2024）1号 国发(2024)2号 国发[2024]3号 国发【2024】4号",
+        "国发〔2024〕〔2025〕1号",
+        "abc〔2024〕1号 数据局〔2024〕01号",
+        "〔2024〕〔2024〕〔2024〕",
+        "",
+    ],
+)
+def test_doc_numbers_found_from_their_brackets_are_the_patterns_own_matches(text: str) -> None:
+    assert _spans(text) == _spans_slow(text)
+
+
+def test_doc_numbers_found_from_their_brackets_match_the_pattern_on_every_real_file(
+    corpus_dir: Path, policy_corpus_dir: Path
+) -> None:
+    paths = sorted(corpus_dir.glob("*.md")) + sorted(policy_corpus_dir.glob("*.md"))
+    found = 0
+    for path in paths:
+        text = path.read_text(encoding="utf-8")
+        expected = _spans_slow(text)
+        assert _spans(text) == expected, path.name
+        found += len(expected)
+    assert found > 300  # (the policy notices cite hundreds)

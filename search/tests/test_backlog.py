@@ -105,3 +105,52 @@ def test_stories_regrouped_with_an_update_reach_the_index_through_the_articles_s
         articles_changed_send(ids=[article.pk])
         assert IndexChange.objects.filter(article_id=article.pk).exists()
     assert article.id not in indexed_ids()
+
+
+def _ingest_waiting(*, unclaimed: int, claimed: int = 0) -> None:
+    """A run with ``unclaimed`` files no worker has taken and ``claimed`` ones a worker holds."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from articles.models import IngestItem, IngestRun
+
+    run = IngestRun.objects.create(trigger=IngestRun.Trigger.COMMAND, paths=["测试"])
+    lease = timezone.now() + timedelta(minutes=5)
+    IngestItem.objects.bulk_create(
+        [IngestItem(run=run, path=f"{n}.md", raw=b"x") for n in range(unclaimed)]
+        + [
+            IngestItem(run=run, path=f"c{n}.md", raw=b"x", claim_token="t", claimed_until=lease)
+            for n in range(claimed)
+        ]
+    )
+
+
+def _marks(count: int) -> None:
+    from django.utils import timezone
+
+    IndexChange.objects.bulk_create(
+        [IndexChange(article_id=10_000 + n, token=f"t{n}", changed_at=timezone.now()) for n in range(count)]
+    )
+
+
+@pytest.mark.parametrize(
+    ("unclaimed", "claimed", "marks", "waits"),
+    [
+        (30, 0, 5, True),  # the ingest has far to go: the interval gathers its changes
+        (3, 0, 5, False),  # fewer files left than marks waiting: committed now
+        (2, 4, 5, True),  # files claimed count too: 6 left, 5 waiting
+        (0, 6, 0, False),  # everything is in workers' hands
+    ],
+)
+def test_the_index_worker_waits_out_its_interval_only_while_the_ingest_has_more_to_do_than_waits(
+    monkeypatch, unclaimed, claimed, marks, waits
+):
+    from search import tasks
+
+    _ingest_waiting(unclaimed=unclaimed, claimed=claimed)
+    _marks(marks)
+    sleeps: list[float] = []
+    monkeypatch.setattr(tasks.time, "sleep", sleeps.append)
+    tasks._wait_while_ingesting(seconds=0.05)
+    assert bool(sleeps) is waits
