@@ -65,18 +65,39 @@ def test_commits_wait_the_interval_only_while_an_ingest_has_files_left(index_wor
     settings.SEARCH_COMMIT_INTERVAL_SECONDS = 20
     first = article_make(title="提交间隔测试：青岚算力港", body="青岚算力港一期投运。")
     assert _wait_for(lambda: _ids("青岚算力港") == [first.id])  # (the worker's first commit)
-    # an ingest is running: a file waits for a worker
+    # an ingest is running: three files wait for a worker, more than the one change waiting
     run = ingest.ingest_run_start(
-        trigger="command", sources=[InputFile(path="x.md", size=3, data=b"---\n")], paths=[str(tmp_path)]
+        trigger="command",
+        sources=[InputFile(path=f"{n}.md", size=3, data=b"---\n") for n in range(3)],
+        paths=[str(tmp_path)],
     )
-    item = run.items.get()
     second = article_make(title="提交间隔测试：青岚算力港二期", body="青岚算力港二期开工。")
     started = time.monotonic()
     assert not _wait_for(lambda: second.id in _ids("青岚算力港"), timeout=4)
-    # its last file is in a worker's hands: what waits is committed at once, long before the
-    # 20 s are up (and that worker's article right after it, with nothing left to gather)
-    assert pipeline.ingest_item_claim(item_id=item.pk, token="elsewhere", worker="w/1")
+    # its last files are in a worker's hands: what waits is committed at once, long before the
+    # 20 s are up (and that worker's articles right after it, with nothing left to gather)
+    for item in run.items.all():
+        assert pipeline.ingest_item_claim(item_id=item.pk, token="elsewhere", worker="w/1")
     assert _wait_for(lambda: second.id in _ids("青岚算力港"), timeout=8)
+    assert time.monotonic() - started < 15
+
+
+def test_commits_at_once_when_the_changes_waiting_outnumber_the_files_left(index_worker, settings, tmp_path):
+    settings.SEARCH_COMMIT_INTERVAL_SECONDS = 20
+    first = article_make(title="积压提交测试：澄江数据湾", body="澄江数据湾一期投运。")
+    assert _wait_for(lambda: _ids("澄江数据湾") == [first.id])  # (the worker's first commit)
+    ingest.ingest_run_start(
+        trigger="command",
+        sources=[InputFile(path=f"{n}.md", size=3, data=b"---\n") for n in range(2)],
+        paths=[str(tmp_path)],
+    )
+    second = article_make(title="积压提交测试：澄江数据湾二期", body="澄江数据湾二期开工。")
+    started = time.monotonic()
+    assert not _wait_for(lambda: second.id in _ids("澄江数据湾"), timeout=4)  # 1 change, 2 files
+    # two more changes: three wait, for two files nobody has taken yet
+    more = [article_make(title=f"积压提交测试：澄江数据湾{n}期", body="澄江数据湾扩建。") for n in (3, 4)]
+    assert _wait_for(lambda: len(_ids("澄江数据湾")) == 4, timeout=8), _ids("澄江数据湾")
+    assert {second.id, *(a.id for a in more)} <= set(_ids("澄江数据湾"))
     assert time.monotonic() - started < 15
 
 
