@@ -244,7 +244,7 @@ def _is_cjk(ch: str) -> bool:
     return "\u3400" <= ch <= "\u4dbf" or "\u4e00" <= ch <= "\u9fff"
 
 
-def doc_number_matches(text: str) -> Iterator[re.Match[str]]:
+def doc_number_matches(*, text: str) -> Iterator[re.Match[str]]:
     """``_DOC_NUMBER.finditer(text)``, the same matches, found from the brackets.
 
     The pattern opens with its issuer, so the regex engine tried it at every CJK character
@@ -273,7 +273,7 @@ def doc_number_matches(text: str) -> Iterator[re.Match[str]]:
 
 def _number_refs(*, text: str) -> list[tuple[int, PolicyRef]]:
     found: list[tuple[int, PolicyRef]] = []
-    for match in doc_number_matches(text):
+    for match in doc_number_matches(text=text):
         number = _doc_number_from_match(match)
         if number is None:
             continue

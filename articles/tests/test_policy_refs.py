@@ -5,7 +5,13 @@ from pathlib import Path
 
 import pytest
 
-from articles.policy_refs import PolicyRef, extract_policy_refs, normalise_doc_number
+from articles.policy_refs import (
+    _DOC_NUMBER,
+    PolicyRef,
+    doc_number_matches,
+    extract_policy_refs,
+    normalise_doc_number,
+)
 
 
 def texts(text: str, kind: str | None = None) -> list[str]:
@@ -252,15 +258,11 @@ def test_it_finds_policy_refs_in_the_real_corpus(corpus_dir: Path) -> None:
 
 
 def _spans_slow(text: str) -> list[tuple[tuple[int, int], str, str]]:
-    from articles.policy_refs import _DOC_NUMBER
-
     return [(m.span(), m.group("issuer"), m.group("serial")) for m in _DOC_NUMBER.finditer(text)]
 
 
 def _spans(text: str) -> list[tuple[tuple[int, int], str, str]]:
-    from articles.policy_refs import doc_number_matches
-
-    return [(m.span(), m.group("issuer"), m.group("serial")) for m in doc_number_matches(text)]
+    return [(m.span(), m.group("issuer"), m.group("serial")) for m in doc_number_matches(text=text)]
 
 
 @pytest.mark.parametrize(

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.db import transaction
+from django.utils import timezone
 from haystack import connections
 
-from articles.models import Article, Tag
+from articles.models import Article, IngestItem, IngestRun, Tag
 from articles.signals import articles_changed_send, changes_batched
 from articles.tests.factories import article_make
-from search import backlog
+from search import backlog, tasks
 from search.backlog import index_backlog_apply, index_changes_mark, index_wakeups_deferred
 from search.models import IndexChange
 from search.tests.index_state import index_generation, indexed_ids
@@ -109,12 +112,6 @@ def test_stories_regrouped_with_an_update_reach_the_index_through_the_articles_s
 
 def _ingest_waiting(*, unclaimed: int, claimed: int = 0) -> None:
     """A run with ``unclaimed`` files no worker has taken and ``claimed`` ones a worker holds."""
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from articles.models import IngestItem, IngestRun
-
     run = IngestRun.objects.create(trigger=IngestRun.Trigger.COMMAND, paths=["测试"])
     lease = timezone.now() + timedelta(minutes=5)
     IngestItem.objects.bulk_create(
@@ -127,8 +124,6 @@ def _ingest_waiting(*, unclaimed: int, claimed: int = 0) -> None:
 
 
 def _marks(count: int) -> None:
-    from django.utils import timezone
-
     IndexChange.objects.bulk_create(
         [IndexChange(article_id=10_000 + n, token=f"t{n}", changed_at=timezone.now()) for n in range(count)]
     )
@@ -146,8 +141,6 @@ def _marks(count: int) -> None:
 def test_the_index_worker_waits_out_its_interval_only_while_the_ingest_has_more_to_do_than_waits(
     monkeypatch, unclaimed, claimed, marks, waits
 ):
-    from search import tasks
-
     _ingest_waiting(unclaimed=unclaimed, claimed=claimed)
     _marks(marks)
     sleeps: list[float] = []
