@@ -14,6 +14,7 @@ import random
 from pathlib import Path
 
 import pytest
+from whoosh.filedb.filetables import md5_hash
 
 from articles.parsing import parse_article
 from search.engines.whoosh import _internals
@@ -155,3 +156,15 @@ def test_blocks_the_c_writer_does_not_take_go_to_python():
     assert writer._block_encode([1, 2], [1.0, 1.0], [shared, shared]) == writer._block_encode_python(
         [1, 2], [1.0, 1.0], [shared, shared]
     )
+
+
+def test_the_term_index_hash_is_whoosh_md5_hash():
+    """The C term writer hashes each term index key itself: the last four bytes of its MD5,
+    read big-endian, as ``whoosh.filedb.filetables.md5_hash`` (every padding length, long keys)."""
+    if _internals._w3_terms_native is None:
+        _native()
+    w3_md5_tail = importlib.import_module("search.engines.whoosh._postings").w3_md5_tail
+    rng = random.Random(20261207)
+    for size in [*range(0, 150), 1000, 4096, 10_001]:
+        key = bytes(rng.randrange(256) for _ in range(size))
+        assert w3_md5_tail(key) == md5_hash(key), size

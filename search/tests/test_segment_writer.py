@@ -165,6 +165,59 @@ def test_files_identical_to_whoosh_writer_on_real_corpus(tmp_path, corpus_dir, c
     _assert_same_files(tmp_path, from_corpus(corpus_dir, 120))
 
 
+def _c_term_writer():
+    if _internals._w3_terms_native is None:
+        if os.environ.get("PORTAL_REQUIRE_NATIVE") == "1":
+            pytest.fail("search/engines/whoosh/_postings.c is not built: run make native")
+        pytest.skip("search/engines/whoosh/_postings.c is not built (make native)")
+    return _internals._w3_terms_native
+
+
+def _segment_files_of(path: Path, docs: list[dict], *, shared: int) -> dict[str, bytes]:
+    """One segment of ``docs``; in ``shared`` of the body's terms with several postings the
+    second posting's positions are the first's bytes object (the C writer leaves those
+    terms to Python, which pickles the object once and refers to it)."""
+    writer = _internals.FastSegmentWriter(_index(path), compound=False)
+    for doc in docs:
+        writer.add_document(**doc)
+    body = writer._postings["text"]
+    for tbytes in [t for t in sorted(body) if len(body[t][0]) > 1][:shared]:
+        values = body[tbytes][2]
+        values[1] = values[0]
+    writer.commit(merge=False)
+    return _segment_files(path)
+
+
+@pytest.mark.parametrize("budget", [1, _internals.TERMS_CALL_BYTES])
+@pytest.mark.parametrize("compress_min", [0, _internals.COMPRESS_MIN_BYTES])
+def test_the_c_term_writer_writes_what_the_python_one_does(tmp_path, monkeypatch, budget, compress_min):
+    """Every field's terms written by ``w3_terms`` (a term per call, or megabytes per call;
+    every block compressed, or the large ones), with terms it leaves to Python among them:
+    the segment's files are those the Python term writer makes, byte for byte."""
+    native = _c_term_writer()
+    calls = []
+
+    def counted(keys, own, first, *args):
+        result = native(keys, own, first, *args)
+        calls.append((first, result[0]))
+        return result
+
+    monkeypatch.setattr(_internals, "TERMS_CALL_BYTES", budget)
+    monkeypatch.setattr(_internals, "COMPRESS_MIN_BYTES", compress_min)
+    monkeypatch.setattr(_internals, "_w3_terms_native", counted)
+    docs = made_up(400)
+    ours = _segment_files_of(tmp_path / "c", docs, shared=3)
+    monkeypatch.setattr(_internals, "_w3_terms_native", None)
+    theirs = _segment_files_of(tmp_path / "python", docs, shared=3)
+    assert ours == theirs
+    written = sum(done - first for first, done in calls)
+    left_to_python = sum(1 for first, done in calls if done == first)
+    assert written > 1000 and left_to_python == 3
+    if budget == 1:
+        assert len(calls) == written + left_to_python  # (one term per call)
+    _assert_arrays_match_blocks(whoosh_index.open_dir(str(tmp_path / "c")))
+
+
 def test_small_blocks_are_stored_uncompressed_and_read_back_by_whoosh_the_same(tmp_path):
     docs = made_up(400)
     indexes = {}

@@ -43,18 +43,22 @@ from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo
 from whoosh.filedb.structfile import BufferFile, StructFile
 from whoosh.reading import SegmentReader
 from whoosh.system import pack_ushort
-from whoosh.util.numeric import byte_to_length, length_to_byte
+from whoosh.util.numeric import _length_byte_cache, byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
 
 try:  # built by ``make native`` (scripts/build_native.py); the Python version otherwise
     from ._postings import postings_add as _postings_add_native
     from ._postings import w3_block as _w3_block_native
+    from ._postings import w3_lengths_set as _w3_lengths_set
+    from ._postings import w3_terms as _w3_terms_native
 except ImportError:  # pragma: no cover - depends on the build
-    _postings_add_native = _w3_block_native = None
+    _postings_add_native = _w3_block_native = _w3_terms_native = None
+else:
+    _w3_lengths_set(list(_length_byte_cache))
 # The C block writer sums a block's weights by plain addition, as ``sum`` of floats did up to
 # Python 3.11; a Python that sums them more exactly (3.12's ``sum``) would store other totals.
 if sum([0.1] * 10) != 0.9999999999999999:  # pragma: no cover - depends on the Python
-    _w3_block_native = None
+    _w3_block_native = _w3_terms_native = None
 
 # --- segment files read in place ------------------------------------------------------
 
@@ -547,6 +551,9 @@ class FastSegmentWriter(SegmentWriter):
         lengths.extend(itertools.repeat(0, self.docnum - self.docbase - len(lengths)))
         fixedsize = self.schema[fieldname].format.fixed_value_size()
         packed = getattr(self.schema[fieldname].format, "packed_positions", False)
+        if len(streams) == 1 and _w3_terms_native is not None and (fixedsize is None or fixedsize <= 0):
+            self._own_terms_write(fieldname, own, lengths=lengths, packed=packed)
+            return
         started = False
         for tbytes, group in itertools.groupby(heapq.merge(*streams, key=_term_of), key=_term_of):
             ids: list = []
@@ -573,6 +580,29 @@ class FastSegmentWriter(SegmentWriter):
             self._arrays.add(offset=offset, ids=ids, weights=weights, values=values, packed=packed)
         if started:
             fieldwriter.finish_field()
+
+    def _own_terms_write(self, fieldname: str, own: dict, *, lengths: list, packed: bool) -> None:
+        """``_field_write`` of a field only this writer's documents have terms in (no segment
+        merged in): the terms in C (``w3_terms``) a few megabytes per call, a term it does
+        not write (see ``_postings.c``) by ``_TermsWriter.add``. The same bytes either way."""
+        keys = sorted(own)
+        if not keys:
+            return
+        fieldwriter = self.fieldwriter
+        fieldwriter.start_field(fieldname, self.schema[fieldname])
+        terms = _TermsWriter(fieldwriter, lengths=lengths, base=self.docbase)
+        done = 0
+        while done < len(keys):
+            written = terms.add_many(keys, own, first=done, arrays=self._arrays, packed=packed)
+            if written == done:  # (the C writer stopped before this term)
+                tbytes = keys[done]
+                ids, weights, values = (list(part) for part in own[tbytes])
+                if ids:
+                    offset = terms.add(tbytes, ids, weights, values)
+                    self._arrays.add(offset=offset, ids=ids, weights=weights, values=values, packed=packed)
+                written += 1
+            done = written
+        fieldwriter.finish_field()
 
     # committing
 
@@ -795,6 +825,22 @@ class _PostingArraysWriter:
         if len(self._ids) >= self.BUFFER_POSTINGS:
             self._buffers_write()
 
+    def extend(self, *, ids: bytes, weights: bytes, counts: bytes, positions: bytes, ends: tuple) -> None:
+        """``add`` for many terms at once, from ``w3_terms``: the arrays' bytes as ``array``
+        holds them, and per term its offset and where its postings and positions end."""
+        self._ids.frombytes(ids)
+        self._weights.frombytes(weights)
+        self._counts.frombytes(counts)
+        self._positions.append(positions)
+        for values, data in zip((self._offsets, self._starts, self._position_starts), ends, strict=True):
+            values.frombytes(data)
+        if len(self._ids) >= self.BUFFER_POSTINGS:
+            self._buffers_write()
+
+    def ends(self) -> tuple[int, int]:
+        """Where the postings and the positions written so far end."""
+        return self._starts[-1], self._position_starts[-1]
+
     def close(self) -> None:
         self._buffers_write()
         for handle in self._files.values():
@@ -887,6 +933,9 @@ def posting_arrays(leaf: Any) -> PostingArrays | None:
 # was a sixth of an index commit's time. (Each block records whether it is compressed;
 # readers of either kind of block are Whoosh's own.)
 COMPRESS_MIN_BYTES = 512
+# What one call of the C term writer gathers before it returns it to be written (postings,
+# arrays): a merge-sized field is written a few megabytes at a time, as in Python.
+TERMS_CALL_BYTES = 1 << 22
 
 
 class _TermsWriter:
@@ -998,6 +1047,47 @@ class _TermsWriter:
         self._row_add(self._prefix + tbytes, info)
         return offset
 
+    def add_many(
+        self, keys: list, own: dict, *, first: int, arrays: _PostingArraysWriter, packed: bool
+    ) -> int:
+        """``add`` (and ``arrays.add``) for ``keys[first:]``, their postings in ``own``, in C,
+        a few megabytes at a time; returns the index of the next term to write: ``first`` when
+        the C writer leaves that term to ``add``."""
+        postfile, tindex = self._postfile, self._tindex
+        fixedsize = self._fixedsize
+        starts_at, positions_at = arrays.ends()
+        done, postings, rows, positions, lastkey, *arrays_out = _w3_terms_native(
+            keys,
+            own,
+            first,
+            self._lengths,
+            self._base,
+            fixedsize is None or fixedsize < 0,
+            self._limit,
+            self._level,
+            COMPRESS_MIN_BYTES,
+            zlib.compress,
+            self._prefix,
+            tindex.lastkey,
+            postfile.tell(),
+            tindex.dbfile.tell(),
+            tindex.buckets,
+            packed,
+            starts_at,
+            positions_at,
+            TERMS_CALL_BYTES,
+        )
+        if done > first:
+            postfile.write(postings)
+            tindex.dbfile.write(rows)
+            _growable_extend(tindex.index, positions)
+            tindex.lastkey = lastkey
+            ids, weights, counts, packed_positions, *ends = arrays_out
+            arrays.extend(
+                ids=ids, weights=weights, counts=counts, positions=packed_positions, ends=tuple(ends)
+            )
+        return done
+
     def _row_add(self, key: bytes, value: bytes) -> None:
         # ``OrderedHashWriter.add``: rows in key order, each found by its key's MD5 hash
         tindex = self._tindex
@@ -1010,3 +1100,17 @@ class _TermsWriter:
         digest = int.from_bytes(hashlib.md5(key).digest()[-4:], "big")  # (whoosh's md5_hash)
         tindex.buckets[digest & 255].append((digest, position))
         tindex.lastkey = key
+
+
+def _growable_extend(growable: Any, values: list[int]) -> None:
+    """``GrowableArray.extend`` (the term index's row positions) without its Python call per
+    value. The values increase, so the last decides the type the array must have, the one
+    appending them one by one would have ended with."""
+    if not values:
+        return
+    if isinstance(growable.array, array):
+        try:
+            array(growable.array.typecode, values[-1:])
+        except OverflowError:
+            growable._retype(values[-1])
+    growable.array.extend(values)
