@@ -921,6 +921,10 @@ w3_terms(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
                 break;
             }
             long long last_id = PyLong_AsLongLong(PyList_GET_ITEM(ids, hi - 1));
+            if (last_id < 0 || last_id > INT32_MAX) {
+                fits = 0; /* (the info pickles it as a long: left to Python) */
+                break;
+            }
             if (!single && lo > 0 && s.minlength < 0 && minlength >= 0) {
                 fits = 0; /* (Python's min(length, None) would raise: left to it) */
                 break;
