@@ -5,8 +5,8 @@ Three modules: ``zhtext/_cut.c``, jieba's HMM-free dynamic programme;
 ``search/engines/whoosh/_postings.c``, a document's postings and a new segment's terms for
 the index writer. Without them the portal runs on the pure-Python versions of the same code
 (``manage.py check`` says so); with them, segmentation costs several times less, adding a
-document to the index about a third less and a commit about half. Needs a C compiler and Python's headers (Debian:
-``gcc``; the pyenv and python.org builds ship the headers).
+document to the index about a third less and a commit about half. Needs a C compiler and
+Python's headers (Debian: ``gcc``; the pyenv and python.org builds ship the headers).
 
     .venv/bin/python scripts/build_native.py
 """
