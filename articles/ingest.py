@@ -47,6 +47,7 @@ from .services import (
     article_url_key_of,
     articles_create_batch,
     articles_stored,
+    entries_sources,
 )
 from .signals import articles_changed_send, changes_batched
 
@@ -366,6 +367,13 @@ def ingest_items_process_batch(*, item_ids: list[int], token: str = "", worker: 
             )
         except ParseError as exc:
             failed.append((item_id, str(exc)))
+    sources = None
+    if fresh:
+        try:
+            with transaction.atomic():  # (committed at once, before the batch's transaction)
+                sources = entries_sources(entries=[entry for _item_id, entry in fresh])
+        except DatabaseError:
+            logger.info("ingest batch %s: sources left to the batch", token, exc_info=True)
     try:
         with transaction.atomic():
             for item_id, reason in failed:
@@ -373,7 +381,9 @@ def ingest_items_process_batch(*, item_ids: list[int], token: str = "", worker: 
                 outcomes[item_id] = Outcome.FAILED
             try:
                 with transaction.atomic():
-                    articles = articles_create_batch(entries=[entry for _item_id, entry in fresh])
+                    articles = articles_create_batch(
+                        entries=[entry for _item_id, entry in fresh], sources=sources
+                    )
             except DatabaseError:
                 # Another worker stored one of these articles meanwhile (IntegrityError), or
                 # one file's row is refused: file by file instead, so that a file that fails

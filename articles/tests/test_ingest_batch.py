@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.test import override_settings
 
 from articles import ingest, pipeline
@@ -152,10 +153,10 @@ def test_a_batch_whose_claims_passed_to_another_worker_writes_nothing(tmp_path, 
     item_ids = _run_with_files(tmp_path, _texts(3))
     create = ingest.articles_create_batch
 
-    def claims_taken_over_then_create(*, entries):
+    def claims_taken_over_then_create(**kwargs):
         # the lease ran out while this worker drafted: another delivery took the items over
         IngestItem.objects.filter(pk__in=item_ids).update(claim_token="someone-else")
-        return create(entries=entries)
+        return create(**kwargs)
 
     monkeypatch.setattr(ingest, "articles_create_batch", claims_taken_over_then_create)
     outcomes = ingest.ingest_items_process_batch(item_ids=item_ids)
@@ -163,6 +164,39 @@ def test_a_batch_whose_claims_passed_to_another_worker_writes_nothing(tmp_path, 
     assert Article.objects.count() == 0
     # (the takeover ran in the batch's own transaction here, so it was rolled back with it)
     assert set(IngestItem.objects.values_list("outcome", flat=True)) == {Outcome.PENDING}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="another connection sees committed rows only")
+def test_a_batch_commits_its_new_sources_before_its_own_transaction(tmp_path, monkeypatch):
+    """Another worker creating one of the batch's new sources must not wait for the batch's
+    whole transaction: when it opens, the sources are already committed, seen from another
+    connection (inserted inside it, they were not)."""
+    texts = _texts(3)
+    texts["3.md"] = article_text(
+        title="另一来源", url="https://example.org/batch/other", source="另一个新来源", body="正文。" * 4
+    )
+    item_ids = _run_with_files(tmp_path, texts)
+    create = ingest.articles_create_batch
+    seen_elsewhere = []
+
+    def create_seen_from_another_connection(**kwargs):
+        other = connections.create_connection(DEFAULT_DB_ALIAS)
+        try:
+            with other.cursor() as cursor:
+                cursor.execute("SELECT name FROM articles_source")
+                seen_elsewhere.append({name for (name,) in cursor.fetchall()})
+        finally:
+            other.close()
+        return create(**kwargs)
+
+    monkeypatch.setattr(ingest, "articles_create_batch", create_seen_from_another_connection)
+    outcomes = ingest.ingest_items_process_batch(item_ids=item_ids)
+    assert set(outcomes.values()) == {Outcome.CREATED}
+    assert seen_elsewhere == [{"批量测试", "另一个新来源"}]
+    assert dict(Article.objects.values_list("title", "source__name")) == {
+        **{f"批量写入测试第{n}篇": "批量测试" for n in range(3)},
+        "另一来源": "另一个新来源",
+    }
 
 
 def test_overlapping_batches_are_claimed_once_each(tmp_path):
