@@ -7,6 +7,7 @@ adds on top, on the configured engine with a real index in the test temp dir.
 from __future__ import annotations
 
 import datetime
+from types import SimpleNamespace
 
 import pytest
 from django.db.models import Count
@@ -15,6 +16,7 @@ from whoosh import query as wq
 
 from articles.models import Article, Author, PolicyDocument, PolicyMention, Source, Story
 from articles.tests.factories import article_make
+from search.engines.whoosh import searcher as searcher_module
 from search.selectors import QuerySyntaxError, SearchParams, article_search
 from search.tests.engine_contract.corpus import CORPUS_ROWS
 from zhtext.models import DictionaryTerm
@@ -300,3 +302,32 @@ def test_after_a_commit_the_searcher_keeps_the_readers_of_unchanged_segments(
     leaves()
     assert all(leaf.is_closed for leaf in replaced.values())
     assert _ids(q="勒索软件") == [added.id]
+
+
+def test_a_segment_merged_away_while_the_searcher_renews_is_read_from_the_newer_generation(
+    corpus, django_capture_on_commit_callbacks, monkeypatch
+):
+    """The index worker merges in another process beside its commits: a merge may commit and
+    remove a new segment's files between the renewal's reading of the TOC and its opening of
+    that segment. The renewal reads the newer TOC and answers, as Whoosh's own reader does."""
+    backend = connections["default"].get_backend()
+    assert corpus["ransom"].id in _ids(q="勒索软件")  # (a searcher to renew)
+    with django_capture_on_commit_callbacks(execute=True):
+        added = article_make(title="勒索软件新变种出现", body="安全厂商发现勒索软件新变种。", source="安全客")
+    toc_read = searcher_module.whoosh_index.TOC.read
+    generations = []
+
+    def read_then_merged_away(storage, indexname, gen=None, schema=None):
+        toc = toc_read(storage, indexname, gen, schema=schema)
+        generations.append(toc.generation)
+        if len(generations) == 1:
+            backend.index.optimize()  # (another process's merge: a new generation, these files gone)
+        return toc
+
+    monkeypatch.setattr(
+        searcher_module, "whoosh_index", SimpleNamespace(TOC=SimpleNamespace(read=read_then_merged_away))
+    )
+    assert set(_ids(q="勒索软件")) == {corpus["ransom"].id, added.id}
+    # the first generation read had lost a segment's files; the next one had the merged segment
+    assert len(generations) == 2 and generations[1] > generations[0]
+    assert len(list(backend.searcher_get().reader().leaf_readers())) == 1

@@ -10,9 +10,10 @@ from haystack import connections
 
 from articles import ingest, pipeline
 from articles.inputs import InputFile
-from articles.models import Article
+from articles.models import Article, IngestRun
 from articles.tests.factories import article_make
 from conftest import REDIS_INDEX_URL, celery_on_redis
+from search.models import IndexChange
 from search.selectors import SearchParams, article_search
 
 pytestmark = pytest.mark.redis
@@ -38,12 +39,28 @@ def index_worker(transactional_db):
         with (
             celery_on_redis(REDIS_INDEX_URL) as celery_app,
             start_worker(
-                celery_app, queues=["index"], pool="solo", perform_ping_check=False, shutdown_timeout=10
+                celery_app, queues=["index"], pool="solo", perform_ping_check=False, shutdown_timeout=30
             ),
         ):
-            yield
+            try:
+                yield
+            finally:
+                # A test that failed halfway leaves its ingest's files pending: the worker would
+                # wait out its commit interval for them (20 s here) past its shutdown timeout,
+                # and the next test's worker would never start (Celery's start_worker waits
+                # for it without a limit).
+                IngestRun.objects.all().delete()
     finally:
         connections["default"].get_backend().clear()
+
+
+def _backlog() -> str:
+    """What the worker's wait depends on, for a timing assertion's message."""
+    return (
+        f"ingest items pending {pipeline.ingest_items_pending()}, "
+        f"some unclaimed {pipeline.ingest_work_waiting()}; "
+        f"index changes waiting {IndexChange.objects.count()}"
+    )
 
 
 def test_saving_an_article_is_indexed_by_the_worker_and_hiding_removes_it(index_worker):
@@ -64,7 +81,7 @@ def _segments() -> int:
 def test_commits_wait_the_interval_only_while_an_ingest_has_files_left(index_worker, settings, tmp_path):
     settings.SEARCH_COMMIT_INTERVAL_SECONDS = 20
     first = article_make(title="提交间隔测试：青岚算力港", body="青岚算力港一期投运。")
-    assert _wait_for(lambda: _ids("青岚算力港") == [first.id])  # (the worker's first commit)
+    assert _wait_for(lambda: _ids("青岚算力港") == [first.id]), _backlog()  # (the worker's first commit)
     # an ingest is running: three files wait for a worker, more than the one change waiting
     run = ingest.ingest_run_start(
         trigger="command",
@@ -73,19 +90,19 @@ def test_commits_wait_the_interval_only_while_an_ingest_has_files_left(index_wor
     )
     second = article_make(title="提交间隔测试：青岚算力港二期", body="青岚算力港二期开工。")
     started = time.monotonic()
-    assert not _wait_for(lambda: second.id in _ids("青岚算力港"), timeout=4)
+    assert not _wait_for(lambda: second.id in _ids("青岚算力港"), timeout=4), _backlog()
     # its last files are in a worker's hands: what waits is committed at once, long before the
     # 20 s are up (and that worker's articles right after it, with nothing left to gather)
     for item in run.items.all():
         assert pipeline.ingest_item_claim(item_id=item.pk, token="elsewhere", worker="w/1")
-    assert _wait_for(lambda: second.id in _ids("青岚算力港"), timeout=8)
+    assert _wait_for(lambda: second.id in _ids("青岚算力港"), timeout=8), _backlog()
     assert time.monotonic() - started < 15
 
 
 def test_commits_at_once_when_the_changes_waiting_outnumber_the_files_left(index_worker, settings, tmp_path):
     settings.SEARCH_COMMIT_INTERVAL_SECONDS = 20
     first = article_make(title="积压提交测试：澄江数据湾", body="澄江数据湾一期投运。")
-    assert _wait_for(lambda: _ids("澄江数据湾") == [first.id])  # (the worker's first commit)
+    assert _wait_for(lambda: _ids("澄江数据湾") == [first.id]), _backlog()  # (the worker's first commit)
     ingest.ingest_run_start(
         trigger="command",
         sources=[InputFile(path=f"{n}.md", size=3, data=b"---\n") for n in range(2)],
@@ -93,10 +110,10 @@ def test_commits_at_once_when_the_changes_waiting_outnumber_the_files_left(index
     )
     second = article_make(title="积压提交测试：澄江数据湾二期", body="澄江数据湾二期开工。")
     started = time.monotonic()
-    assert not _wait_for(lambda: second.id in _ids("澄江数据湾"), timeout=4)  # 1 change, 2 files
+    assert not _wait_for(lambda: second.id in _ids("澄江数据湾"), timeout=4), _backlog()  # 1 change, 2 files
     # two more changes: three wait, for two files nobody has taken yet
     more = [article_make(title=f"积压提交测试：澄江数据湾{n}期", body="澄江数据湾扩建。") for n in (3, 4)]
-    assert _wait_for(lambda: len(_ids("澄江数据湾")) == 4, timeout=8), _ids("澄江数据湾")
+    assert _wait_for(lambda: len(_ids("澄江数据湾")) == 4, timeout=8), (_ids("澄江数据湾"), _backlog())
     assert {second.id, *(a.id for a in more)} <= set(_ids("澄江数据湾"))
     assert time.monotonic() - started < 15
 

@@ -250,6 +250,12 @@ def reader_with_deletions(leaf: Any, *, segment: Any) -> tuple[Any, Any]:
     return renewed, leaf._perdoc
 
 
+def reader_own_part(renewed: Any) -> Any:
+    """What a ``reader_with_deletions`` copy opened itself (its per-document reader): to
+    close when the copy is dropped unused, leaving the files it shares open."""
+    return renewed._perdoc
+
+
 def reader_generation_set(leaf: Any, *, generation: int) -> None:
     """Mark a kept segment reader as belonging to the index generation ``generation``."""
     leaf._gen = generation

@@ -11,6 +11,7 @@ removed are closed one renewal later, when no query still uses them.
 from __future__ import annotations
 
 import contextlib
+import time
 from typing import Any
 
 from whoosh import index as whoosh_index
@@ -19,13 +20,45 @@ from whoosh.searching import Searcher
 
 from . import _internals
 
+# Tries at opening the newest generation's segments (see ``searcher_renew``), as Whoosh's own
+# ``FileIndex.reader`` makes, 50 ms apart.
+RENEW_ATTEMPTS = 10
+
 
 def searcher_renew(old: Searcher, *, index: Any, schema: Any, retired: list) -> tuple[Searcher, list]:
     """(a searcher over ``index``'s newest generation, what to close at the next renewal).
 
     ``retired`` holds what the previous renewal replaced; it is closed here, one renewal
     after it stopped being used by new queries.
+
+    A merge in another process (the index worker merges beside its commits) may commit and
+    remove a segment's files between the reading of the TOC and the opening of that segment:
+    the TOC is read again and the segments opened again, as Whoosh's own reader does, instead
+    of failing the query.
     """
+    for attempt in range(1, RENEW_ATTEMPTS + 1):
+        try:
+            readers, generation, retiring = _readers_open(old, index=index, schema=schema)
+            break
+        except FileNotFoundError:
+            if attempt == RENEW_ATTEMPTS:
+                raise
+            time.sleep(0.05)
+    readers_close(retired)
+    if not readers:
+        reader = EmptyReader(schema)
+    elif len(readers) == 1:
+        reader = readers[0]
+    else:
+        reader = MultiReader(readers, generation=generation)
+    return Searcher(reader, fromindex=index), retiring
+
+
+def _readers_open(old: Searcher, *, index: Any, schema: Any) -> tuple[list, int, list]:
+    """(the readers of the newest generation's segments, that generation, the readers they
+    replace): those of ``old`` for the segments still there, new ones for the rest. When a
+    segment's files are gone, what it opened is closed and ``FileNotFoundError`` raised;
+    ``old``'s readers are left as they were."""
     storage = index.storage
     toc = whoosh_index.TOC.read(storage, index.indexname, schema=schema)
     kept = {
@@ -33,27 +66,31 @@ def searcher_renew(old: Searcher, *, index: Any, schema: Any, retired: list) -> 
         for leaf, _offset in old.reader().leaf_readers()
         if isinstance(leaf, SegmentReader) and not leaf.is_closed
     }
+    # what this call opened: new segments' readers, and the per-document readers of the kept
+    # ones with new deletions (the rest of those copies is the old readers' own files)
+    opened: list = []
     retiring: list = []
     readers = []
-    for segment in toc.segments:
-        leaf = kept.pop(segment.segment_id(), None)
-        if leaf is None:
-            readers.append(SegmentReader(storage, schema, segment, generation=toc.generation))
-            continue
-        if leaf.segment().deleted_count() != segment.deleted_count():
-            leaf, replaced = _internals.reader_with_deletions(leaf, segment=segment)
-            retiring.append(replaced)
+    try:
+        for segment in toc.segments:
+            leaf = kept.pop(segment.segment_id(), None)
+            if leaf is None:
+                leaf = SegmentReader(storage, schema, segment, generation=toc.generation)
+                opened.append(leaf)
+                readers.append(leaf)
+                continue
+            if leaf.segment().deleted_count() != segment.deleted_count():
+                leaf, replaced = _internals.reader_with_deletions(leaf, segment=segment)
+                opened.append(_internals.reader_own_part(leaf))
+                retiring.append(replaced)
+            readers.append(leaf)
+    except FileNotFoundError:
+        readers_close(opened)
+        raise
+    for leaf in readers:
         _internals.reader_generation_set(leaf, generation=toc.generation)
-        readers.append(leaf)
     retiring.extend(kept.values())  # merged away
-    readers_close(retired)
-    if not readers:
-        reader = EmptyReader(schema)
-    elif len(readers) == 1:
-        reader = readers[0]
-    else:
-        reader = MultiReader(readers, generation=toc.generation)
-    return Searcher(reader, fromindex=index), retiring
+    return readers, toc.generation, retiring
 
 
 def readers_close(items: list) -> None:
