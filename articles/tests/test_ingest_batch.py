@@ -9,20 +9,22 @@ from __future__ import annotations
 import contextlib
 import io
 import shutil
+import threading
 import uuid
 import zipfile
 from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.test import override_settings
 
-from articles import ingest, pipeline
+from articles import ingest, pipeline, policy
 from articles.inputs import InputFile
-from articles.models import Article, IngestItem, IngestRun, PolicyDocument, Story
+from articles.models import Article, IngestItem, IngestRun, PolicyDocument, PolicyMention, Story
 from articles.policy import policy_seeds_apply
 
+from .factories import article_make
 from .helpers import article_text, sample_folder, wechat_url, write_article
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -197,6 +199,56 @@ def test_a_batch_commits_its_new_sources_before_its_own_transaction(tmp_path, mo
         **{f"批量写入测试第{n}篇": "批量测试" for n in range(3)},
         "另一来源": "另一个新来源",
     }
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="two workers' transactions at once")
+def test_two_workers_naming_the_same_new_documents_in_opposite_orders_do_not_deadlock(monkeypatch):
+    """Worker A creates one new record and, before its transaction ends, the other; worker B
+    names the two the other way round, and is given the chance to create its first meanwhile.
+    Each waiting for the other's uncommitted row was a deadlock (PostgreSQL fails one batch
+    after a second). With the names locked in one order, B waits for A and uses its records."""
+    texts = {
+        "A": "依据《甲乙数据资源管理办法》和《丙丁网络数据安全条例》开展工作。",
+        "B": "依据《丙丁网络数据安全条例》和《甲乙数据资源管理办法》开展工作。",
+    }
+    articles = {name: article_make(title=f"并发命名测试{name}", body="正文。") for name in texts}
+    for name, article in articles.items():
+        article.body_text = texts[name]  # (read by the sync below, not saved)
+    a_created, b_created = threading.Event(), threading.Event()
+    create = policy._record_create
+
+    def record_create(*, name: str, kind: str):
+        made = create(name=name, kind=kind)
+        if threading.current_thread().name == "A" and not a_created.is_set():
+            a_created.set()
+            b_created.wait(timeout=3)  # (B creates its first record now, if it can)
+        elif threading.current_thread().name == "B":
+            b_created.set()
+        return made
+
+    monkeypatch.setattr(policy, "_record_create", record_create)
+    errors: list[Exception] = []
+
+    def sync(name: str) -> None:
+        try:
+            with transaction.atomic():
+                policy.articles_policy_sync(articles=[articles[name]])
+        except Exception as exc:  # (reported below, with the other thread's)
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    workers = {name: threading.Thread(target=sync, args=(name,), name=name) for name in texts}
+    workers["A"].start()
+    assert a_created.wait(timeout=10)
+    workers["B"].start()
+    for worker in workers.values():
+        worker.join(timeout=30)
+    assert errors == []
+    names = {"甲乙数据资源管理办法", "丙丁网络数据安全条例"}
+    assert set(PolicyDocument.objects.filter(name__in=names).values_list("name", flat=True)) == names
+    for article in articles.values():
+        assert {m.document.name for m in PolicyMention.objects.filter(article=article)} == names
 
 
 def test_overlapping_batches_are_claimed_once_each(tmp_path):
