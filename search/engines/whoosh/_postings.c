@@ -806,8 +806,9 @@ native_append(Out *o, const void *value, Py_ssize_t size)
  * one call: the postings file's bytes (to be written at ``post_at``), the term index's rows
  * (at ``row_at``; each row's position is appended to the returned list and its (hash,
  * position) to ``buckets``), the arrays. Stops before a term whose block it does not write
- * (see block_encode), or once its buffers hold ``budget`` bytes; returns (terms done, postings, rows, row
- * positions, last key, ids, weights, counts, positions, offsets, starts, position starts).
+ * (see block_encode), or once its buffers hold ``budget`` bytes; returns (terms done,
+ * postings, rows, row positions, last key, ids, weights, counts, positions, offsets, starts,
+ * position starts).
  */
 static PyObject *
 w3_terms(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
@@ -900,7 +901,7 @@ w3_terms(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             Py_DECREF(keyobj);
             goto fail;
         }
-        /* the blocks, into a scratch buffer: nothing of a term is kept until all of it is written */
+        /* the blocks, appended to the postings; taken back out if one of them is left to Python */
         Py_ssize_t post_start = post.size;
         double weight = 0.0, maxweight = 0.0;
         long long minlength = -1, maxlength = 0;
