@@ -31,6 +31,7 @@ from zhtext.fingerprint import (
 )
 
 from .models import Article, ArticleBand, Story
+from .rows import rows_update
 from .signals import articles_changed_send
 
 # Estimated shingle Jaccard at which two bodies count as the same story. True reposts
@@ -350,7 +351,7 @@ def _stories_join_all(
         for article_id, story_id in story_of.items()
         if final(story_id) != stored.get(article_id)
     ]
-    Article.objects.bulk_update(moves, ["story_id"], batch_size=500)
+    rows_update(rows=moves, fields=["story_id"])
     changed = [a.pk for a in moves]
     merged_into: dict[int, list[int]] = {}
     for merged in joined:

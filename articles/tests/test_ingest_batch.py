@@ -215,18 +215,20 @@ def test_two_workers_naming_the_same_new_documents_in_opposite_orders_do_not_dea
     for name, article in articles.items():
         article.body_text = texts[name]  # (read by the sync below, not saved)
     a_created, b_created = threading.Event(), threading.Event()
-    create = policy._record_create
+    create = policy._records_create
 
-    def record_create(*, name: str, kind: str):
-        made = create(name=name, kind=kind)
+    def records_create(*, wanted):
+        # Each creates its names one at a time (as the rows of one insert are), A waiting after
+        # its first: the moment B, if it can, creates its own first.
+        first = create(wanted=wanted[:1])
         if threading.current_thread().name == "A" and not a_created.is_set():
             a_created.set()
-            b_created.wait(timeout=3)  # (B creates its first record now, if it can)
+            b_created.wait(timeout=3)
         elif threading.current_thread().name == "B":
             b_created.set()
-        return made
+        return first + create(wanted=wanted[1:])
 
-    monkeypatch.setattr(policy, "_record_create", record_create)
+    monkeypatch.setattr(policy, "_records_create", records_create)
     errors: list[Exception] = []
 
     def sync(name: str) -> None:

@@ -441,3 +441,87 @@ def test_one_batch_naming_a_record_by_two_of_its_names_keeps_every_name_it_adds(
     assert record("测信部数〔2021〕6号") == document
     document.refresh_from_db()
     assert {"测试庚管理办法(修订版)", "测信部数〔2021〕6号"} <= set(document.aliases)
+
+
+def test_a_batch_naming_many_new_documents_creates_their_records_together_and_joins_them_alike():
+    """The records a batch starts are created in one insert for the linked names (a title
+    with its number) and one for the rest, whatever their number, and joined as when they
+    were created one by one: a later title-and-number pair whose title a pair before it
+    started adds its number to that record."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from articles.policy import articles_policy_sync
+
+    from .factories import article_make
+
+    batch = [
+        article_make(
+            title=f"测试稿：批{n}",
+            body=f"《测试批量{n}号管理办法》（测信部数〔2022〕{n}号）印发，参照《测试批量{n}号实施细则》。",
+        )
+        for n in range(1, 13)
+    ]
+    batch.append(
+        article_make(title="测试稿：批尾", body="《测试批量1号管理办法》（测信部数〔2022〕99号）同时施行。")
+    )
+    with CaptureQueriesContext(connection) as queries:
+        articles_policy_sync(articles=batch)
+    inserts = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith("INSERT") and 'INTO "articles_policydocument" (' in q["sql"]
+    ]
+    assert len(inserts) == 2
+    for n in range(1, 13):
+        document = record(f"测试批量{n}号管理办法")
+        assert record(f"测信部数〔2022〕{n}号") == document
+        assert record(f"测试批量{n}号实施细则") != document
+        assert set(document.mentions.values_list("article__title", flat=True)) >= {f"测试稿：批{n}"}
+    assert record("测信部数〔2022〕99号") == record("测试批量1号管理办法")
+    assert PolicyDocument.objects.filter(name__startswith="测试批量").count() == 24
+
+
+def test_the_official_texts_of_one_batch_fill_their_records_together_each_with_its_own(tmp_path):
+    """Five notices ingested in one batch: their records are written in one update, and each
+    takes its own text's title, number, issuers and dates, cites what it names and marks
+    what it repeals."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    folder = tmp_path / "in"
+    for n in range(1, 6):
+        signers = "工业和信息化部" if n % 2 else "工业和信息化部财政部"
+        write(
+            folder,
+            f"notice-{n}.md",
+            official_file(
+                title=f"测试部关于印发测试批量第{n}号管理办法的通知",
+                number=f"测试部发〔2021〕{n}号",
+                issuers="工业和信息化部" if n % 2 else "工业和信息化部 财政部",
+                date=f"2021-0{n}-10",
+                body=(
+                    f"测试部关于印发测试批量第{n}号管理办法的通知\n\n测试部发〔2021〕{n}号\n\n各有关单位：\n\n"
+                    f"现将《测试批量第{n}号管理办法》印发给你们，依据《测试批量基本条例》，请认真贯彻落实。"
+                    f"《测试批量旧{n}号办法》同时废止。\n\n{signers}\n2021年{n}月8日\n"
+                ),
+            ),
+        )
+    with CaptureQueriesContext(connection) as queries:
+        assert "新建 5" in ingest(folder)
+    updates = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith('UPDATE "articles_policydocument"') and '"official_article_id"' in q["sql"]
+    ]
+    assert len(updates) == 1
+    general = record("测试批量基本条例")
+    for n in range(1, 6):
+        document = record(f"测试部发〔2021〕{n}号")
+        assert document.official_article.title == f"测试部关于印发测试批量第{n}号管理办法的通知"
+        assert document.doc_number == f"测试部发〔2021〕{n}号"
+        assert document.signed_on == datetime.date(2021, n, 8)
+        assert document.issuers == (["工业和信息化部"] if n % 2 else ["工业和信息化部", "财政部"])
+        repealed = record(f"测试批量旧{n}号办法")
+        assert set(document.cites.all()) == {general, repealed}
+        assert repealed.status == PolicyDocument.Status.REPEALED

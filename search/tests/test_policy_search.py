@@ -104,3 +104,19 @@ def test_official_texts_carry_their_issuers_and_can_be_searched_alone(client: Cl
     html = client.get("/search/", {"type": "政策原文"}).content.decode()
     assert 'id="search-official" type="checkbox" name="type" value="政策原文" checked' in html
     assert '<input type="hidden" name="type" value="政策原文">' not in html  # the checkbox carries it
+
+
+def test_a_rebuild_that_changes_a_record_from_its_text_reindexes_the_text(client: Client, library) -> None:
+    """``policy_rebuild`` writes the records of a batch's official texts together, with no
+    save signal: the articles naming a changed record (its official text among them) are
+    still re-indexed, so the issuer facet shows what the text says again."""
+    from articles.models import PolicyDocument
+    from search.signals import article_ids_enqueue
+
+    document = policy_document_for_name(value=PLAN)
+    # an earlier reading, written (and indexed) before the rule that reads the issuers was fixed
+    PolicyDocument.objects.filter(pk=document.pk).update(issuers=["测试旧机关"])
+    article_ids_enqueue(ids=[document.official_article_id])
+    assert {item["value"] for item in search(client)["facets"]["issuer"]} == {"测试旧机关"}
+    call_command("policy_rebuild", "--no-progress", stdout=io.StringIO(), stderr=io.StringIO())
+    assert {item["value"] for item in search(client)["facets"]["issuer"]} == {"工业和信息化部", "财政部"}
