@@ -43,7 +43,19 @@ logger = logging.getLogger(__name__)
 # How often (seconds) a process asks the database whether the dictionary changed.
 DICTIONARY_CHECK_INTERVAL = 3.0
 
-_BRACKETS = str.maketrans({"[": "〔", "]": "〕", "【": "〔", "】": "〕", "(": "〔", ")": "〕"})
+_BRACKET_MAP = {"[": "〔", "]": "〕", "【": "〔", "】": "〕", "(": "〔", ")": "〕"}
+_BRACKETS = str.maketrans(_BRACKET_MAP)
+
+
+def brackets_unify(text: str) -> str:
+    """``text.translate(_BRACKETS)``, as six scans of the string in C: ``translate`` looks
+    every character of a Chinese text up in its table, a third of normalising an article.
+    (No replacement is replaced again: 〔 and 〕 are not in the table.)"""
+    for old, new in _BRACKET_MAP.items():
+        text = text.replace(old, new)
+    return text
+
+
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _ALNUM = rf"[^\W_{_CJK}]"
 # Order matters: document numbers and compound Latin tokens win over plain runs.
@@ -204,7 +216,7 @@ def text_normalise(text: str) -> tuple[str, list[int]]:
     if len(fast) == len(converted):
         # Fast path (nearly all text): whole-string NFKC and lowercasing keep the
         # length, so every character stays where it was.
-        norm = fast.translate(_BRACKETS)
+        norm = brackets_unify(fast)
         offsets = list(range(len(converted) + 1))
     else:
         out: list[str] = []
@@ -230,7 +242,7 @@ def _normalise_fast(text: str) -> str:
     converted, _ = script_simplify(text, with_offsets=False)
     fast = unicodedata.normalize("NFKC", converted).lower()
     if len(fast) == len(converted):
-        return fast.translate(_BRACKETS)
+        return brackets_unify(fast)
     return text_normalise(text)[0]
 
 

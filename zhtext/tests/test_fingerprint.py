@@ -57,11 +57,26 @@ def test_short_and_empty_texts_and_other_sizes(db, shingle_hashing):
     assert len(minhash_signature(text="数据安全法实施", num_perm=64)) == 64 * 4
 
 
-def test_the_c_shingle_hashes_are_sha1s_first_four_bytes_at_every_block_boundary():
+@pytest.mark.parametrize("sha_instructions", [True, False], ids=["sha-instructions", "portable"])
+def test_the_c_shingle_hashes_are_sha1s_first_four_bytes_at_every_block_boundary(sha_instructions):
     """SHA-1 pads to 64-byte blocks: shingles of every length around 55, 56, 64 and 119 bytes
-    (one block, the length spilling over, two blocks), in several scripts."""
+    (one block, the length spilling over, two blocks), in several scripts; on the processor's
+    SHA-1 instructions and on the portable rounds."""
     if fingerprint._native_shingle_hashes is None:
         pytest.skip("zhtext/_shingles.c is not built (make native)")
+    from zhtext import _shingles
+
+    used = _shingles.sha_instructions()
+    if _shingles.sha_instructions(sha_instructions) != sha_instructions:
+        _shingles.sha_instructions(used)
+        pytest.skip("this processor has no SHA-1 instructions")
+    try:
+        _block_boundaries_check()
+    finally:
+        _shingles.sha_instructions(used)
+
+
+def _block_boundaries_check() -> None:
     for length in range(1, 140):
         for letter in ("a", "数", "𠀀"):
             tokens = [letter * length, "乙", "c" * (length % 7 + 1), "丁"]
