@@ -479,6 +479,7 @@ def _officials_apply(*, reads: Sequence[_ArticlePolicy], found: dict[str, Policy
     changed_fields: dict[int, set[str]] = {}
     documents: dict[int, PolicyDocument] = {}
     cites: dict[int, set[int]] = {}
+    applied: list[tuple[policy_fields.OfficialText, PolicyDocument]] = []  # (a text, its record)
     for read in reads:
         official = read.official
         if official is None or not read.official_names:
@@ -516,6 +517,7 @@ def _officials_apply(*, reads: Sequence[_ArticlePolicy], found: dict[str, Policy
         for key, value in changed.items():
             setattr(document, key, value)
         documents[document.pk] = document
+        applied.append((official, document))
         changed_fields.setdefault(document.pk, set()).update(changed)
         own = {policy_name_key(value=n) for n in read.official_names}
         cites[document.pk] = {
@@ -535,15 +537,10 @@ def _officials_apply(*, reads: Sequence[_ArticlePolicy], found: dict[str, Policy
         documents=[documents[pk] for pk, fields in changed_fields.items() if {"title", "doc_number"} & fields]
     )
     _cites_set(cites=cites)
-    for read in reads:
-        if read.official is None or not read.official_names:
-            continue
-        document = found[policy_name_key(value=read.official_names[0])]
-        if document.official_article_id != read.article.pk:
-            continue
+    for official, document in applied:
         for keys, status in (
-            (read.official.repealed, PolicyDocument.Status.REPEALED),
-            (read.official.amended, PolicyDocument.Status.AMENDED),
+            (official.repealed, PolicyDocument.Status.REPEALED),
+            (official.amended, PolicyDocument.Status.AMENDED),
         ):
             for name in keys:
                 target = found.get(policy_name_key(value=name)) or policy_document_for_name(value=name)

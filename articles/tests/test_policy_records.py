@@ -10,16 +10,20 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from articles.models import Article, PolicyDocument, PolicyMention
 from articles.policy import (
     PolicyLibraryParams,
+    articles_policy_sync,
     policy_document_for_name,
     policy_document_split,
     policy_documents_merge,
     policy_library_search,
 )
 
+from .factories import article_make
 from .helpers import article_text, wechat_url
 
 pytestmark = pytest.mark.django_db
@@ -374,10 +378,6 @@ def test_editors_split_and_set_fields_in_the_admin_and_the_next_ingest_keeps_the
 
 
 def test_one_batch_can_add_a_name_to_a_record_and_then_merge_it_without_losing_either():
-    from articles.policy import articles_policy_sync
-
-    from .factories import article_make
-
     first = article_make(title="测试稿：甲", body="《测试戊管理办法》今日发布。")
     second = article_make(title="测试稿：乙", body="测信部数〔2020〕11号文件要求各地落实。")
     articles_policy_sync(articles=[first, second])
@@ -424,10 +424,6 @@ def test_the_library_links_toggle_a_facet_keep_the_others_and_start_again_at_pag
 def test_one_batch_naming_a_record_by_two_of_its_names_keeps_every_name_it_adds():
     """A record found by its title in one article of a batch and by its number in another is
     one record in memory: the name the first adds is not lost when the second adds one."""
-    from articles.policy import articles_policy_sync
-
-    from .factories import article_make
-
     first = article_make(title="测试稿：甲", body="《测试庚管理办法》（测信部数〔2021〕5号）印发。")
     articles_policy_sync(articles=[first])
     document = record("测试庚管理办法")
@@ -448,13 +444,6 @@ def test_a_batch_naming_many_new_documents_creates_their_records_together_and_jo
     with its number) and one for the rest, whatever their number, and joined as when they
     were created one by one: a later title-and-number pair whose title a pair before it
     started adds its number to that record."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    from articles.policy import articles_policy_sync
-
-    from .factories import article_make
-
     batch = [
         article_make(
             title=f"测试稿：批{n}",
@@ -486,24 +475,24 @@ def test_the_official_texts_of_one_batch_fill_their_records_together_each_with_i
     """Five notices ingested in one batch: their records are written in one update, and each
     takes its own text's title, number, issuers and dates, cites what it names and marks
     what it repeals."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     folder = tmp_path / "in"
+
+    def issuers(n: int) -> list[str]:
+        return ["工业和信息化部"] if n % 2 else ["工业和信息化部", "财政部"]
+
     for n in range(1, 6):
-        signers = "工业和信息化部" if n % 2 else "工业和信息化部财政部"
         write(
             folder,
             f"notice-{n}.md",
             official_file(
                 title=f"测试部关于印发测试批量第{n}号管理办法的通知",
                 number=f"测试部发〔2021〕{n}号",
-                issuers="工业和信息化部" if n % 2 else "工业和信息化部 财政部",
+                issuers=" ".join(issuers(n)),
                 date=f"2021-0{n}-10",
                 body=(
                     f"测试部关于印发测试批量第{n}号管理办法的通知\n\n测试部发〔2021〕{n}号\n\n各有关单位：\n\n"
                     f"现将《测试批量第{n}号管理办法》印发给你们，依据《测试批量基本条例》，请认真贯彻落实。"
-                    f"《测试批量旧{n}号办法》同时废止。\n\n{signers}\n2021年{n}月8日\n"
+                    f"《测试批量旧{n}号办法》同时废止。\n\n{''.join(issuers(n))}\n2021年{n}月8日\n"
                 ),
             ),
         )
@@ -521,7 +510,7 @@ def test_the_official_texts_of_one_batch_fill_their_records_together_each_with_i
         assert document.official_article.title == f"测试部关于印发测试批量第{n}号管理办法的通知"
         assert document.doc_number == f"测试部发〔2021〕{n}号"
         assert document.signed_on == datetime.date(2021, n, 8)
-        assert document.issuers == (["工业和信息化部"] if n % 2 else ["工业和信息化部", "财政部"])
+        assert document.issuers == issuers(n)
         repealed = record(f"测试批量旧{n}号办法")
         assert set(document.cites.all()) == {general, repealed}
         assert repealed.status == PolicyDocument.Status.REPEALED

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from articles.models import Article, PolicyDocument
+from articles.models import Article, PolicyDocument, Story
 from articles.rows import BATCH, rows_update
 
 from .factories import article_make
@@ -46,7 +46,7 @@ def test_every_kind_of_field_is_written_as_it_is_in_memory_and_nothing_else():
 
 def test_a_foreign_key_is_set_and_cleared_by_its_id_across_batches():
     articles = [article_make(title=f"测试稿：行{n}", body="正文。") for n in range(3)]
-    story = Article.story.field.related_model.objects.create()
+    story = Story.objects.create()
     moved = [Article(pk=a.pk, story_id=story.pk if n != 1 else None) for n, a in enumerate(articles)]
     rows_update(rows=moved * (BATCH // 3 + 1), fields=["story_id"])  # (more rows than one batch)
     assert dict(Article.objects.values_list("pk", "story_id")) == {

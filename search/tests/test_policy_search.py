@@ -13,9 +13,11 @@ from django.core.management import call_command
 from django.test import Client
 from haystack import connections
 
+from articles.models import PolicyDocument
 from articles.policy import policy_document_for_name
 from articles.tests.helpers import article_text, wechat_url
 from articles.tests.test_policy_records import NOTICE_NUMBER, PLAN, notice
+from search.signals import article_ids_enqueue
 
 
 def index_clear() -> None:
@@ -110,9 +112,6 @@ def test_a_rebuild_that_changes_a_record_from_its_text_reindexes_the_text(client
     """``policy_rebuild`` writes the records of a batch's official texts together, with no
     save signal: the articles naming a changed record (its official text among them) are
     still re-indexed, so the issuer facet shows what the text says again."""
-    from articles.models import PolicyDocument
-    from search.signals import article_ids_enqueue
-
     document = policy_document_for_name(value=PLAN)
     # an earlier reading, written (and indexed) before the rule that reads the issuers was fixed
     PolicyDocument.objects.filter(pk=document.pk).update(issuers=["测试旧机关"])
