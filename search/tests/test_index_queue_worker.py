@@ -6,6 +6,7 @@ import time
 
 import pytest
 from celery.contrib.testing.worker import start_worker
+from django.db import transaction
 from haystack import connections
 
 from articles import ingest, pipeline
@@ -111,8 +112,11 @@ def test_commits_at_once_when_the_changes_waiting_outnumber_the_files_left(index
     second = article_make(title="积压提交测试：澄江数据湾二期", body="澄江数据湾二期开工。")
     started = time.monotonic()
     assert not _wait_for(lambda: second.id in _ids("澄江数据湾"), timeout=4), _backlog()  # 1 change, 2 files
-    # two more changes: three wait, for two files nobody has taken yet
-    more = [article_make(title=f"积压提交测试：澄江数据湾{n}期", body="澄江数据湾扩建。") for n in (3, 4)]
+    # two more changes: three wait, for two files nobody has taken yet. They commit together:
+    # made one after the other, a slow machine let the worker see two changes for two files
+    # and commit at once (as it should), leaving the last change to wait out the interval.
+    with transaction.atomic():
+        more = [article_make(title=f"积压提交测试：澄江数据湾{n}期", body="澄江数据湾扩建。") for n in (3, 4)]
     assert _wait_for(lambda: len(_ids("澄江数据湾")) == 4, timeout=8), (_ids("澄江数据湾"), _backlog())
     assert {second.id, *(a.id for a in more)} <= set(_ids("澄江数据湾"))
     assert time.monotonic() - started < 15
