@@ -12,11 +12,13 @@ from types import SimpleNamespace
 import pytest
 from django.db.models import Count
 from haystack import connections
+from whoosh import index as whoosh_index
 from whoosh import query as wq
 
 from articles.models import Article, Author, PolicyDocument, PolicyMention, Source, Story
 from articles.tests.factories import article_make
 from search.engines.whoosh import searcher as searcher_module
+from search.engines.whoosh.backend import ChineseWhooshSearchBackend
 from search.selectors import QuerySyntaxError, SearchParams, article_search
 from search.tests.engine_contract.corpus import CORPUS_ROWS
 from zhtext.models import DictionaryTerm
@@ -331,3 +333,30 @@ def test_a_segment_merged_away_while_the_searcher_renews_is_read_from_the_newer_
     # the first generation read had lost a segment's files; the next one had the merged segment
     assert len(generations) == 2 and generations[1] > generations[0]
     assert len(list(backend.searcher_get().reader().leaf_readers())) == 1
+
+
+def test_a_process_opening_the_index_while_a_commit_replaces_its_table_of_contents_reads_the_next(
+    corpus, settings, monkeypatch
+):
+    """A process starting (a web process's warm-up, a worker) lists the newest table of
+    contents; a commit elsewhere writes the next one and deletes that one before it is opened.
+    The opening reads the listing again instead of failing the process's first query."""
+    backend = connections["default"].get_backend()
+    assert corpus["ransom"].id in _ids(q="勒索软件")
+    latest = whoosh_index.TOC._latest_generation
+    listed = []
+
+    def listed_then_replaced(cls, storage, indexname):
+        generation = latest(storage, indexname)
+        listed.append(generation)
+        if len(listed) == 1:
+            backend.index.optimize()  # (another process's commit: the next generation, this one gone)
+        return generation
+
+    monkeypatch.setattr(whoosh_index.TOC, "_latest_generation", classmethod(listed_then_replaced))
+    starting = ChineseWhooshSearchBackend("default", **settings.HAYSTACK_CONNECTIONS["default"])
+    starting.setup()
+    monkeypatch.undo()
+
+    assert listed[-1] > listed[0]  # the listing read again, after the commit
+    assert starting.searcher_get().doc_count() == backend.searcher_get().doc_count() > 0

@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -344,7 +345,7 @@ def test_merge_keeps_deletions_and_commits_made_while_it_writes(tmp_path, small_
     assert not [p for p in (tmp_path / "ix").iterdir() if p.name.startswith(merging.MARKER_PREFIX)]
 
 
-def test_a_held_write_lock_stops_only_the_swap(tmp_path, small_tiers):
+def test_a_held_write_lock_stops_the_merge_and_leaves_the_index_as_it_was(tmp_path, small_tiers):
     ix = _segmented(tmp_path / "ix", made_up(120), parts=4)
     before = _contents(ix)
     generation = ix.latest_generation()
@@ -361,6 +362,84 @@ def test_a_held_write_lock_stops_only_the_swap(tmp_path, small_tiers):
     assert not [p for p in (tmp_path / "ix").iterdir() if p.name.startswith(merging.MARKER_PREFIX)]
     assert merging.merge_step(ix, schema=ix.schema, lock_timeout=5) is not None
     assert _contents(whoosh_index.open_dir(str(tmp_path / "ix"))) == before
+
+
+def _marker_slowed(monkeypatch, *, chosen: threading.Event | None = None) -> None:
+    """Half a second between a merge's choice of segments and its marker (``chosen`` is set
+    when it has chosen)."""
+    original = merging._marker_write
+
+    def slowed(storage, name, *, sources):
+        if chosen is not None:
+            chosen.set()
+        time.sleep(0.5)
+        original(storage, name, sources=sources)
+
+    monkeypatch.setattr(merging, "_marker_write", slowed)
+
+
+def _merge_in_thread(path: Path, schema, outcome: dict, key: str, start: threading.Barrier | None = None):
+    def merge():
+        if start is not None:
+            start.wait()
+        try:
+            outcome[key] = merging.merge_step(whoosh_index.open_dir(str(path)), schema=schema, lock_timeout=5)
+        except Exception as exc:  # reported by the test's assertion
+            outcome[key] = exc
+
+    thread = threading.Thread(target=merge)
+    thread.start()
+    return thread
+
+
+def test_two_merges_at_once_take_different_groups(tmp_path, small_tiers, monkeypatch):
+    # eight segments of one tier, two groups of four; two merges start together (two threads
+    # of a threaded server merging after their commits, or the processes of a rebuild)
+    path = tmp_path / "ix"
+    ix = _segmented(path, made_up(80), parts=8)
+    before = _contents(ix)
+    _marker_slowed(monkeypatch)
+    outcome: dict = {}
+    start = threading.Barrier(2)
+    threads = [_merge_in_thread(path, ix.schema, outcome, key, start) for key in ("a", "b")]
+    for thread in threads:
+        thread.join(timeout=60)
+
+    # each merged a group of its own: neither merged the other's (and found it gone at its swap)
+    assert all(isinstance(r, merging.MergeResult) and r.merged == 4 for r in outcome.values()), outcome
+    ix = whoosh_index.open_dir(str(path))
+    assert sorted(s.doc_count_all() for s in ix._segments()) == [40, 40]
+    assert _contents(ix) == before
+
+
+def test_a_commit_while_a_merge_chooses_leaves_the_merge_its_segments(tmp_path, settings, monkeypatch):
+    settings.SEARCH_MERGE_FLOOR_DOCS = 10
+    settings.SEARCH_MERGE_FANOUT = 4
+    settings.SEARCH_MERGE_INLINE_DOCS = 1000  # a commit would merge the full tier itself
+    path = tmp_path / "ix"
+    ix = _segmented(path, made_up(40), parts=4)
+    chosen = threading.Event()
+    _marker_slowed(monkeypatch, chosen=chosen)
+    outcome: dict = {}
+    thread = _merge_in_thread(path, ix.schema, outcome, "merge")
+    try:
+        assert chosen.wait(timeout=30)
+        # a commit now: had it merged the four segments inline, it would have deleted their
+        # files before the merge opened them
+        documents_write(
+            writer=writer_open(whoosh_index.open_dir(str(path)), timeout=5),
+            searcher_for=lambda _w: None,
+            docs=made_up(1, seed=5, start=300),
+            remove_ids=[],
+        )
+    finally:
+        thread.join(timeout=60)
+
+    assert isinstance(outcome["merge"], merging.MergeResult), outcome
+    assert outcome["merge"].merged == 4
+    ix = whoosh_index.open_dir(str(path))
+    assert sorted(s.doc_count_all() for s in ix._segments()) == [1, 40]
+    assert set(_contents(ix)["stored"]) == {str(n) for n in range(1, 41)} | {"300"}
 
 
 KILLED_MERGE = textwrap.dedent(

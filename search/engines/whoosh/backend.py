@@ -33,7 +33,7 @@ from zhtext.analysis import dictionary_refresh
 from . import _internals, merging
 from .caches import segment_arrays
 from .schema import positions_outdated, schema_build
-from .searcher import readers_close, searcher_renew
+from .searcher import newest_read, readers_close, searcher_renew
 from .view import IndexView
 from .writing import document_prepare, documents_write, searcher_matching, writer_open
 
@@ -56,17 +56,18 @@ class ChineseWhooshSearchBackend(WhooshSearchBackend):
         return schema_build(fields=fields)
 
     def setup(self):
-        super().setup()
+        # (both open the newest table of contents, which a commit may delete meanwhile)
+        newest_read(super().setup)
         self._searcher = None
         # haystack opens the index with the schema built from today's code, ignoring the
         # one stored with it. An index written before positions were stored as arrays
         # must keep being read and written in its own format until it is rebuilt.
-        stored = self._stored_schema()
+        stored = newest_read(self._stored_schema)
         self.positions_outdated = stored is not None and positions_outdated(stored)
         # the schema the index's files are read and written with
         self.index_schema = stored if self.positions_outdated else self.schema
         if self.positions_outdated:
-            self.index = self.storage.open_index(schema=stored)
+            self.index = newest_read(lambda: self.storage.open_index(schema=stored))
 
     def _stored_schema(self) -> Schema | None:
         try:

@@ -8,10 +8,11 @@ stopped for minutes. Here:
   ×``SEARCH_MERGE_FANOUT`` per tier); a tier with that many segments is merged into one;
 * a commit merges inline only when the group is small (≤ ``SEARCH_MERGE_INLINE_DOCS``,
   a second or two), so the write lock is never held for long;
-* bigger groups are merged by ``merge_step`` without the lock: it writes the merged segment
-  beside the index, then takes the lock only to swap it in, carrying over deletions made
-  meanwhile. Commits in between leave its half-written files alone (a marker file names
-  the segment being written).
+* bigger groups are merged by ``merge_step`` beside the writer: it holds the lock a moment to
+  choose its group and mark it (a marker file names the segment being written and the
+  segments it reads), writes the merged segment without the lock, then takes the lock again
+  only to swap it in, carrying over deletions made meanwhile. Commits and other merges in
+  between leave the marked segments and the half-written files alone.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from whoosh.reading import SegmentReader
 from whoosh.util.filelock import try_for
 
 from . import _internals
+from .searcher import newest_read
 
 logger = logging.getLogger(__name__)
 
@@ -163,9 +165,13 @@ class MergeResult:
 
 def _group_next(index: Any, *, schema: Any, max_docs: int | None = None) -> list:
     """The next group to merge in the index as it is now, leaving out segments being merged."""
-    toc = whoosh_index.TOC.read(index.storage, index.indexname, schema=schema)
+    toc = _toc_read(index, schema=schema)
     busy = segments_merging(index.storage)
     return merge_choose([s for s in toc.segments if s.segment_id() not in busy], max_docs=max_docs)
+
+
+def _toc_read(index: Any, *, schema: Any) -> Any:
+    return newest_read(lambda: whoosh_index.TOC.read(index.storage, index.indexname, schema=schema))
 
 
 def merge_step(
@@ -174,20 +180,37 @@ def merge_step(
     """Merge the next group (``merge_choose``) beside the index, then swap it in under the lock.
 
     Returns None when there is nothing to merge, or when the group changed meanwhile (a
-    rebuild cleared the index, another merge took a member): the new files are then left
-    for the next commit to clean.
+    rebuild cleared the index): the new files are then left for the next commit to clean.
     """
     storage = index.storage
-    group = _group_next(index, schema=schema, max_docs=max_docs)
-    if not group:
-        return None
+    lock = index.lock("WRITELOCK")
+    if not try_for(lock.acquire, timeout=lock_timeout, delay=0.1):
+        raise LockError("merge: the index's write lock was not released in time")
+    try:
+        # Chosen and marked under the lock: between an unlocked choice and its marker, a
+        # commit merging small groups inline, or another merge (a thread of this process, a
+        # process of a rebuild), could take the same segments, swap them out and delete
+        # their files under this merge.
+        group = _group_next(index, schema=schema, max_docs=max_docs)
+        if not group:
+            return None
+        writer = _internals.FastSegmentWriter(index, _lk=False, protected=writer_protecting(storage))
+        marker = MARKER_PREFIX + writer.newsegment.segment_id()
+        _marker_write(storage, marker, sources=[s.segment_id() for s in group])
+    finally:
+        lock.release()
     started = time.monotonic()
-    writer = _internals.FastSegmentWriter(index, _lk=False, protected=writer_protecting(storage))
-    marker = MARKER_PREFIX + writer.newsegment.segment_id()
-    _marker_write(storage, marker, sources=[s.segment_id() for s in group])
     try:
         seen = {s.segment_id(): set(s.deleted_docs()) for s in group}
-        docmaps = [writer.segment_add(SegmentReader(storage, schema, s)) for s in group]
+        readers = []
+        try:
+            for segment in group:
+                readers.append(SegmentReader(storage, schema, segment))
+        except FileNotFoundError:
+            for reader in readers:
+                reader.close()
+            return None  # the index was cleared since (a rebuild)
+        docmaps = [writer.segment_add(reader) for reader in readers]
         merged = _internals.segment_write(writer)
         if not _swap(
             index, schema=schema, group=group, seen=seen, docmaps=docmaps, merged=merged, timeout=lock_timeout

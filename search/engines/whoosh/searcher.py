@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from whoosh import index as whoosh_index
 from whoosh.reading import EmptyReader, MultiReader, SegmentReader
@@ -20,30 +21,36 @@ from whoosh.searching import Searcher
 
 from . import _internals
 
-# Tries at opening the newest generation's segments (see ``searcher_renew``), as Whoosh's own
-# ``FileIndex.reader`` makes, 50 ms apart.
-RENEW_ATTEMPTS = 10
+# Tries at reading the newest generation, as Whoosh's own ``FileIndex.reader`` makes, 50 ms apart.
+NEWEST_ATTEMPTS = 10
+
+T = TypeVar("T")
+
+
+def newest_read(read: Callable[[], T]) -> T:
+    """``read()``, again while it finds a file of the generation it read gone.
+
+    Every commit writes the next table of contents, then deletes the one before and the
+    files of segments merged away (a merge in another process, or in another thread of this
+    one, commits too). A reader between the listing and the opening finds them gone; it reads
+    the listing again, as Whoosh's own ``FileIndex.reader`` does, instead of failing.
+    """
+    for _ in range(NEWEST_ATTEMPTS - 1):
+        try:
+            return read()
+        except FileNotFoundError:
+            time.sleep(0.05)
+    return read()
 
 
 def searcher_renew(old: Searcher, *, index: Any, schema: Any, retired: list) -> tuple[Searcher, list]:
     """(a searcher over ``index``'s newest generation, what to close at the next renewal).
 
     ``retired`` holds what the previous renewal replaced; it is closed here, one renewal
-    after it stopped being used by new queries.
-
-    A merge in another process (the index worker merges beside its commits) may commit and
-    remove a segment's files between the reading of the TOC and the opening of that segment:
-    the TOC is read again and the segments opened again, as Whoosh's own reader does, instead
-    of failing the query.
+    after it stopped being used by new queries. A segment merged away between the reading of
+    the TOC and the opening of its files: read again (``newest_read``).
     """
-    for attempt in range(1, RENEW_ATTEMPTS + 1):
-        try:
-            readers, generation, retiring = _readers_open(old, index=index, schema=schema)
-            break
-        except FileNotFoundError:
-            if attempt == RENEW_ATTEMPTS:
-                raise
-            time.sleep(0.05)
+    readers, generation, retiring = newest_read(lambda: _readers_open(old, index=index, schema=schema))
     readers_close(retired)
     if not readers:
         reader = EmptyReader(schema)
