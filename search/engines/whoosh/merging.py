@@ -183,6 +183,10 @@ def merge_step(
     rebuild cleared the index): the new files are then left for the next commit to clean.
     """
     storage = index.storage
+    if not _group_next(index, schema=schema, max_docs=max_docs):
+        # (most calls, after a commit: nothing to merge, and no waiting for the lock to see it;
+        # with the processes of a parallel settle asking at once, one waited 0.1 s)
+        return None
     lock = index.lock("WRITELOCK")
     if not try_for(lock.acquire, timeout=lock_timeout, delay=0.1):
         raise LockError("merge: the index's write lock was not released in time")
