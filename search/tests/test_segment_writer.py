@@ -406,6 +406,7 @@ def test_two_merges_at_once_take_different_groups(tmp_path, small_tiers, monkeyp
         thread.join(timeout=60)
 
     # each merged a group of its own: neither merged the other's (and found it gone at its swap)
+    assert sorted(outcome) == ["a", "b"], outcome
     assert all(isinstance(r, merging.MergeResult) and r.merged == 4 for r in outcome.values()), outcome
     ix = whoosh_index.open_dir(str(path))
     assert sorted(s.doc_count_all() for s in ix._segments()) == [40, 40]
