@@ -34,7 +34,7 @@ from .policy_refs import (
     normalise_title,
 )
 from .policy_seed import SEEDS
-from .rows import rows_update
+from .rows import rows_update_changed
 from .signals import articles_changed_send
 
 POLICY_ARTICLES_PER_PAGE = 30
@@ -284,11 +284,7 @@ def _records_resolve(*, reads: Sequence[_ArticlePolicy]) -> dict[str, PolicyDocu
     unwritten: dict[int, set[str]] = {}
 
     def unwritten_write() -> None:
-        by_fields: dict[tuple[str, ...], list[PolicyDocument]] = {}
-        for pk, fields in unwritten.items():
-            by_fields.setdefault(tuple(sorted(fields)), []).append(records_by_id[pk])
-        for fields, documents in by_fields.items():
-            rows_update(rows=documents, fields=fields)
+        rows_update_changed(changed=[(records_by_id[pk], fields) for pk, fields in unwritten.items()])
         unwritten.clear()
 
     def name_add(document: PolicyDocument, key: str) -> None:
@@ -407,8 +403,7 @@ def _records_create(*, wanted: Sequence[tuple[str, str]]) -> list[PolicyDocument
         return []
     cut = [name[:200] for name, _kind in wanted]
     PolicyDocument.objects.bulk_create(
-        [PolicyDocument(name=name, kind=kind) for name, (_name, kind) in zip(cut, wanted, strict=True)],
-        ignore_conflicts=True,
+        [PolicyDocument(name=name[:200], kind=kind) for name, kind in wanted], ignore_conflicts=True
     )
     by_name = {doc.name: doc for doc in PolicyDocument.objects.filter(name__in=set(cut))}
     return [by_name[name] for name in cut]
@@ -527,12 +522,7 @@ def _officials_apply(*, reads: Sequence[_ArticlePolicy], found: dict[str, Policy
         } - {document.pk}
     if not documents:
         return
-    by_fields: dict[tuple[str, ...], list[PolicyDocument]] = {}
-    for pk, fields in changed_fields.items():
-        if fields:
-            by_fields.setdefault(tuple(sorted(fields)), []).append(documents[pk])
-    for fields, saved in by_fields.items():
-        rows_update(rows=saved, fields=fields)
+    rows_update_changed(changed=[(documents[pk], fields) for pk, fields in changed_fields.items()])
     policy_names_sync(
         documents=[documents[pk] for pk, fields in changed_fields.items() if {"title", "doc_number"} & fields]
     )

@@ -9,7 +9,7 @@ column's type, joined to the table by primary key.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from django.db import connection
 from django.db.models import Model
@@ -49,3 +49,14 @@ def rows_update(*, rows: Sequence[Model], fields: Sequence[str]) -> None:
                 f" WHERE t.{columns[0]} = v.{columns[0]}",
                 params,
             )
+
+
+def rows_update_changed(*, changed: Iterable[tuple[Model, Iterable[str]]]) -> None:
+    """Write each row's own changed fields: one ``rows_update`` per set of fields, so rows
+    that changed the same fields share a statement."""
+    by_fields: dict[tuple[str, ...], list[Model]] = {}
+    for row, fields in changed:
+        if fields:
+            by_fields.setdefault(tuple(sorted(fields)), []).append(row)
+    for fields, rows in by_fields.items():
+        rows_update(rows=rows, fields=fields)

@@ -1,4 +1,5 @@
-"""``rows_update``: many rows' fields in one statement, as ``bulk_update`` writes them."""
+"""``rows_update``: many rows' fields in one statement, as ``bulk_update`` writes them;
+``rows_update_changed``: each row's own fields, a statement per set of fields."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from articles.models import Article, PolicyDocument, Story
-from articles.rows import BATCH, rows_update
+from articles.rows import BATCH, rows_update, rows_update_changed
 
 from .factories import article_make
 
@@ -54,3 +55,29 @@ def test_a_foreign_key_is_set_and_cleared_by_its_id_across_batches():
         articles[1].pk: None,
         articles[2].pk: story.pk,
     }
+
+
+def test_each_row_gets_its_own_changed_fields_in_one_statement_per_set_of_fields():
+    documents = [
+        PolicyDocument.objects.create(
+            name=f"测试逐行字段{n}号规定", kind=PolicyDocument.Kind.TITLE, topic="旧"
+        )
+        for n in range(4)
+    ]
+    before = {document.pk: document.title for document in documents}
+    for document in documents:
+        document.title, document.topic = f"{document.name}（新）", "新"
+    changed = [
+        (documents[0], {"title"}),
+        (documents[1], {"topic"}),
+        (documents[2], {"topic", "title"}),
+        (documents[3], set()),  # nothing changed: not written
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        rows_update_changed(changed=changed)
+    assert len([q for q in queries.captured_queries if q["sql"].startswith("UPDATE")]) == 3
+    stored = {d.pk: d for d in PolicyDocument.objects.filter(pk__in=[d.pk for d in documents])}
+    for document, fields in changed:
+        again = stored[document.pk]
+        assert again.title == (document.title if "title" in fields else before[document.pk]), document.name
+        assert again.topic == ("新" if "topic" in fields else "旧"), document.name
